@@ -1,0 +1,1 @@
+"""The Scrapy crawler: spider, items, the image-storing pipeline and settings."""

@@ -1,0 +1,31 @@
+"""The `[crawl]` section of studio.toml: politeness and limits of a crawl (stdlib only)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+PROJECT_URL = "https://github.com/gan-studio/gan-studio"
+
+
+@dataclass
+class CrawlConfig:
+    max_pages: int = 1000  # pages fetched per crawl (0 = no limit)
+    max_images: int = 10000  # images stored per crawl (0 = no limit)
+    depth: int = 3  # link depth from the start pages
+    user_agent: str = f"GANStudio/0.1 (+{PROJECT_URL})"  # identifies the crawler to site owners
+    obey_robots: bool = True  # robots.txt is obeyed for pages and images
+    autothrottle: bool = True  # adapt the delay to the server's latency
+    download_delay: float = 1.0  # seconds between requests to one domain (AutoThrottle's minimum)
+    concurrency_per_domain: int = 2  # parallel requests to one domain
+    min_side: int = 64  # images whose short side is smaller are rejected
+    max_bytes: int = 20_000_000  # larger downloads are aborted
+    redis_url: str = ""  # share the crawl frontier through scrapy-redis when set
+
+    def validate(self) -> None:
+        for name in ("max_pages", "max_images", "depth", "min_side"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name} must be >= 0")
+        if self.concurrency_per_domain < 1:
+            raise ValueError("concurrency_per_domain must be >= 1")
+        if self.download_delay < 0:
+            raise ValueError("download_delay must be >= 0")

@@ -1,0 +1,1 @@
+"""Curation: face detection and cropping, quality, dedup, pollution filters, catalog, export."""

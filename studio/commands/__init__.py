@@ -1,0 +1,1 @@
+"""One module per `studio` command (or group); `studio.cli` registers them."""

@@ -1,0 +1,31 @@
+"""`studio init`: create a workspace with a commented studio.toml."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from studio.config import TEMPLATE, load_config
+from studio.options import WorkspaceOpt
+from studio.workspace import Workspace, atomic_write_text
+
+
+def init(
+    workspace: WorkspaceOpt = Path("studio-data"),
+    url: list[str] = typer.Option(None, "--url", help="Start page(s) to put in [sources]."),
+) -> None:
+    """Create a workspace with a commented studio.toml."""
+    ws = Workspace.at(workspace)
+    if ws.exists():
+        load_config(ws.config_path)  # still valid? say so now rather than at the next crawl
+        typer.echo(f"workspace already exists at {ws.root}")
+        return
+    text = TEMPLATE.read_text(encoding="utf-8")
+    if url:
+        quoted = ", ".join(f'"{u}"' for u in url)
+        text = text.replace("urls = []", f"urls = [{quoted}]", 1)
+    ws.root.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(ws.config_path, text)
+    load_config(ws.config_path)
+    typer.echo(f"created workspace at {ws.root} (edit {ws.config_path.name}, then `studio crawl`)")

@@ -1,0 +1,53 @@
+"""`studio status`: counts per stage, runs and the promoted model."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from studio.options import WorkspaceOpt
+from studio.workspace import Workspace, read_jsonl
+
+
+def collect_status(ws: Workspace) -> dict[str, Any]:
+    """What each stage holds, read from the workspace files (cheap: no database needed)."""
+    manifest = list(read_jsonl(ws.raw_manifest))
+    crawls = sorted(p.parent.name for p in ws.crawl_dir.glob("*/stats.json"))
+    exports = sorted(p.name for p in ws.exports_dir.iterdir() if p.is_dir()) if ws.exports_dir.exists() else []
+    runs = sorted(p.name for p in ws.runs_dir.iterdir() if p.is_dir()) if ws.runs_dir.exists() else []
+    promoted = json.loads(ws.current_model.read_text()) if ws.current_model.exists() else None
+    return {
+        "workspace": str(ws.root),
+        "crawl": {
+            "image_urls": len(manifest),
+            "images": len({m["sha256"] for m in manifest}),
+            "crawls": len(crawls),
+            "last_crawl": crawls[-1] if crawls else None,
+        },
+        "faces": sum(1 for _ in ws.faces_dir.glob("*/*.png")) if ws.faces_dir.exists() else 0,
+        "exports": exports,
+        "runs": runs,
+        "promoted": promoted,
+    }
+
+
+def status(
+    workspace: WorkspaceOpt = Path("studio-data"),
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Counts per stage, runs and the promoted model."""
+    info = collect_status(Workspace.at(workspace).require())
+    if as_json:
+        typer.echo(json.dumps(info, indent=2))
+        return
+    crawl = info["crawl"]
+    typer.echo(f"workspace  {info['workspace']}")
+    typer.echo(f"crawled    {crawl['images']} images from {crawl['image_urls']} URLs in {crawl['crawls']} crawls")
+    typer.echo(f"faces      {info['faces']} crops")
+    typer.echo(f"exports    {len(info['exports'])}" + (f" (latest {info['exports'][-1]})" if info["exports"] else ""))
+    typer.echo(f"runs       {len(info['runs'])}" + (f" (latest {info['runs'][-1]})" if info["runs"] else ""))
+    promoted = info["promoted"]
+    typer.echo(f"promoted   {promoted['run'] if promoted else 'none'}")

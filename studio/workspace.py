@@ -1,0 +1,152 @@
+"""The workspace: where every stage keeps its files, atomic writes and per-stage locks."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from filelock import FileLock, Timeout
+
+from studio.errors import UserError
+
+DEFAULT_WORKSPACE = Path("studio-data")
+CONFIG_NAME = "studio.toml"
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write `data` to `path` so readers see the old file or the new one, never half of it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def atomic_write_json(path: Path, obj: object) -> None:
+    atomic_write_text(path, json.dumps(obj, indent=2, sort_keys=True) + "\n")
+
+
+def append_jsonl(path: Path, obj: object) -> None:
+    """Append one JSON line; a single write() of a full line, flushed and fsynced."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    line = json.dumps(obj, sort_keys=True, separators=(",", ":")) + "\n"
+    with open(path, "a", encoding="utf-8") as f:
+        f.write(line)
+        f.flush()
+        os.fsync(f.fileno())
+
+
+def read_jsonl(path: Path) -> Iterator[dict]:
+    """Yield the objects of a JSONL file; a torn last line (a killed writer) is skipped."""
+    if not path.exists():
+        return
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            line = line.strip()
+            if not line:
+                continue
+            try:
+                yield json.loads(line)
+            except json.JSONDecodeError:
+                continue
+
+
+@dataclass(frozen=True)
+class Workspace:
+    """Paths of one workspace (see ARCHITECTURE.md, "Workspace layout")."""
+
+    root: Path
+
+    @classmethod
+    def at(cls, root: Path | str | None = None) -> Workspace:
+        if root is None:
+            root = os.environ.get("STUDIO_WORKSPACE") or DEFAULT_WORKSPACE
+        return cls(Path(root).expanduser().resolve())
+
+    @property
+    def config_path(self) -> Path:
+        return self.root / CONFIG_NAME
+
+    @property
+    def raw_dir(self) -> Path:
+        return self.root / "raw"
+
+    @property
+    def raw_manifest(self) -> Path:
+        return self.raw_dir / "manifest.jsonl"
+
+    @property
+    def crawl_dir(self) -> Path:
+        return self.root / "crawl"
+
+    @property
+    def faces_dir(self) -> Path:
+        return self.root / "faces"
+
+    @property
+    def db_dir(self) -> Path:
+        return self.root / "db"
+
+    @property
+    def exports_dir(self) -> Path:
+        return self.root / "exports"
+
+    @property
+    def runs_dir(self) -> Path:
+        return self.root / "runs"
+
+    @property
+    def models_dir(self) -> Path:
+        return self.root / "models"
+
+    @property
+    def current_model(self) -> Path:
+        return self.models_dir / "current.json"
+
+    @property
+    def locks_dir(self) -> Path:
+        return self.root / ".locks"
+
+    def exists(self) -> bool:
+        return self.config_path.is_file()
+
+    def require(self) -> Workspace:
+        """Fail with a clear message when the folder is not a workspace yet."""
+        if not self.exists():
+            raise UserError(f"no workspace at {self.root} (run `studio init --workspace {self.root}`)")
+        return self
+
+    @contextmanager
+    def lock(self, stage: str, wait: float = 0) -> Iterator[None]:
+        """Hold the lock of one stage (crawl, curate, train, pipeline…) of this workspace.
+
+        A second process waits up to `wait` seconds, then fails with a clear message. The lock is
+        an OS file lock: a killed holder releases it, so no stale lock survives a crash.
+        """
+        self.locks_dir.mkdir(parents=True, exist_ok=True)
+        lock = FileLock(self.locks_dir / f"{stage}.lock")
+        try:
+            lock.acquire(timeout=wait)
+        except Timeout:
+            raise UserError(
+                f"another studio process is running `{stage}` on {self.root}; try again when it ends"
+            ) from None
+        try:
+            yield
+        finally:
+            lock.release()
