@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import sys
 
-import click
 import typer
 
 from studio.commands.init import init
@@ -24,16 +23,9 @@ app.command()(status)
 
 def main(argv: list[str] | None = None) -> None:
     """Console entry point: exit 0 on success, 2 with one line on stderr for user errors."""
+    # Typer handles usage errors and Ctrl-C itself (standalone mode); our UserError passes through.
     try:
-        app(args=argv, prog_name="studio", standalone_mode=False)
+        app(args=argv, prog_name="studio")
     except UserError as exc:
         print(f"studio: error: {exc}", file=sys.stderr)
         sys.exit(2)
-    except click.exceptions.Exit as exc:
-        sys.exit(exc.exit_code)
-    except click.ClickException as exc:
-        exc.show()
-        sys.exit(exc.exit_code)
-    except (click.Abort, KeyboardInterrupt):
-        print("studio: interrupted", file=sys.stderr)
-        sys.exit(130)
