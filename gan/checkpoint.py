@@ -1,0 +1,142 @@
+"""Checkpoints: one folder per step, written atomically, loadable without unpickling.
+
+    checkpoints/step-0001000/weights.safetensors   G.*, D.*, G_ema.* tensors
+    checkpoints/step-0001000/state.pt              optimisers, step, RNG, guard, config: plain
+                                                   tensors and containers for torch.load(weights_only=True)
+    checkpoints/best.json                          {"checkpoint": "step-…", "swd": …}
+
+A folder is written under a temporary name and renamed into place, so a killed process leaves
+either the whole checkpoint or none. `safetensors` is the one import of gan/ beyond torch,
+torchvision, numpy and Pillow (ARCHITECTURE.md stores weights as safetensors); it is imported
+lazily here only.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from gan.errors import GanError
+
+STEP_DIR = re.compile(r"^step-(\d{7})$")
+WEIGHTS, STATE, BEST = "weights.safetensors", "state.pt", "best.json"
+
+
+def _fsync_file(path: Path) -> None:
+    with open(path, "rb") as f:
+        os.fsync(f.fileno())
+
+
+def save_checkpoint(ckpt_dir: Path, step: int, weights: dict[str, torch.Tensor], state: dict[str, Any]) -> Path:
+    from safetensors.torch import save_file
+
+    ckpt_dir.mkdir(parents=True, exist_ok=True)
+    final = ckpt_dir / f"step-{step:07d}"
+    tmp = ckpt_dir / f".step-{step:07d}.tmp{os.getpid()}"
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir()
+    tensors = {k: v.detach().contiguous().cpu() for k, v in weights.items()}  # channels_last → plain
+    save_file(tensors, str(tmp / WEIGHTS), metadata={"step": str(step)})
+    torch.save(state, tmp / STATE)
+    for name in (WEIGHTS, STATE):
+        _fsync_file(tmp / name)
+    if final.exists():  # re-saving a step after a roll-back: move the old one aside first
+        old = ckpt_dir / f".step-{step:07d}.old{os.getpid()}"
+        os.replace(final, old)
+        os.replace(tmp, final)
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        os.replace(tmp, final)
+    fd = os.open(ckpt_dir, os.O_RDONLY)  # make the rename itself durable
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    return final
+
+
+def list_checkpoints(ckpt_dir: Path) -> list[Path]:
+    """Complete checkpoints, oldest first."""
+    if not ckpt_dir.is_dir():
+        return []
+    found = [p for p in ckpt_dir.iterdir() if STEP_DIR.match(p.name) and (p / WEIGHTS).exists() and (p / STATE).exists()]
+    return sorted(found, key=lambda p: p.name)
+
+
+def load_weights(ckpt: Path, device: str | torch.device = "cpu") -> dict[str, torch.Tensor]:
+    from safetensors.torch import load_file
+
+    try:
+        return load_file(str(ckpt / WEIGHTS), device=str(device))
+    except Exception as exc:  # safetensors' own SafetensorError, OSError, ...
+        raise GanError(f"{ckpt}: cannot read weights ({exc})") from None
+
+
+def load_state(ckpt: Path) -> dict[str, Any]:
+    try:
+        return torch.load(ckpt / STATE, map_location="cpu", weights_only=True)
+    except (OSError, RuntimeError, EOFError) as exc:
+        raise GanError(f"{ckpt}: cannot read trainer state ({exc})") from None
+
+
+def split_weights(weights: dict[str, torch.Tensor], prefix: str) -> dict[str, torch.Tensor]:
+    """The state dict of one network ("G", "D" or "G_ema") out of the flat weights file."""
+    p = prefix + "."
+    return {k[len(p):]: v for k, v in weights.items() if k.startswith(p)}
+
+
+def read_best(ckpt_dir: Path) -> dict[str, Any] | None:
+    try:
+        best = json.loads((ckpt_dir / BEST).read_text())
+    except (OSError, ValueError):
+        return None
+    return best if (ckpt_dir / best.get("checkpoint", "")).is_dir() else None
+
+
+def write_best(ckpt_dir: Path, name: str, metric: str, value: float, step: int) -> None:
+    tmp = ckpt_dir / f".{BEST}.tmp{os.getpid()}"
+    tmp.write_text(json.dumps({"checkpoint": name, metric: value, "step": step}, indent=2) + "\n")
+    os.replace(tmp, ckpt_dir / BEST)
+
+
+def prune(ckpt_dir: Path, keep_last: int) -> None:
+    """Delete all but the newest `keep_last` checkpoints and the best one."""
+    best = read_best(ckpt_dir)
+    keep = {p.name for p in list_checkpoints(ckpt_dir)[-keep_last:]}
+    if best:
+        keep.add(best["checkpoint"])
+    for p in list_checkpoints(ckpt_dir):
+        if p.name not in keep:
+            shutil.rmtree(p, ignore_errors=True)
+
+
+def resolve_checkpoint(path: Path | str, prefer: str = "best") -> Path:
+    """A checkpoint folder from: a checkpoint folder, a run folder (its best, else latest), or a
+    `models/current.json` pointer ({"run": …, "checkpoint": …}; see docs/training.md)."""
+    path = Path(path)
+    if path.is_file() and path.suffix == ".json":
+        try:
+            ptr = json.loads(path.read_text())
+            run = Path(ptr["run"])
+        except (OSError, ValueError, KeyError, TypeError):
+            raise GanError(f"{path}: not a model pointer (expected {{\"run\": …, \"checkpoint\": …}})") from None
+        if not run.is_absolute():
+            run = path.parent.parent / run  # relative to the workspace holding models/current.json
+        return resolve_checkpoint(run / ptr["checkpoint"] if ptr.get("checkpoint") else run, prefer)
+    if (path / WEIGHTS).exists():
+        return path
+    ckpt_dir = path / "checkpoints"
+    if prefer == "best":
+        best = read_best(ckpt_dir)
+        if best:
+            return ckpt_dir / best["checkpoint"]
+    found = list_checkpoints(ckpt_dir)
+    if not found:
+        raise GanError(f"no checkpoint in {path}")
+    return found[-1]

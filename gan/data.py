@@ -1,0 +1,146 @@
+"""Training images: decode a folder once into a uint8 cache, then sample batches on the device.
+
+Any folder of images works (an export's `images/` or anything else), searched recursively.
+The first run decodes, centre-crops and resizes every image into one (N, 3, R, R) uint8 array
+saved as `.gan-cache/images-r<R>-<key>.npy` inside the folder; the key hashes the file list,
+sizes, mtimes and resolution, so any change to the folder makes a new cache. Later runs load it
+in one read. Batches are then drawn (and flipped) on the device that holds the cache, with no
+per-step Python decoding.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+
+from gan.errors import GanError
+
+IMAGE_EXTS = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".gif", ".tif", ".tiff"}
+CACHE_DIR = ".gan-cache"
+CACHE_VERSION = 1  # bump when decoding changes, so old caches are not reused
+
+
+@dataclass
+class ImageSet:
+    images: torch.Tensor  # (N, 3, R, R) uint8 on the CPU
+    skipped: int  # files that could not be decoded
+    cache: Path | None  # where the cache lives (None: folder not writable)
+
+
+def list_images(root: Path) -> list[Path]:
+    """Image files under `root`, recursively, in a stable order; hidden folders are skipped."""
+    found = []
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        found += [Path(dirpath) / f for f in sorted(filenames)
+                  if Path(f).suffix.lower() in IMAGE_EXTS and not f.startswith(".")]
+    return found
+
+
+def cache_key(root: Path, files: list[Path], resolution: int) -> str:
+    h = hashlib.sha256(f"v{CACHE_VERSION} r{resolution}\n".encode())
+    for f in files:
+        st = f.stat()
+        h.update(f"{f.relative_to(root).as_posix()}\t{st.st_size}\t{st.st_mtime_ns}\n".encode())
+    return h.hexdigest()[:20]
+
+
+def decode_image(path: Path, resolution: int) -> np.ndarray | None:
+    """(3, R, R) uint8, centre-cropped to a square and resized; None when unreadable."""
+    try:
+        with Image.open(path) as im:
+            im.draft("RGB", (resolution, resolution))  # JPEG: decode at reduced size, much faster
+            im = im.convert("RGB")
+            w, h = im.size
+            s = min(w, h)
+            box = ((w - s) // 2, (h - s) // 2, (w - s) // 2 + s, (h - s) // 2 + s)
+            im = im.resize((resolution, resolution), Image.Resampling.LANCZOS, box=box)
+            return np.asarray(im, dtype=np.uint8).transpose(2, 0, 1).copy()
+    except (OSError, ValueError, SyntaxError, EOFError, Image.DecompressionBombError):
+        return None  # truncated, corrupt, not an image, or a decompression bomb
+
+
+def load_images(root: Path | str, resolution: int, log: Callable[[str], None] = print) -> ImageSet:
+    """The folder's images as a uint8 tensor, from the cache when the folder is unchanged."""
+    root = Path(root)
+    if not root.is_dir():
+        raise GanError(f"data folder {root} does not exist")
+    files = list_images(root)
+    if not files:
+        raise GanError(f"no images in {root} (looked for {', '.join(sorted(IMAGE_EXTS))})")
+    key = cache_key(root, files, resolution)
+    cache = root / CACHE_DIR / f"images-r{resolution}-{key}.npy"
+    meta = cache.with_suffix(".json")
+    if cache.exists() and meta.exists():
+        arr = np.load(cache, allow_pickle=False)  # plain array file: nothing is unpickled
+        return ImageSet(torch.from_numpy(arr), json.loads(meta.read_text())["skipped"], cache)
+    log(f"decoding {len(files)} images from {root} at {resolution} px (once; cached)")
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:  # PIL releases the GIL
+        decoded = list(pool.map(lambda f: decode_image(f, resolution), files))
+    good = [a for a in decoded if a is not None]
+    skipped = len(decoded) - len(good)
+    if skipped:
+        log(f"skipped {skipped} unreadable image(s) in {root}")
+    if not good:
+        raise GanError(f"none of the {len(files)} images in {root} could be decoded")
+    arr = np.stack(good)
+    try:
+        _save_cache(cache, arr, {"files": len(files), "images": len(good), "skipped": skipped})
+    except OSError as exc:
+        log(f"cannot write the image cache in {root} ({exc.strerror}); keeping it in memory only")
+        cache = None
+    return ImageSet(torch.from_numpy(arr), skipped, cache)
+
+
+def _save_cache(cache: Path, arr: np.ndarray, meta: dict) -> None:
+    cache.parent.mkdir(exist_ok=True)
+    for old in cache.parent.glob(f"images-r{arr.shape[-1]}-*"):  # stale caches of this resolution
+        old.unlink(missing_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=cache.parent, suffix=".tmp")
+    with os.fdopen(fd, "wb") as f:
+        np.save(f, arr, allow_pickle=False)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, cache)  # readers see the whole cache or none
+    cache.with_suffix(".json").write_text(json.dumps(meta))
+
+
+class DeviceSampler:
+    """Random batches in [-1, 1], half of them mirrored, drawn where the cache is held."""
+
+    def __init__(self, images: torch.Tensor, device: torch.device, on_device: bool, seed: int):
+        self.device = device
+        self.images = images.to(device) if on_device else images.pin_memory() if device.type == "cuda" else images
+        self.gen = torch.Generator(self.images.device).manual_seed(seed)
+
+    def __len__(self) -> int:
+        return self.images.shape[0]
+
+    def sample(self, batch: int) -> torch.Tensor:
+        src = self.images
+        idx = torch.randint(src.shape[0], (batch,), device=src.device, generator=self.gen)
+        flip = torch.rand(batch, device=src.device, generator=self.gen) < 0.5
+        x = src[idx]
+        x = torch.where(flip.view(-1, 1, 1, 1), x.flip(3), x)  # (B, 3, R, R) uint8
+        x = x.to(self.device, non_blocking=True)
+        return x.float().div_(127.5).sub_(1.0)
+
+
+def fits_on_device(images: torch.Tensor, device: torch.device, setting: str) -> bool:
+    """`data_on_device`: yes, no, or auto = a CUDA device with room for the cache 4 times over."""
+    if device.type != "cuda" or setting == "no":
+        return False
+    if setting == "yes":
+        return True
+    free, _ = torch.cuda.mem_get_info(device)
+    return images.numel() * 4 < free

@@ -1,0 +1,118 @@
+"""Run folders: numbered, never overwritten, locked while in use; config.json, metrics.jsonl, TB.
+
+    runs/00003-faces-r64/config.json      the resolved config, written before the first step
+    runs/00003-faces-r64/metrics.jsonl    one JSON object per log step / event, append-only
+    runs/00003-faces-r64/samples/         fixed-noise grids, memorisation pairs
+    runs/00003-faces-r64/checkpoints/     see gan.checkpoint
+    runs/00003-faces-r64/tb/              TensorBoard events (when tensorboard is installed)
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import re
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from gan.errors import GanError
+
+RUN_ID = re.compile(r"^(\d{5})-")
+
+
+def atomic_write(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def new_run_dir(runs_dir: Path | str, desc: str) -> Path:
+    """Create `runs_dir/NNNNN-desc` with the next free number (mkdir is the atomic claim)."""
+    runs_dir = Path(runs_dir)
+    runs_dir.mkdir(parents=True, exist_ok=True)
+    desc = re.sub(r"[^A-Za-z0-9._-]+", "_", desc).strip("_") or "run"
+    while True:
+        ids = [int(m.group(1)) for p in runs_dir.iterdir() if (m := RUN_ID.match(p.name))]
+        path = runs_dir / f"{max(ids, default=-1) + 1:05d}-{desc}"
+        try:
+            path.mkdir()
+            return path
+        except FileExistsError:  # another process took this number a moment ago
+            continue
+
+
+class Run:
+    """An open run folder. Only the main process (rank 0) writes; the others get a no-op Run."""
+
+    def __init__(self, path: Path, main: bool = True, log: Callable[[str], None] = print):
+        self.path, self.main, self.log = Path(path), main, log
+        self._lock_fd: int | None = None
+        self._tb = None
+
+    def open(self, resume: bool) -> Run:
+        if not self.main:
+            return self
+        self.path.mkdir(parents=True, exist_ok=True)
+        self._lock_fd = os.open(self.path / ".lock", os.O_RDWR | os.O_CREAT, 0o644)
+        try:  # an OS lock: released when the holder dies, so a killed run never blocks its resume
+            fcntl.flock(self._lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(self._lock_fd)
+            self._lock_fd = None
+            raise GanError(f"run {self.path} is in use by another process") from None
+        if not resume and (self.path / "config.json").exists():
+            self.close()
+            raise GanError(f"{self.path} already holds a run; resume it or choose another --out")
+        if resume and not (self.path / "config.json").exists():
+            self.close()
+            raise GanError(f"{self.path} holds no run to resume")
+        return self
+
+    def write_config(self, config: dict[str, Any]) -> None:
+        if self.main:
+            atomic_write(self.path / "config.json", (json.dumps(config, indent=2, sort_keys=True) + "\n").encode())
+
+    def record(self, rec: dict[str, Any]) -> None:
+        """Append one line to metrics.jsonl (one write of a whole line) and the numbers to TB."""
+        if not self.main:
+            return
+        line = json.dumps(rec, sort_keys=True, separators=(",", ":")) + "\n"
+        with open(self.path / "metrics.jsonl", "a", encoding="utf-8") as f:
+            f.write(line)
+            f.flush()
+            os.fsync(f.fileno())
+        tb = self._writer()
+        if tb is not None and "step" in rec:
+            for k, v in rec.items():
+                if isinstance(v, int | float) and not isinstance(v, bool) and k != "step":
+                    tb.add_scalar(k, v, rec["step"])
+
+    def _writer(self):
+        if self._tb is None:
+            try:  # torch.utils.tensorboard needs the separate tensorboard package
+                from torch.utils.tensorboard import SummaryWriter
+
+                self._tb = SummaryWriter(str(self.path / "tb"))
+            except ImportError:
+                self.log("tensorboard is not installed; metrics go to metrics.jsonl only")
+                self._tb = False
+        return self._tb or None
+
+    def close(self) -> None:
+        if self._tb:
+            self._tb.close()
+        self._tb = None
+        if self._lock_fd is not None:
+            os.close(self._lock_fd)
+            self._lock_fd = None
