@@ -1,0 +1,85 @@
+"""What every page shares: the workspace, one-line errors and the "start here" hints."""
+
+from __future__ import annotations
+
+import logging
+import shlex
+from pathlib import Path
+
+import streamlit as st
+
+from studio.workspace import Workspace
+
+log = logging.getLogger("studio.app")
+
+# The next step for each missing stage, as the command that does it ({ws} = the workspace).
+NEXT_STEP = {
+    "crawl": (
+        "No crawled images yet.",
+        "Put start pages under `[sources] urls` in studio.toml, then crawl:",
+        "studio crawl --workspace {ws}",
+    ),
+    "curate": (
+        "No catalog yet.",
+        "Detect, crop, score and deduplicate the crawled images:",
+        "studio curate --workspace {ws}",
+    ),
+    "train": (
+        "No training runs yet.",
+        "Export the accepted crops and train (or start a run on the Train page):",
+        "studio export --workspace {ws} && studio train --workspace {ws} --data {ws}/exports/<version>",
+    ),
+    "model": (
+        "No model to sample from yet.",
+        "Train a run, then promote one of its checkpoints on the Train page (or pick a run below):",
+        "studio train --workspace {ws} --data {ws}/exports/<version> --steps 2000",
+    ),
+}
+
+
+def workspace() -> Workspace:
+    """The workspace `studio app` was started on ($STUDIO_WORKSPACE)."""
+    return Workspace.at()
+
+
+def start_here(stage: str, ws: Workspace | None = None) -> None:
+    """A friendly empty state: what is missing and the command that makes it."""
+    ws = ws or workspace()
+    title, hint, command = NEXT_STEP[stage]
+    with st.container(border=True):
+        st.markdown(f"**Start here.** {title} {hint}")
+        st.code(command.format(ws=shlex.quote(str(ws.root))), language="bash")
+
+
+def no_workspace(ws: Workspace) -> None:
+    st.title("GAN Studio")
+    st.warning(f"No workspace at {ws.root}.")
+    st.markdown("Create one, then restart the app on it:")
+    st.code(f"studio init --workspace {shlex.quote(str(ws.root))}", language="bash")
+
+
+def one_line(exc: BaseException) -> str:
+    """The first line of an error's message, with its type when the message is empty."""
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__
+
+
+def show_error(exc: BaseException, doing: str = "") -> None:
+    """Report an error as one line in the page; the traceback goes to the server log only."""
+    log.error("app error%s", f" while {doing}" if doing else "", exc_info=exc)
+    prefix = f"Could not {doing}: " if doing else ""
+    st.error(f"{prefix}{one_line(exc)}", icon=":material/error:")
+
+
+@st.cache_resource(max_entries=4, show_spinner="Loading the generator…")
+def _generator(checkpoint: str, _stamp: float):
+    from gan.sampling import load_generator
+
+    g, _cfg = load_generator(checkpoint)
+    return g
+
+
+def generator(checkpoint: Path):
+    """G of a checkpoint folder, loaded once per process (the weights' mtime keys the cache, so
+    a checkpoint re-saved after a roll-back is reloaded)."""
+    return _generator(str(checkpoint), (checkpoint / "weights.safetensors").stat().st_mtime)

@@ -1,0 +1,128 @@
+"""Read-only views of the workspace files the pages show: crawl manifest and stats, runs.
+
+Plain functions over files (no Streamlit), so the pages stay thin and the tests can call them.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from studio.workspace import Workspace, read_jsonl
+
+SAMPLE_STEP = re.compile(r"(\d+)")
+
+
+def host(url: str) -> str:
+    return (urlsplit(url).hostname or "").removeprefix("www.") or "(unknown)"
+
+
+def source_domains(ws: Workspace) -> list[dict[str, Any]]:
+    """Per source domain (the host of the page an image was found on): URLs and unique images."""
+    urls: Counter[str] = Counter()
+    images: dict[str, set[str]] = {}
+    for m in read_jsonl(ws.raw_manifest):
+        domain = host(m.get("page_url") or m.get("url", ""))
+        urls[domain] += 1
+        images.setdefault(domain, set()).add(m.get("sha256", ""))
+    rows = [{"domain": d, "image_urls": n, "images": len(images[d])} for d, n in urls.items()]
+    return sorted(rows, key=lambda r: (-r["images"], r["domain"]))
+
+
+def crawl_history(ws: Workspace) -> list[dict[str, Any]]:
+    """The stats.json of every crawl, oldest first, with its folder name as `crawl`."""
+    out = []
+    for path in sorted(ws.crawl_dir.glob("*/stats.json")):
+        try:
+            stats = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue  # a crawl still writing or killed: skip it rather than fail the page
+        out.append({"crawl": path.parent.name, **stats})
+    return out
+
+
+@dataclass
+class RunInfo:
+    id: str
+    path: Path
+    config: dict[str, Any] = field(default_factory=dict)
+    last: dict[str, Any] = field(default_factory=dict)  # the last metrics line that has a step
+    running: bool = False
+
+
+def is_running(run_dir: Path) -> bool:
+    """A training process holds the run's OS lock (`gan.rundir.Run`) while it works."""
+    lock = run_dir / ".lock"
+    if not lock.exists():
+        return False
+    fd = os.open(lock, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    else:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        return False
+    finally:
+        os.close(fd)
+
+
+def read_config(run_dir: Path) -> dict[str, Any]:
+    try:
+        config = json.loads((run_dir / "config.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return config if isinstance(config, dict) else {}
+
+
+def read_metrics(run_dir: Path) -> list[dict[str, Any]]:
+    """The metrics.jsonl lines of a run that carry a step (events without one are left out)."""
+    return [m for m in read_jsonl(run_dir / "metrics.jsonl") if isinstance(m.get("step"), int)]
+
+
+def list_runs(ws: Workspace) -> list[RunInfo]:
+    """Every run folder with a config, newest first."""
+    if not ws.runs_dir.is_dir():
+        return []
+    runs = []
+    for path in sorted(ws.runs_dir.iterdir(), reverse=True):
+        if not path.is_dir() or not (path / "config.json").exists():
+            continue
+        metrics = read_metrics(path)
+        runs.append(RunInfo(path.name, path, read_config(path), metrics[-1] if metrics else {},
+                            is_running(path)))
+    return runs
+
+
+def sample_grids(run_dir: Path) -> list[tuple[int, Path]]:
+    """(step, file) of the run's fixed-noise grids, by step; the step is the number in the name."""
+    found = []
+    for path in (run_dir / "samples").glob("*.png"):
+        numbers = SAMPLE_STEP.findall(path.stem)
+        if numbers and "memor" not in path.stem:  # memorisation pairs are not grids
+            found.append((int(numbers[-1]), path))
+    return sorted(found)
+
+
+def flatten(config: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in config.items():
+        if isinstance(value, dict):
+            out.update(flatten(value, f"{prefix}{key}."))
+        else:
+            out[f"{prefix}{key}"] = value
+    return out
+
+
+def config_diff(a: dict[str, Any], b: dict[str, Any]) -> list[dict[str, Any]]:
+    """The settings that differ between two run configs (nested keys joined with dots)."""
+    fa, fb = flatten(a), flatten(b)
+    return [{"setting": k, "a": fa.get(k), "b": fb.get(k)}
+            for k in sorted(fa.keys() | fb.keys()) if fa.get(k) != fb.get(k)]

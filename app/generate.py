@@ -1,0 +1,11 @@
+"""Generate page."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from app import common
+
+ws = common.workspace()
+st.title("Generate")
+common.start_here("model", ws)

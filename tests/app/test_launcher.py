@@ -1,0 +1,65 @@
+"""`studio app`: a real Streamlit server on 127.0.0.1 with the studio's settings."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+
+from app_helpers import free_port, running_app, wait_http
+
+from studio.commands.app import streamlit_command
+
+
+def test_command_binds_loopback_with_safe_settings():
+    cmd = streamlit_command(8765)
+    assert "--server.address=127.0.0.1" in cmd and "--server.port=8765" in cmd
+    for setting in ("--server.headless=true", "--browser.gatherUsageStats=false",
+                    "--server.maxUploadSize=10", "--server.fileWatcherType=none"):
+        assert setting in cmd
+
+
+def test_app_serves_on_loopback_only(tmp_path):
+    ws = tmp_path / "ws"
+    ws.mkdir()
+    (ws / "studio.toml").write_text("")
+    port = free_port()
+    with running_app(ws, port):
+        assert wait_http(f"http://127.0.0.1:{port}/_stcore/health") == "ok"
+        # Not reachable on another address of this machine (when it has one).
+        other = _non_loopback_address()
+        if other:
+            with socket.socket() as s:
+                s.settimeout(2)
+                assert s.connect_ex((other, port)) != 0
+
+
+def test_port_in_use_is_one_line(tmp_path):
+    ws = tmp_path / "ws"
+    ws.mkdir()
+    (ws / "studio.toml").write_text("")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen()
+        port = s.getsockname()[1]
+        r = subprocess.run([sys.executable, "-m", "studio", "app", "-w", str(ws), "--port", str(port)],
+                           capture_output=True, text=True, timeout=60)
+    assert r.returncode == 2
+    assert f"port {port}" in r.stderr and r.stderr.count("\n") == 1
+
+
+def test_missing_workspace_is_one_line(tmp_path):
+    r = subprocess.run([sys.executable, "-m", "studio", "app", "-w", str(tmp_path / "none")],
+                       capture_output=True, text=True, timeout=60, env={**os.environ})
+    assert r.returncode == 2 and "studio init" in r.stderr and "Traceback" not in r.stderr
+
+
+def _non_loopback_address() -> str | None:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        try:
+            s.connect(("10.255.255.255", 1))  # no packet is sent; picks the outgoing interface
+            addr = s.getsockname()[0]
+        except OSError:
+            return None
+    return None if addr.startswith("127.") else addr
