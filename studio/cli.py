@@ -6,6 +6,7 @@ import sys
 
 import typer
 
+from studio.commands.app import run_app
 from studio.commands.init import init
 from studio.commands.status import status
 from studio.errors import UserError
@@ -19,6 +20,7 @@ app = typer.Typer(
 )
 app.command()(init)
 app.command()(status)
+app.command("app")(run_app)
 
 
 def main(argv: list[str] | None = None) -> None:
