@@ -19,13 +19,21 @@ class CrawlConfig:
     concurrency_per_domain: int = 2  # parallel requests to one domain
     min_side: int = 64  # images whose short side is smaller are rejected
     max_bytes: int = 20_000_000  # larger downloads are aborted
+    timeout_s: float = 30.0  # a download taking longer is retried, then given up
+    retries: int = 2  # extra tries after a transient error (5xx, 429, timeout, reset)
     redis_url: str = ""  # share the crawl frontier through scrapy-redis when set
 
     def validate(self) -> None:
-        for name in ("max_pages", "max_images", "depth", "min_side"):
+        for name in ("max_pages", "max_images", "depth", "min_side", "retries"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must be >= 0")
         if self.concurrency_per_domain < 1:
             raise ValueError("concurrency_per_domain must be >= 1")
         if self.download_delay < 0:
             raise ValueError("download_delay must be >= 0")
+        if self.max_bytes < 1024:
+            raise ValueError("max_bytes must be >= 1024")
+        if self.timeout_s <= 0:
+            raise ValueError("timeout_s must be > 0")
+        if self.redis_url and not self.redis_url.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError("redis_url must start with redis://, rediss:// or unix://")

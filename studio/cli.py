@@ -7,6 +7,7 @@ import sys
 import typer
 
 from studio.commands.app import run_app
+from studio.commands.crawl import crawl
 from studio.commands.init import init
 from studio.commands.status import status
 from studio.errors import UserError
@@ -20,6 +21,7 @@ app = typer.Typer(
 )
 app.command()(init)
 app.command()(status)
+app.command()(crawl)
 app.command("app")(run_app)
 
 

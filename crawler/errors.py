@@ -1,0 +1,5 @@
+"""The crawler's own error class for problems a user can fix (bad URL, bad settings)."""
+
+
+class CrawlError(Exception):
+    """A crawl cannot start or continue because of its input; the message is one line."""

@@ -1,0 +1,130 @@
+"""Finding image URLs and followable links in an HTML page (pure functions, no I/O).
+
+Images come from `<img src>`, the largest `srcset` candidate (also of `<picture><source>`),
+lazy-load attributes, `<a href>` to image files and `og:image`; URLs are resolved against
+`<base href>`. Hosts are compared by hostname, never `host:port` (LinkExtractor's trap).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from urllib.parse import urljoin, urlsplit
+
+from scrapy.http import HtmlResponse
+from scrapy.utils.response import get_base_url
+
+IMAGE_EXTS = (".jpg", ".jpeg", ".png", ".webp", ".gif")
+# Image types we never keep: skipped without a request, counted as unsupported_format.
+UNSUPPORTED_EXTS = (".svg", ".svgz", ".ico", ".bmp", ".tif", ".tiff", ".avif", ".heic", ".jxl")
+LAZY_ATTRS = ("data-src", "data-original", "data-lazy-src")
+SRCSET_ATTRS = ("srcset", "data-srcset")
+SOURCE_TYPES_OK = ("", "image/jpeg", "image/png", "image/webp", "image/gif")
+
+
+@dataclass(frozen=True)
+class ImageRef:
+    url: str  # absolute URL
+    alt: str  # alt text (may be empty)
+    source: str  # where it was found: img, srcset, picture, lazy, link, og
+
+
+def parse_srcset(value: str) -> list[tuple[str, float, float]]:
+    """`srcset` candidates as (url, width descriptor or 0, density descriptor or 1)."""
+    out = []
+    for part in re.split(r",\s+|,(?=\S+\s)", value.strip()):
+        bits = part.strip().split()
+        if not bits:
+            continue
+        url, width, density = bits[0].rstrip(","), 0.0, 1.0
+        for desc in bits[1:]:
+            try:
+                if desc.endswith("w"):
+                    width = float(desc[:-1])
+                elif desc.endswith("x"):
+                    density = float(desc[:-1])
+            except ValueError:
+                continue
+        if url:
+            out.append((url, width, density))
+    return out
+
+
+def largest_candidate(candidates: list[tuple[str, float, float]]) -> str | None:
+    """The candidate with the largest width descriptor, else the largest density."""
+    if not candidates:
+        return None
+    return max(candidates, key=lambda c: (c[1], c[2]))[0]
+
+
+def host_allowed(url: str, domains: list[str]) -> bool:
+    """True when the URL's hostname is one of `domains` or a subdomain of one (port ignored)."""
+    host = (urlsplit(url).hostname or "").lower()
+    return any(host == d or host.endswith("." + d) for d in domains)
+
+
+def is_http(url: str) -> bool:
+    return urlsplit(url).scheme in ("http", "https")
+
+
+def path_ext(url: str) -> str:
+    path = urlsplit(url).path.lower()
+    dot = path.rfind(".")
+    return path[dot:] if dot > path.rfind("/") else ""
+
+
+def find_images(response: HtmlResponse) -> list[ImageRef]:
+    """Every image URL of the page, once, in document order."""
+    base = get_base_url(response)
+    found: dict[str, ImageRef] = {}
+
+    def add(raw: str | None, alt: str, source: str) -> None:
+        raw = (raw or "").strip()
+        if not raw or raw.startswith(("data:", "javascript:", "#")):
+            return
+        url = urljoin(base, raw).split("#", 1)[0]
+        if is_http(url) and url not in found:
+            found[url] = ImageRef(url, alt.strip(), source)
+
+    for picture in response.css("picture"):
+        candidates = []
+        for source in picture.css("source"):
+            if (source.attrib.get("type") or "").lower() in SOURCE_TYPES_OK:
+                for attr in SRCSET_ATTRS:
+                    candidates += parse_srcset(source.attrib.get(attr, ""))
+        img = picture.css("img")
+        alt = img.attrib.get("alt", "") if img else ""
+        if img:
+            for attr in SRCSET_ATTRS:
+                candidates += parse_srcset(img.attrib.get(attr, ""))
+        best = largest_candidate(candidates)
+        if best is None and img:
+            best = _lazy_or_src(img[0].attrib)
+        add(best, alt, "picture")
+
+    for img in response.xpath("//img[not(ancestor::picture)]"):
+        attrs = img.attrib
+        candidates = [c for attr in SRCSET_ATTRS for c in parse_srcset(attrs.get(attr, ""))]
+        best = largest_candidate(candidates)
+        if best is not None:
+            add(best, attrs.get("alt", ""), "srcset")
+        else:
+            lazy = next((attrs[a] for a in LAZY_ATTRS if attrs.get(a, "").strip()), None)
+            add(lazy or attrs.get("src"), attrs.get("alt", ""), "lazy" if lazy else "img")
+
+    for a in response.css("a[href]"):
+        href = a.attrib["href"]
+        if path_ext(urljoin(base, href)) in IMAGE_EXTS + UNSUPPORTED_EXTS:
+            alt = a.css("img::attr(alt)").get() or " ".join(a.css("::text").getall())
+            add(href, alt, "link")
+
+    og_alt = response.css('meta[property="og:image:alt"]::attr(content)').get("")
+    for prop in ("og:image", "og:image:url", "og:image:secure_url"):
+        for meta in response.css(f'meta[property="{prop}"], meta[name="{prop}"]'):
+            add(meta.attrib.get("content"), og_alt, "og")
+    return list(found.values())
+
+
+def _lazy_or_src(attrs: dict[str, str]) -> str | None:
+    lazy = next((attrs[a] for a in LAZY_ATTRS if attrs.get(a, "").strip()), None)
+    return lazy or attrs.get("src")

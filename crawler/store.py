@@ -1,0 +1,99 @@
+"""Content-addressed storage of raw images and the `raw/manifest.jsonl` that lists them.
+
+Files go to `raw/<aa>/<sha256>.<ext>` with the bytes as served, written atomically; identical
+bytes from several URLs are stored once and get one manifest line per URL. Thread-safe: the
+pipeline stores from worker threads.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+MANIFEST_FIELDS = (
+    "url", "page_url", "sha256", "path", "width", "height", "bytes", "content_type", "fetched_at", "alt",
+)
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Temp file in the same folder, fsync, rename: readers never see half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def iter_jsonl(path: Path) -> Iterator[dict]:
+    """Objects of a JSONL file; a torn last line (killed writer) is skipped."""
+    if not path.exists():
+        return
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            try:
+                obj = json.loads(line)
+            except json.JSONDecodeError:
+                continue
+            if isinstance(obj, dict):
+                yield obj
+
+
+class JsonlLog:
+    """Append-only JSONL file, one locked, flushed and fsynced write per line."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self._lock = threading.Lock()
+
+    def append(self, obj: dict) -> None:
+        line = json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False) + "\n"
+        with self._lock:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            with open(self.path, "a", encoding="utf-8") as f:
+                f.write(line)
+                f.flush()
+                os.fsync(f.fileno())
+
+
+class RawStore:
+    """The `raw/` folder of a workspace."""
+
+    def __init__(self, raw_dir: Path):
+        self.raw_dir = raw_dir
+        self.manifest = JsonlLog(raw_dir / "manifest.jsonl")
+        self._lock = threading.Lock()
+        self._writing: set[str] = set()
+
+    def relpath(self, sha256: str, ext: str) -> str:
+        """Path as recorded in the manifest: relative to the workspace (the parent of raw/)."""
+        return f"{self.raw_dir.name}/{sha256[:2]}/{sha256}.{ext}"
+
+    def put(self, data: bytes, ext: str) -> tuple[str, str, bool]:
+        """Store `data` once; return (sha256, workspace-relative path, whether it was new)."""
+        sha = hashlib.sha256(data).hexdigest()
+        path = self.raw_dir / sha[:2] / f"{sha}.{ext}"
+        with self._lock:
+            # Another thread writing the same bytes right now counts as already stored.
+            if sha in self._writing or path.exists():
+                return sha, self.relpath(sha, ext), False
+            self._writing.add(sha)
+        try:
+            write_atomic(path, data)
+        finally:
+            with self._lock:
+                self._writing.discard(sha)
+        return sha, self.relpath(sha, ext), True
+
+    def known_urls(self) -> set[str]:
+        return {m["url"] for m in iter_jsonl(self.manifest.path) if "url" in m}

@@ -1,0 +1,294 @@
+"""A small local website to crawl: for the README demo and the crawler tests.
+
+`build_demo_site(dir)` writes HTML pages and images made from scikit-image / scikit-learn sample
+data (faces to find, and pollution such as a cat, coffee, landscapes); `serve(dir)` runs it on
+127.0.0.1 in a background thread and logs every request, so callers can check what was fetched.
+Nothing is downloaded: all data ships with the installed packages.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import mimetypes
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass, field
+from email.utils import formatdate
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+ROBOTS_TXT = "User-agent: *\nDisallow: /private/\n"
+
+# Every image of the demo site that a polite crawl should store (path → what it shows).
+DEMO_IMAGES = {
+    "/media/astronaut-1024.jpg": "face (largest srcset candidate)",
+    "/media/people/group-1.jpg": "faces (lfw) on a canvas",
+    "/media/people/group-2.png": "faces (lfw) on a canvas",
+    "/media/people/group-3.webp": "faces (lfw) on a canvas",
+    "/media/people/group-4.jpg": "faces (lfw), lazy-loaded",
+    "/media/people/group-5.jpg": "faces (lfw), <picture> largest source",
+    "/media/people/group-6.jpg": "faces (lfw), linked with <a href>",
+    "/media/people/portrait-1.jpg": "one face (lfw), <base href> relative",
+    "/media/people/portrait-2.jpg": "one face (lfw), data-original",
+    "/media/people/portrait-3.jpg": "one face (lfw), data-lazy-src",
+    "/media/cat.jpg": "pollution: chelsea the cat (og:image)",
+    "/media/coffee.jpg": "pollution: coffee",
+    "/media/china.jpg": "pollution: landscape (sklearn)",
+    "/media/flower.jpg": "pollution: flower (sklearn)",
+    "/media/astronaut-small.png": "face, small PNG from page 3",
+}
+# Present on the site but never to be requested by a polite crawl (robots.txt) or not stored.
+DEMO_DISALLOWED = ["/private/index.html", "/private/face.jpg"]
+DEMO_NOT_LARGEST = ["/media/astronaut-256.jpg", "/media/astronaut-512.jpg", "/media/people/group-5-small.jpg"]
+
+
+def _page(title: str, body: str, head: str = "") -> str:
+    return (
+        f"<!doctype html>\n<html><head><meta charset='utf-8'><title>{html.escape(title)}</title>{head}"
+        f"</head>\n<body><h1>{html.escape(title)}</h1>\n{body}\n</body></html>\n"
+    )
+
+
+def _save(img, path: Path, **kw) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    img.save(path, **kw)
+
+
+def _face_canvas(faces, seed: int, n: int, size=(480, 320)):
+    """Paste `n` upscaled LFW faces onto a textured background: a photo with people in it."""
+    import numpy as np
+    from PIL import Image
+
+    rng = np.random.default_rng(seed)
+    w, h = size
+    yy, xx = np.mgrid[0:h, 0:w]
+    base = np.stack([(xx * (0.2 + 0.1 * c) + yy * 0.3 + 40 * c) % 255 for c in range(3)], -1)
+    canvas = Image.fromarray((base * 0.5 + rng.integers(0, 60, (h, w, 3))).astype("uint8"))
+    side = min(h // 2, w // max(n, 1)) - 10
+    for i in range(n):
+        face = faces[(seed * 7 + i) % len(faces)]
+        tile = Image.fromarray((face * 255).astype("uint8")).resize((side, side), Image.BICUBIC).convert("RGB")
+        canvas.paste(tile, (10 + i * (side + 10), int(rng.integers(10, h - side - 10))))
+    return canvas
+
+
+def build_demo_site(root: Path | str) -> Path:
+    """Write the demo website into `root` (created) and return it."""
+    import numpy as np
+    from PIL import Image
+    from skimage import data
+    from sklearn.datasets import load_sample_images
+
+    root = Path(root)
+    media = root / "media"
+    faces = data.lfw_subset()
+    astronaut = Image.fromarray(data.astronaut())
+    for side in (256, 512, 1024):
+        _save(astronaut.resize((side, side), Image.BICUBIC), media / f"astronaut-{side}.jpg", quality=88)
+    _save(astronaut.resize((160, 160)), media / "astronaut-small.png")
+    _save(Image.fromarray(data.chelsea()), media / "cat.jpg", quality=88)
+    _save(Image.fromarray(data.coffee()), media / "coffee.jpg", quality=88)
+    samples = load_sample_images()
+    for name, arr in zip(("china", "flower"), samples.images, strict=True):
+        _save(Image.fromarray(np.asarray(arr)), media / f"{name}.jpg", quality=88)
+    people = media / "people"
+    for i, ext in enumerate(("jpg", "png", "webp", "jpg", "jpg", "jpg"), start=1):
+        _save(_face_canvas(faces, i, n=1 + i % 3), people / f"group-{i}.{ext}")
+    _save(_face_canvas(faces, 5, n=2).resize((240, 160)), people / "group-5-small.jpg")
+    for i in range(1, 4):
+        _save(_face_canvas(faces, 20 + i, n=1, size=(200, 240)), people / f"portrait-{i}.jpg")
+    _save(_face_canvas(faces, 40, n=2), root / "private" / "face.jpg")
+
+    (root / "robots.txt").write_text(ROBOTS_TXT)
+    write = lambda rel, text: (root / rel).parent.mkdir(parents=True, exist_ok=True) or (root / rel).write_text(text)  # noqa: E731
+    write("index.html", _page(
+        "GAN Studio demo site",
+        '<p><a href="gallery/page-1.html">Gallery</a> · <a href="people.html">People</a> · '
+        '<a href="about.html">About</a> · <a href="private/index.html">Private</a></p>\n'
+        '<img src="media/astronaut-256.jpg" alt="astronaut" width="256" '
+        'srcset="media/astronaut-256.jpg 256w, media/astronaut-1024.jpg 1024w, media/astronaut-512.jpg 512w">\n'
+        "<!--EXTRA-->",
+    ))
+    write("gallery/page-1.html", _page(
+        "Gallery, page 1",
+        '<img src="../media/people/group-1.jpg" alt="group one">\n'
+        '<img src="../media/people/group-2.png" alt="group two">\n'
+        '<img src="../media/coffee.jpg" alt="coffee">\n'
+        '<a rel="next" href="page-2.html">Next page</a>',
+    ))
+    write("gallery/page-2.html", _page(
+        "Gallery, page 2",
+        '<img src="data:image/gif;base64,R0lGODlhAQABAAAAACw=" data-src="../media/people/group-4.jpg" alt="lazy group">\n'
+        "<picture>"
+        '<source type="image/webp" srcset="../media/people/group-3.webp">'
+        '<source srcset="../media/people/group-5-small.jpg 240w, ../media/people/group-5.jpg 480w">'
+        '<img src="../media/people/group-5-small.jpg" alt="group five"></picture>\n'
+        '<a href="page-1.html">Previous</a> <a rel="next" href="page-3.html">Next page</a>',
+    ))
+    write("gallery/page-3.html", _page(
+        "Gallery, page 3",
+        '<a href="../media/people/group-6.jpg">Full-size group photo</a>\n'
+        '<img src="../media/china.jpg" alt="china"> <img src="../media/flower.jpg" alt="flower">\n'
+        '<img src="../media/astronaut-small.png" alt="astronaut, small">\n'
+        '<img src="../media/people/group-3.webp" alt="group three">\n'
+        '<a href="page-2.html">Previous</a>',
+    ))
+    write("people.html", _page(
+        "People",
+        '<img src="portrait-1.jpg" alt="portrait one">\n'
+        '<img src="x.gif" data-original="portrait-2.jpg" alt="portrait two">\n'
+        '<img data-lazy-src="portrait-3.jpg" alt="portrait three">\n'
+        '<a href="/index.html">Home</a>',
+        head='<base href="/media/people/">',
+    ))
+    write("about.html", _page(
+        "About", "<p>A cat lives here.</p>",
+        head='<meta property="og:image" content="/media/cat.jpg"><meta property="og:image:alt" content="the cat">',
+    ))
+    write("private/index.html", _page("Private", '<img src="face.jpg" alt="private face">'))
+    return root
+
+
+@dataclass
+class Route:
+    """A special answer for one path (tests): status, body or file, headers, transient failures."""
+
+    status: int = 200
+    body: bytes | None = None  # else the file at the path (or `file`)
+    file: str | None = None  # serve this file (relative to the root) instead
+    content_type: str | None = None
+    headers: dict[str, str] = field(default_factory=dict)  # e.g. {"Location": "..."} for 3xx
+    fail_times: int = 0  # answer `fail_status` this many times first
+    fail_status: int = 503
+
+
+@dataclass(frozen=True)
+class LoggedRequest:
+    method: str
+    path: str
+    status: int
+    headers: dict[str, str]
+
+
+class SiteServer:
+    """A running site: `url`, `requests` (what was asked, in order), `routes` (editable)."""
+
+    def __init__(self, root: Path, host: str, port: int, routes: dict[str, Route], delay_s: float):
+        self.root = root.resolve()
+        self.routes = routes
+        self.delay_s = delay_s
+        self.requests: list[LoggedRequest] = []
+        self._lock = threading.Lock()
+        self._failures: dict[str, int] = {}
+        self.httpd = ThreadingHTTPServer((host, port), _handler(self))
+        self.httpd.daemon_threads = True
+        self.host, self.port = self.httpd.server_address[:2]
+        self.url = f"http://{self.host}:{self.port}/"
+
+    def requested(self, path: str) -> list[LoggedRequest]:
+        return [r for r in list(self.requests) if r.path == path]
+
+    def paths(self) -> set[str]:
+        return {r.path for r in list(self.requests)}
+
+    def _log(self, req: LoggedRequest) -> None:
+        with self._lock:
+            self.requests.append(req)
+
+    def _take_failure(self, path: str, route: Route) -> bool:
+        with self._lock:
+            done = self._failures.get(path, 0)
+            if done < route.fail_times:
+                self._failures[path] = done + 1
+                return True
+        return False
+
+
+def _handler(site: SiteServer) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        server_version = "DemoSite/1.0"
+
+        def log_message(self, format, *args):  # quiet: requests go to site.requests
+            pass
+
+        def do_HEAD(self):
+            self._answer(send_body=False)
+
+        def do_GET(self):
+            self._answer(send_body=True)
+
+        def _answer(self, send_body: bool) -> None:
+            if site.delay_s:
+                time.sleep(site.delay_s)
+            path = unquote(urlsplit(self.path).path)
+            status, headers, body = self._resolve(path)
+            etag = headers.get("ETag")
+            if status == 200 and etag and etag in self.headers.get("If-None-Match", ""):
+                status, body = 304, b""
+            site._log(LoggedRequest(self.command, path, status, dict(self.headers.items())))
+            self.send_response(status)
+            for k, v in headers.items():
+                self.send_header(k, v)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            if send_body:
+                self.wfile.write(body)
+
+        def _resolve(self, path: str) -> tuple[int, dict[str, str], bytes]:
+            route = site.routes.get(path)
+            if route is not None and site._take_failure(path, route):
+                return route.fail_status, {"Content-Type": "text/plain"}, b"try again later\n"
+            if route is not None and (route.status != 200 or route.body is not None):
+                ctype = route.content_type or "text/plain"
+                return route.status, {"Content-Type": ctype, **route.headers}, route.body or b""
+            rel = route.file if route is not None and route.file else path
+            file = (site.root / rel.lstrip("/")).resolve()
+            if file.is_dir():
+                file = file / "index.html"
+            if not file.is_relative_to(site.root) or not file.is_file():
+                return 404, {"Content-Type": "text/html"}, b"<html><body>not found</body></html>\n"
+            body = file.read_bytes()
+            ctype = (route and route.content_type) or mimetypes.guess_type(file.name)[0] or "application/octet-stream"
+            headers = {
+                "Content-Type": ctype,
+                "ETag": '"' + hashlib.sha1(body).hexdigest()[:20] + '"',
+                "Last-Modified": formatdate(file.stat().st_mtime, usegmt=True),
+                **(route.headers if route else {}),
+            }
+            return 200, headers, body
+
+    return Handler
+
+
+@contextmanager
+def serve(
+    root: Path | str,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    routes: dict[str, Route] | None = None,
+    delay_s: float = 0.0,
+) -> Iterator[SiteServer]:
+    """Serve `root` over HTTP in a background thread (port 0 = any free port) while in the block."""
+    site = SiteServer(Path(root), host, port, dict(routes or {}), delay_s)
+    thread = threading.Thread(target=site.httpd.serve_forever, name=f"site-{site.port}", daemon=True)
+    thread.start()
+    try:
+        yield site
+    finally:
+        site.httpd.shutdown()
+        site.httpd.server_close()
+        thread.join(timeout=5)
+
+
+if __name__ == "__main__":  # python -m studio.demo_site DIR [PORT]: build and serve until Ctrl-C
+    import sys
+
+    target = build_demo_site(sys.argv[1] if len(sys.argv) > 1 else "demo-site")
+    with serve(target, port=int(sys.argv[2]) if len(sys.argv) > 2 else 8000) as s:
+        print(f"serving {target} at {s.url} (Ctrl-C to stop)")
+        with suppress(KeyboardInterrupt):
+            threading.Event().wait()
