@@ -53,7 +53,7 @@ class TrainConfig:
     inception_weights: str = ""  # path of the Inception weights file for FID/KID; empty = skip them
     memorization_threshold: float = 0.1  # generated images closer than this (RMS, 0..1 pixels) to a training image count as copies
     # divergence guard
-    guard_retries: int = 3  # roll-backs in a row before the run is given up
+    guard_retries: int = 3  # roll-backs allowed in one run before it is given up
     guard_lr_factor: float = 0.5  # multiply both LRs by this after each roll-back
     guard_d_loss_min: float = 0.001  # a D loss below this over a whole log window means D has collapsed G
 

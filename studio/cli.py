@@ -9,7 +9,9 @@ import typer
 from studio.commands.app import run_app
 from studio.commands.crawl import crawl
 from studio.commands.init import init
+from studio.commands.sample import sample
 from studio.commands.status import status
+from studio.commands.train import train
 from studio.errors import UserError
 
 app = typer.Typer(
@@ -21,6 +23,8 @@ app = typer.Typer(
 )
 app.command()(init)
 app.command()(status)
+app.command()(train)
+app.command()(sample)
 app.command()(crawl)
 app.command("app")(run_app)
 

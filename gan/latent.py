@@ -1,0 +1,104 @@
+"""Latent tools: projection of an image into z, PCA (GANSpace-style) and label directions.
+
+All take a generator in eval mode (see `gan.sampling.load_generator`); none changes its weights.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from gan.errors import GanError
+from gan.sampling import latents, to_uint8
+
+
+def to_float(image: torch.Tensor) -> torch.Tensor:
+    """uint8 (3, R, R) or (N, 3, R, R) → float in [-1, 1] with a batch dimension."""
+    x = image.float() / 127.5 - 1 if image.dtype == torch.uint8 else image.float()
+    return x.unsqueeze(0) if x.dim() == 3 else x
+
+
+@dataclass
+class Projection:
+    z: torch.Tensor  # (1, z_dim) best latent
+    image: torch.Tensor  # (3, R, R) uint8: G(z)
+    loss: float  # final loss of the best restart
+    history: list[float]  # best loss after each step
+
+
+def project(g, target: torch.Tensor, d=None, steps: int = 200, restarts: int = 4, lr: float = 0.05,
+            feature_weight: float = 0.1, seed: int = 0) -> Projection:
+    """Find z with G(z) ≈ target: pixel MSE plus, if D is given, MSE of D's features.
+
+    `restarts` latents are optimised together (one batch) from different starts; the best wins.
+    """
+    dev = next(g.parameters()).device
+    y = to_float(target).to(dev)
+    y_feat = d.features(y) if d is not None else None
+    z = latents(restarts, seed, g.z_dim).to(dev).requires_grad_(True)
+    opt = torch.optim.Adam([z], lr=lr)
+    history = []
+    for _ in range(steps):
+        loss = _projection_loss(g, d, z, y, y_feat, feature_weight)  # (restarts,)
+        opt.zero_grad(set_to_none=True)
+        loss.sum().backward()
+        opt.step()
+        history.append(float(loss.min()))
+    with torch.no_grad():
+        loss = _projection_loss(g, d, z, y, y_feat, feature_weight)
+        best = int(loss.argmin())
+        zb = z[best:best + 1].detach()
+        return Projection(zb, to_uint8(g(zb))[0].cpu(), float(loss[best]), history)
+
+
+def _projection_loss(g, d, z, y, y_feat, w):
+    x = g(z)
+    loss = (x - y).pow(2).flatten(1).mean(1)
+    if d is not None:
+        loss = loss + w * (d.features(x) - y_feat).pow(2).mean(1)
+    return loss
+
+
+@dataclass
+class Directions:
+    directions: torch.Tensor  # (k, z_dim) unit vectors in z, most important first
+    explained_variance: torch.Tensor  # (k,) fraction of the layer's variance each explains
+
+
+@torch.no_grad()
+def pca_directions(g, n: int = 2000, k: int = 10, seed: int = 0, layer: int = 3) -> Directions:
+    """GANSpace (Härkönen et al. 2020): PCA of an early G layer's activations over random z,
+    each component carried back to a z direction by linear regression."""
+    if k > min(n, g.z_dim):
+        raise GanError(f"k={k} directions need at least that many samples and latent dimensions")
+    dev = next(g.parameters()).device
+    z = latents(n, seed, g.z_dim).to(dev)
+    feats = torch.cat([g.main[:layer](z[i:i + 500].view(-1, g.z_dim, 1, 1)).flatten(1) for i in range(0, n, 500)])
+    feats = feats - feats.mean(0)
+    _, s, v = torch.linalg.svd(feats, full_matrices=False)
+    comps = v[:k]  # (k, F)
+    coeffs = feats @ comps.T  # (n, k)
+    zc = z - z.mean(0)
+    b = torch.linalg.lstsq(coeffs, zc).solution  # (k, z_dim): z ≈ coeffs @ b
+    dirs = b / b.norm(dim=1, keepdim=True).clamp_min(1e-8)
+    var = s.pow(2)
+    return Directions(dirs.cpu(), (var[:k] / var.sum()).cpu())
+
+
+def label_direction(z: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """A unit z direction from labelled latents (e.g. samples a user tagged "smiling"):
+    the difference of the class means."""
+    labels = labels.bool()
+    if labels.all() or not labels.any():
+        raise GanError("a label direction needs latents with and without the label")
+    d = z[labels].float().mean(0) - z[~labels].float().mean(0)
+    return d / d.norm().clamp_min(1e-8)
+
+
+def edit(z: torch.Tensor, direction: torch.Tensor, amounts: list[float]) -> torch.Tensor:
+    """(len(amounts), z_dim): z moved along `direction` by each amount."""
+    return torch.stack([z.flatten() + a * direction.to(z) for a in amounts])
+
+
+

@@ -1,0 +1,54 @@
+"""`studio sample`: a deterministic sample grid (or interpolation strip + GIF) from a trained G."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from studio.errors import UserError, user_errors
+from studio.options import WorkspaceOpt
+from studio.workspace import Workspace
+
+
+def sample(
+    out: Annotated[Path, typer.Option("--out", help="PNG file to write.")],
+    workspace: WorkspaceOpt = Path("studio-data"),
+    run: Annotated[Path | None, typer.Option("--run", help="Run folder, run id or checkpoint folder "
+                                             "(default: the promoted model, models/current.json).")] = None,
+    n: Annotated[int, typer.Option("--n", help="Images in the grid.")] = 64,
+    seed: Annotated[int, typer.Option("--seed", help="Noise seed: same seed, same images.")] = 0,
+    truncation: Annotated[float | None, typer.Option("--truncation", help="Redraw latent values beyond ±T.")] = None,
+    interpolate_to: Annotated[int | None, typer.Option("--interpolate-to", help="Write a slerp strip from "
+                                                       "--seed to this seed (and a .gif beside it).")] = None,
+    frames: Annotated[int, typer.Option("--frames", help="Frames of the interpolation.")] = 8,
+    raw: Annotated[bool, typer.Option("--raw", help="Use G's raw weights instead of the EMA.")] = False,
+    device: Annotated[str, typer.Option("--device", help="cpu or cuda.")] = "cpu",
+) -> None:
+    """Write a deterministic grid of generated images."""
+    from gan.errors import GanError
+    from gan.sampling import interpolate, load_generator, sample_grid, save_gif, save_strip
+
+    ws = Workspace.at(workspace)
+    if run is None:
+        if not ws.current_model.exists():
+            raise UserError(f"no promoted model ({ws.current_model} missing); pass --run RUN")
+        source = ws.current_model
+    else:
+        source = run if run.exists() or not (ws.runs_dir / run).exists() else ws.runs_dir / run
+        if not source.exists():
+            raise UserError(f"--run {run}: no such run or checkpoint")
+    if n < 1 or frames < 2:
+        raise UserError("--n must be >= 1 and --frames >= 2")
+    with user_errors(GanError):
+        g, _ = load_generator(source, device, ema=not raw)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if interpolate_to is not None:
+        strip = interpolate(g, seed, interpolate_to, frames, truncation)
+        save_strip(strip, out)
+        save_gif(strip, out.with_suffix(".gif"))
+        typer.echo(f"wrote {out} and {out.with_suffix('.gif')}")
+        return
+    sample_grid(g, n, seed, truncation).save(out)
+    typer.echo(f"wrote {out} ({n} images, seed {seed})")

@@ -1,0 +1,111 @@
+"""`studio train`: train the DCGAN on an export or any folder of images (see docs/training.md)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from studio.config import load_config, override
+from studio.errors import UserError, user_errors
+from studio.options import WorkspaceOpt
+from studio.workspace import Workspace
+
+
+def _opt(help: str, *names: str):
+    return typer.Option(*names, help=help, show_default=False)
+
+
+def train(
+    workspace: WorkspaceOpt = Path("studio-data"),
+    data: Annotated[Path | None, _opt("Folder of images (an export or anything else; searched recursively).", "--data")] = None,
+    out: Annotated[Path | None, _opt("Run folder (default: <workspace>/runs/<NNNNN-name>).", "--out")] = None,
+    resume: Annotated[Path | None, _opt("Continue this run folder (or run id) from its last checkpoint.", "--resume")] = None,
+    init_from: Annotated[Path | None, _opt("Start from these weights (run, checkpoint or models/current.json).", "--init-from")] = None,
+    resolution: Annotated[int | None, _opt("Image side: 32, 64, 128 or 256.", "--resolution")] = None,
+    steps: Annotated[int | None, _opt("Training steps.", "--steps")] = None,
+    kimg: Annotated[int | None, _opt("Train on this many thousand images instead of --steps.", "--kimg")] = None,
+    batch: Annotated[int | None, _opt("Images per step.", "--batch")] = None,
+    device: Annotated[str | None, _opt("auto, cpu, cuda or cuda:N.", "--device")] = None,
+    seed: Annotated[int | None, _opt("Random seed.", "--seed")] = None,
+    loss: Annotated[str | None, _opt("ns or hinge.", "--loss")] = None,
+    augment: Annotated[str | None, _opt('DiffAugment ops, e.g. "translation,cutout,color".', "--augment")] = None,
+    spectral_norm: Annotated[bool | None, _opt("Spectral norm in D.", "--spectral-norm/--no-spectral-norm")] = None,
+    ema_kimg: Annotated[float | None, _opt("EMA half-life in kimg (0 = off).", "--ema-kimg")] = None,
+    g_width: Annotated[int | None, _opt("Generator width.", "--g-width")] = None,
+    d_width: Annotated[int | None, _opt("Discriminator width.", "--d-width")] = None,
+    log_every: Annotated[int | None, _opt("Steps between log lines.", "--log-every")] = None,
+    sample_every: Annotated[int | None, _opt("Steps between sample grids.", "--sample-every")] = None,
+    ckpt_every: Annotated[int | None, _opt("Steps between checkpoints.", "--ckpt-every")] = None,
+    metric_every: Annotated[int | None, _opt("Steps between SWD evaluations (0 = at the end).", "--metric-every")] = None,
+    metric_images: Annotated[int | None, _opt("Images per evaluation.", "--metric-images")] = None,
+    inception_weights: Annotated[str | None, _opt("Inception weights file for FID/KID.", "--inception-weights")] = None,
+    notify: Annotated[str | None, _opt("POST a JSON message to this URL when the run ends or fails.", "--notify")] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the resolved config and exit.")] = False,
+) -> None:
+    """Train the DCGAN; runs never overwrite each other and can be resumed exactly."""
+    from gan.data import list_images
+    from gan.errors import GanError
+    from gan.rundir import new_run_dir
+    from gan.train import resume_config
+
+    ws = Workspace.at(workspace)
+    flags = dict(resolution=resolution, steps=steps, kimg=kimg, batch=batch, device=device, seed=seed,
+                 loss=loss, augment=augment, spectral_norm=spectral_norm, ema_kimg=ema_kimg, g_width=g_width,
+                 d_width=d_width, log_every=log_every, sample_every=sample_every, ckpt_every=ckpt_every,
+                 metric_every=metric_every, metric_images=metric_images, inception_weights=inception_weights)
+    with user_errors(GanError):
+        if resume is not None:
+            run_dir = resume if resume.exists() or not ws.runs_dir.exists() else ws.runs_dir / resume
+            cfg = override(resume_config(run_dir), **flags)
+            if data is None:
+                data = Path(json.loads((run_dir / "config.json").read_text())["data"])
+        else:
+            if out is None:
+                ws.require()  # numbered runs live in a workspace; --out trains anywhere
+            cfg = override(load_config(ws.config_path).train, **flags)
+            run_dir = out
+        if data is None:
+            raise UserError("--data is required: a folder of images (e.g. an export's images/)")
+        if not data.is_dir():
+            raise UserError(f"--data {data}: no such folder")
+        n_files = len(list_images(data))
+        if n_files == 0:
+            raise UserError(f"--data {data}: no images in it")
+        if dry_run:
+            typer.echo(json.dumps({"config": cfg.to_dict(), "data": str(data.resolve()), "image_files": n_files,
+                                   "run": str(run_dir) if run_dir else f"{ws.runs_dir}/<next>-{data.name}-r{cfg.resolution}",
+                                   "resume": resume is not None}, indent=2))
+            return
+        if run_dir is None:
+            run_dir = new_run_dir(ws.runs_dir, f"{data.resolve().name}-r{cfg.resolution}")
+        result = _run(cfg, data, run_dir, resume is not None, init_from, notify or "")
+    typer.echo(f"run {result.run_dir}: {result.step} steps, SWD {result.metrics.get('swd', float('nan')):.2f}"
+               + (f", best {result.best_checkpoint.name}" if result.best_checkpoint else ""))
+
+
+def _run(cfg, data, run_dir, resume, init_from, notify_url):
+    from tqdm import tqdm
+
+    from gan.train import train as train_gan
+
+    bar = tqdm(total=cfg.total_steps(), unit="step", dynamic_ncols=True, disable=None)
+
+    def on_progress(e):
+        if e["event"] == "step":
+            bar.update(e["step"] - bar.n)
+            bar.set_postfix_str(f"{e['img_per_s']:.0f} img/s  D {e['loss_d']:.3f}  G {e['loss_g']:.3f}  "
+                                f"D(x) {e['d_real']:.2f}  D(G(z)) {e['d_fake']:.2f}")
+        elif e["event"] == "rollback":
+            bar.n = e["step"]
+            bar.refresh()
+        elif e["event"] == "metric" and "swd" in e:
+            tqdm.write(f"step {e['step']}: SWD {e['swd']:.2f}, memorised {e['memorized_fraction']:.1%}")
+
+    try:
+        return train_gan(cfg, data, run_dir, resume=resume, init_from=init_from, on_progress=on_progress,
+                         notify_url=notify_url, log=tqdm.write)
+    finally:
+        bar.close()
