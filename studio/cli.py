@@ -9,6 +9,7 @@ import typer
 from studio.commands.app import run_app
 from studio.commands.crawl import crawl
 from studio.commands.init import init
+from studio.commands.pipeline import pipeline
 from studio.commands.sample import sample
 from studio.commands.status import status
 from studio.commands.train import train
@@ -27,6 +28,7 @@ app.command()(train)
 app.command()(sample)
 app.command()(crawl)
 app.command("app")(run_app)
+app.command()(pipeline)
 
 
 def main(argv: list[str] | None = None) -> None:

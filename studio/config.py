@@ -34,6 +34,12 @@ class ScheduleConfig:
     cron: str = "0 3 * * *"  # crontab expression (minute hour day month weekday), local time
     misfire_grace_s: int = 3600  # a run missed by less than this (machine asleep) still happens
 
+    def validate(self) -> None:
+        if len(self.cron.split()) != 5:
+            raise ValueError(f"cron must have 5 fields (minute hour day month weekday), got {self.cron!r}")
+        if self.misfire_grace_s < 1:
+            raise ValueError("misfire_grace_s must be >= 1")
+
 
 @dataclass
 class PipelineConfig:
@@ -41,6 +47,19 @@ class PipelineConfig:
     warm_start: bool = True  # fine-tune the promoted model instead of training from scratch
     steps: int = 2000  # training step budget of one pipeline run
     tolerance: float = 0.05  # promote unless the new metric is worse by more than this fraction
+    eval_images: int = 512  # generated and real images per gate evaluation (same set, same seed for both models)
+    eval_seed: int = 0  # seed of the gate's noise and real-image draw, so both models see the same set
+    notify_url: str = ""  # Slack-compatible webhook the run report is posted to (empty = none)
+
+    def validate(self) -> None:
+        if self.min_new_accepted < 0:
+            raise ValueError("min_new_accepted must be >= 0")
+        if self.steps < 1 or self.eval_images < 2:
+            raise ValueError("steps must be >= 1 and eval_images >= 2")
+        if self.tolerance < 0:
+            raise ValueError("tolerance must be >= 0")
+        if self.notify_url and not self.notify_url.startswith(("http://", "https://")):
+            raise ValueError("notify_url must start with http:// or https://")
 
 
 @dataclass

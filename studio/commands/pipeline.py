@@ -1,0 +1,27 @@
+"""`studio pipeline`: one incremental crawl → curate → export → train → evaluate → promote run."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from studio.config import load_config
+from studio.options import WorkspaceOpt
+from studio.workspace import Workspace
+
+
+def pipeline(
+    workspace: WorkspaceOpt = Path("studio-data"),
+    train: Annotated[bool, typer.Option("--train", help="Retrain even if the policy would not.")] = False,
+    notify: Annotated[str | None, typer.Option("--notify", metavar="URL",
+                                        help="Post the report to this Slack-compatible webhook.")] = None,
+) -> None:
+    """One incremental run: crawl → curate → export → train → evaluate → promote (resumes a failed run)."""
+    from studio.pipeline import run_pipeline
+
+    ws = Workspace.at(workspace).require()
+    cfg = load_config(ws.config_path)
+    report = run_pipeline(ws, cfg, force_train=train, notify=notify, log=typer.echo)
+    typer.echo(f"pipeline run {report['run']}: {report['decision']}")

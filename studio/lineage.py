@@ -1,0 +1,104 @@
+"""Lineage: run ← export version ← crawls + label state ← sources.
+
+Each pipeline export gets `exports/<version>/lineage.json` (the crawls and the label state it was
+made from); each run's `config.json` names its data folder (gan writes it). `chain(ws)` follows
+the promoted model back to its sources for `studio status`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+from studio.models import current, run_dir
+from studio.workspace import Workspace, atomic_write_json, read_jsonl
+
+LINEAGE = "lineage.json"
+
+
+def _json(path: Path) -> dict[str, Any] | None:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def crawls(ws: Workspace) -> list[dict[str, Any]]:
+    """Every finished crawl (crawl/<id>/stats.json), oldest first: id, start URLs, what it stored."""
+    out = []
+    for stats_path in sorted(ws.crawl_dir.glob("*/stats.json")):
+        stats = _json(stats_path) or {}
+        out.append({
+            "crawl": stats_path.parent.name,
+            "started_at": stats.get("started_at"),
+            "start_urls": stats.get("start_urls", []),
+            "pages": stats.get("pages", 0),
+            "stored": stats.get("stored", 0),
+        })
+    return out
+
+
+def label_state(labels: list[tuple[str, str, str]]) -> dict[str, Any]:
+    """A fingerprint of the human labels (sha256, label, reason): counts and a digest."""
+    digest = hashlib.sha256(json.dumps(sorted(labels)).encode()).hexdigest()
+    return {
+        "labels": len(labels),
+        "accept": sum(1 for _, lab, _ in labels if lab == "accept"),
+        "reject": sum(1 for _, lab, _ in labels if lab == "reject"),
+        "digest": digest[:16],
+    }
+
+
+def write_export_lineage(export_dir: Path, *, crawl_list: list[dict], labels: dict, run: str) -> dict:
+    record = {
+        "export": export_dir.name,
+        "crawls": [c["crawl"] for c in crawl_list],
+        "sources": sorted({u for c in crawl_list for u in c["start_urls"]}),
+        "label_state": labels,
+        "made_by": run,
+    }
+    atomic_write_json(export_dir / LINEAGE, record)
+    return record
+
+
+def export_shas(export_dir: Path) -> set[str]:
+    """sha256 of every crop in an export (its manifest)."""
+    return {m["sha256"] for m in read_jsonl(export_dir / "manifest.jsonl") if "sha256" in m}
+
+
+def export_of_run(ws: Workspace, run: Path) -> Path | None:
+    """The export folder a run trained on (from its config.json `data`), if it was an export."""
+    cfg = _json(run / "config.json") or {}
+    data = cfg.get("data")
+    if not data:
+        return None
+    path = Path(data)
+    if path.name == "images":
+        path = path.parent
+    return path if (path / "manifest.jsonl").exists() else None
+
+
+def chain(ws: Workspace) -> dict[str, Any] | None:
+    """The promoted model back to its sources, or None when nothing is promoted."""
+    pointer = current(ws)
+    if pointer is None:
+        return None
+    run = run_dir(ws, pointer)
+    export = export_of_run(ws, run)
+    lineage = _json(export / LINEAGE) if export else None
+    stats = _json(export / "stats.json") if export else None
+    return {
+        "model": {"run": pointer["run"], "checkpoint": pointer.get("checkpoint"),
+                  "metrics": {k: v for k, v in (pointer.get("metrics") or {}).items()
+                              if isinstance(v, int | float)},
+                  "promoted_at": pointer.get("promoted_at")},
+        "export": None if export is None else {
+            "version": export.name,
+            "images": (stats or {}).get("images", len(export_shas(export))),
+        },
+        "crawls": (lineage or {}).get("crawls"),
+        "label_state": (lineage or {}).get("label_state"),
+        "sources": (lineage or {}).get("sources"),
+    }

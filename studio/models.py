@@ -1,0 +1,71 @@
+"""The promoted model: `models/current.json` (read by the app and `studio sample`) and its history.
+
+    {"run": "runs/00003-pipeline",          the run folder, relative to the workspace
+     "checkpoint": "checkpoints/step-0000400",  relative to the run (gan.checkpoint.resolve_checkpoint)
+     "export": "v0002", "metrics": {"swd": …}, "reason": "…", "promoted_at": "…"}
+
+`current.json` is replaced atomically, so a reader sees the old model or the new one, never half a
+file. Every promotion is also appended to `models/history.jsonl`, newest last.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from studio.workspace import Workspace, append_jsonl, atomic_write_json
+
+
+def current(ws: Workspace) -> dict[str, Any] | None:
+    """The promoted model's pointer, or None when nothing has been promoted (or it is unreadable)."""
+    try:
+        pointer = json.loads(ws.current_model.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return pointer if isinstance(pointer, dict) and "run" in pointer else None
+
+
+read_current = current
+
+
+def run_dir(ws: Workspace, pointer: dict[str, Any]) -> Path:
+    run = Path(pointer["run"])
+    return run if run.is_absolute() else ws.root / run
+
+
+def current_checkpoint(ws: Workspace) -> Path | None:
+    """Absolute path of the promoted checkpoint folder, or None (nothing promoted, or deleted)."""
+    pointer = current(ws)
+    if pointer is None:
+        return None
+    path = run_dir(ws, pointer) / pointer.get("checkpoint", "")
+    return path if path.is_dir() else None
+
+
+def promote(
+    ws: Workspace,
+    run: Path | str,
+    checkpoint: Path | str,
+    *,
+    export: str | None = None,
+    metrics: dict[str, float] | None = None,
+    reason: str = "promoted by hand",
+) -> dict[str, Any]:
+    """Make `checkpoint` (a folder inside run folder `run`) the default model of the workspace."""
+    run_path = Path(run) if Path(run).is_absolute() else ws.runs_dir / run
+    run_path = run_path.resolve()
+    ckpt = Path(checkpoint)
+    ckpt = (ckpt if ckpt.is_absolute() else run_path / ckpt).resolve()
+    record = {
+        "run": str(run_path.relative_to(ws.root)),
+        "checkpoint": str(ckpt.relative_to(run_path)),
+        "export": export,
+        "metrics": metrics or {},
+        "reason": reason,
+        "promoted_at": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+    atomic_write_json(ws.current_model, record)
+    append_jsonl(ws.models_dir / "history.jsonl", record)
+    return record

@@ -1,0 +1,107 @@
+"""The pipeline run report: `report.json` (the run's state, complete) and `report.md` (for people),
+and posting it to a Slack-compatible webhook (`{"text": …}`, stdlib HTTP via gan.notify)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from studio.workspace import Workspace, atomic_write_json, atomic_write_text
+
+HEADLINES = {
+    "crawl": "Crawled",
+    "curate": "Curated",
+    "export": "Exported",
+    "train": "Trained",
+    "evaluate": "Evaluated",
+    "promote": "Decision",
+}
+
+
+def decision(state: dict[str, Any]) -> str:
+    """One sentence: what the run ended with."""
+    stages = state.get("stages", {})
+    failed = [n for n, r in stages.items() if r.get("status") == "failed"]
+    if failed:
+        return f"FAILED at `{failed[0]}`: {stages[failed[0]].get('error')} — the next run resumes there."
+    promote = stages.get("promote", {}).get("result") or {}
+    if promote.get("summary"):
+        return promote["summary"]
+    if state.get("status") != "done":
+        return "unfinished (interrupted) — the next run resumes it."
+    return "done."
+
+
+def build_report(ws: Workspace, run_dir: Path, state: dict[str, Any]) -> dict[str, Any]:
+    return {**state, "workspace": str(ws.root), "run_dir": str(run_dir), "decision": decision(state)}
+
+
+def render_markdown(report: dict[str, Any]) -> str:
+    lines = [
+        f"# Pipeline run {report['run']}",
+        "",
+        f"**{report['decision']}**",
+        "",
+        f"- workspace: `{report['workspace']}`",
+        f"- started {report.get('started_at')}, finished {report.get('finished_at', '—')}, "
+        f"attempt {report.get('attempts', 1)}, status **{report.get('status')}**",
+    ]
+    for name, record in report.get("stages", {}).items():
+        lines += ["", f"## {HEADLINES.get(name, name)} ({name}: {record.get('status')}, "
+                      f"{record.get('seconds', 0)} s)", ""]
+        if record.get("status") == "failed":
+            lines.append(f"Error: {record.get('error')}")
+            continue
+        result = record.get("result") or {}
+        if result.get("summary"):
+            lines += [result["summary"], ""]
+        for key, value in result.items():
+            if key != "summary":
+                lines.append(f"- {key}: {_fmt(value)}")
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def _fmt(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    if isinstance(value, dict):
+        if not value:
+            return "none"
+        return ", ".join(f"{k} {_fmt(v)}" for k, v in value.items())
+    if isinstance(value, list):
+        if len(value) > 8:
+            return ", ".join(_fmt(v) for v in value[:8]) + f", … ({len(value)} in all)"
+        return ", ".join(_fmt(v) for v in value) or "none"
+    return str(value)
+
+
+def write_report(ws: Workspace, run_dir: Path, state: dict[str, Any]) -> dict[str, Any]:
+    report = build_report(ws, run_dir, state)
+    atomic_write_json(run_dir / "report.json", report)
+    atomic_write_text(run_dir / "report.md", render_markdown(report))
+    return report
+
+
+def notify_report(url: str, report: dict[str, Any], log: Callable[[str], None] = print) -> bool:
+    """POST `{"text": report.md, "run", "status", "decision"}`; a dead webhook never fails the run."""
+    from gan.notify import notify
+
+    payload = {
+        "text": render_markdown(report),  # Slack, Mattermost, Rocket.Chat read `text`
+        "run": report["run"],
+        "status": report.get("status"),
+        "decision": report["decision"],
+    }
+    ok = notify(url, payload, log=log)
+    if ok:
+        log(f"report posted to {url}")
+    return ok
+
+
+def load_report(run_dir: Path) -> dict[str, Any] | None:
+    try:
+        return json.loads((run_dir / "report.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
