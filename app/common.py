@@ -83,3 +83,9 @@ def generator(checkpoint: Path):
     """G of a checkpoint folder, loaded once per process (the weights' mtime keys the cache, so
     a checkpoint re-saved after a roll-back is reloaded)."""
     return _generator(str(checkpoint), (checkpoint / "weights.safetensors").stat().st_mtime)
+
+
+@st.cache_resource(max_entries=2, show_spinner="Loading the training images…")
+def cached_images(folder: str, resolution: int, _load):
+    """The training images of a run as one uint8 tensor (gan's own cache makes this fast)."""
+    return _load(folder, resolution, log=lambda msg: None).images

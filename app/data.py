@@ -126,3 +126,12 @@ def config_diff(a: dict[str, Any], b: dict[str, Any]) -> list[dict[str, Any]]:
     fa, fb = flatten(a), flatten(b)
     return [{"setting": k, "a": fa.get(k), "b": fb.get(k)}
             for k in sorted(fa.keys() | fb.keys()) if fa.get(k) != fb.get(k)]
+
+
+def export_of(ws: Workspace, config: dict[str, Any]) -> str | None:
+    """The export version a run trained on, when its data folder is `exports/<version>/images`."""
+    data = Path(config.get("data") or "")
+    # By shape rather than by absolute path: the workspace may have been moved since.
+    if data.name == "images" and data.parent.parent.name == ws.exports_dir.name:
+        return data.parent.name
+    return None

@@ -1,11 +1,106 @@
-"""Generate page."""
+"""Generate: sample grids by seed and truncation, interpolations, directions, nearest real image."""
 
 from __future__ import annotations
 
+import io
+import random
+import tempfile
+from pathlib import Path
+
 import streamlit as st
 
-from app import common
+from app import common, data
+from studio.models import current_checkpoint, read_current
 
 ws = common.workspace()
 st.title("Generate")
-common.start_here("model", ws)
+
+
+def png(image) -> bytes:
+    buf = io.BytesIO()
+    image.save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def model_choices() -> dict[str, Path]:
+    """Label → checkpoint folder: the promoted model first, then each run's best (or latest)."""
+    from gan.checkpoint import resolve_checkpoint
+    from gan.errors import GanError
+
+    found: dict[str, Path] = {}
+    promoted = current_checkpoint(ws)
+    if promoted is not None and (promoted / "weights.safetensors").is_file():
+        found[f"Promoted: {read_current(ws)['run']}"] = promoted
+    for run in data.list_runs(ws):
+        try:
+            found[f"Run {run.id}"] = resolve_checkpoint(run.path)
+        except GanError:
+            continue  # no checkpoint yet
+    return found
+
+
+models = model_choices()
+if not models:
+    common.start_here("model", ws)
+    st.stop()
+
+label = st.selectbox("Model", list(models))
+ckpt = models[label]
+g = common.generator(ckpt)
+
+from gan.sampling import generate, grid_image, interpolate, latents, save_gif  # noqa: E402
+
+# --- grid ------------------------------------------------------------------------------------------
+if "seed" not in st.session_state:
+    st.session_state.seed = 0
+
+
+def surprise() -> None:
+    st.session_state.seed = random.randrange(2**31)
+
+
+c1, c2, c3, c4 = st.columns([2, 2, 2, 1], vertical_alignment="bottom")
+seed = c1.number_input("Seed", 0, 2**31 - 1, key="seed")
+truncation = c2.slider("Truncation", 0.0, 3.0, 0.0, 0.1,
+                       help="Redraw noise beyond ±t: lower is more typical, less varied. 0 = off.")
+count = c3.select_slider("Images", [1, 4, 9, 16, 25, 36, 64], value=16)
+c4.button("Surprise me", on_click=surprise, icon=":material/casino:")
+
+z = latents(count, int(seed), g.z_dim, truncation or None)
+images = generate(g, z)  # uint8 (N, 3, R, R)
+grid = grid_image(images)
+st.image(grid, caption=f"seed {seed}, truncation {truncation or 'off'}", width=min(768, 96 * int(count ** 0.5 + 0.5)))
+st.download_button("Download PNG", png(grid), file_name=f"samples-seed{seed}.png", mime="image/png",
+                   icon=":material/download:")
+
+# --- nearest training image -------------------------------------------------------------------
+with st.expander("Nearest training image", icon=":material/compare:"):
+    run_config = data.read_config(ckpt.parents[1])
+    train_dir = Path(run_config.get("data") or "")
+    pick = st.number_input("Sample", 1, count, 1, help="Which image of the grid (row by row).")
+    if not train_dir.is_dir():
+        st.info("The run's training images are not on this machine any more.")
+    else:
+        from gan.data import load_images
+        from gan.metrics import memorization
+
+        reals = common.cached_images(str(train_dir), int(run_config.get("resolution", images.shape[-1])), load_images)
+        sample = images[pick - 1: pick]
+        _, j, rms = memorization(sample, reals, threshold=0.0, pairs=1)["closest_pairs"][0]
+        left, right = st.columns(2)
+        left.image(grid_image(sample), caption=f"sample {pick}", width=256)
+        right.image(grid_image(reals[j: j + 1]), caption=f"nearest training image (RMS {rms:.3f})", width=256)
+
+# --- interpolation ----------------------------------------------------------------------------
+st.subheader("Interpolate")
+c1, c2, c3 = st.columns(3)
+seed_a = c1.number_input("From seed", 0, 2**31 - 1, int(seed), key="seed-a")
+seed_b = c2.number_input("To seed", 0, 2**31 - 1, int(seed) + 1, key="seed-b")
+frames_n = c3.slider("Frames", 3, 16, 8)
+frames = interpolate(g, int(seed_a), int(seed_b), frames_n, truncation or None)
+st.image(frames, width=96)
+with tempfile.TemporaryDirectory() as tmp:
+    save_gif(frames, Path(tmp) / "walk.gif")
+    gif = (Path(tmp) / "walk.gif").read_bytes()
+st.download_button("Download GIF", gif, file_name=f"walk-{seed_a}-{seed_b}.gif", mime="image/gif",
+                   icon=":material/gif:")

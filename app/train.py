@@ -1,11 +1,176 @@
-"""Train page."""
+"""Train: runs with live loss curves and sample timelines, start/stop, compare, promote."""
 
 from __future__ import annotations
 
+import pandas as pd
 import streamlit as st
 
-from app import common
+from app import common, data, jobs
+from studio.config import load_config
+from studio.models import promote, read_current
 
 ws = common.workspace()
 st.title("Train")
-common.start_here("train", ws)
+
+runs = data.list_runs(ws)
+tab_runs, tab_compare, tab_start = st.tabs(["Runs", "Compare", "Start a run"])
+
+
+def step_rows(metrics: list[dict]) -> pd.DataFrame:
+    return pd.DataFrame([m for m in metrics if "event" not in m])
+
+
+def metric_rows(metrics: list[dict]) -> pd.DataFrame:
+    return pd.DataFrame([m for m in metrics if m.get("event") == "metric"])
+
+
+def show_run(run: data.RunInfo) -> None:
+    """Curves, img/s, metrics and the sample timeline of one run (re-read on every refresh)."""
+    metrics = data.read_metrics(run.path)
+    steps = step_rows(metrics)
+    if steps.empty:
+        st.info("No metrics yet: the run logs every `log_every` steps.")
+    else:
+        last = steps.iloc[-1]
+        cols = st.columns(4)
+        cols[0].metric("Step", int(last["step"]), help=f"of {run.config.get('steps', '?')}")
+        cols[1].metric("img/s", f"{last.get('img_per_s', 0):.0f}")
+        cols[2].metric("D loss", f"{last.get('loss_d', float('nan')):.3f}")
+        cols[3].metric("G loss", f"{last.get('loss_g', float('nan')):.3f}")
+        losses = [c for c in ("loss_d", "loss_g") if c in steps]
+        st.line_chart(steps, x="step", y=losses, x_label="step", y_label="loss")
+        outputs = [c for c in ("d_real", "d_fake") if c in steps]
+        if outputs:
+            st.line_chart(steps, x="step", y=outputs, x_label="step", y_label="D output")
+    evals = metric_rows(metrics)
+    if not evals.empty and "swd" in evals:
+        st.markdown("**Sliced Wasserstein distance** (lower is better)")
+        st.line_chart(evals, x="step", y="swd", x_label="step", y_label="SWD")
+    grids = data.sample_grids(run.path)
+    if grids:
+        by_step = dict(grids)
+        step = st.select_slider("Samples at step", options=list(by_step), value=grids[-1][0],
+                                key=f"timeline-{run.id}")
+        st.image(str(by_step[step]), caption=f"{run.id}: fixed noise at step {step}")
+
+
+# --- runs ----------------------------------------------------------------------------------
+with tab_runs:
+    pending = [j for j in jobs.list_jobs(ws) if not (ws.runs_dir / j.run_id / "config.json").exists()]
+    for job in pending:  # started from the app but not training yet (loading data) or failed early
+        state = "starting" if job.alive() else "ended before its first step"
+        with st.expander(f"{job.run_id}: {state}", expanded=not job.alive()):
+            st.code(job.log_tail() or "(no output yet)", language=None)
+    if not runs:
+        common.start_here("train", ws)
+    else:
+        table = pd.DataFrame([{"run": r.id, "running": r.running, "step": r.last.get("step"),
+                               "of": r.config.get("steps"), "resolution": r.config.get("resolution"),
+                               "images": r.config.get("images")} for r in runs])
+        st.dataframe(table, hide_index=True)
+        run = st.selectbox("Run", runs, format_func=lambda r: r.id + (" (running)" if r.running else ""))
+        job = jobs.job_of(ws, run.id)
+        if job is not None and job.alive():
+            left, right = st.columns(2)
+            if left.button("Stop run", icon=":material/stop:"):
+                jobs.stop(job)
+                st.toast("Asked the run to stop; it ends after the current step.")
+            if right.button("Force stop", icon=":material/cancel:"):
+                jobs.stop(job, force=True)
+        # A running run refreshes itself every 2 s; a finished one is drawn once.
+        st.fragment(run_every=2 if run.running else None)(show_run)(run)
+        if job is not None:
+            with st.expander("Training log"):
+                st.code(job.log_tail() or "(empty)", language=None)
+
+        from gan.checkpoint import list_checkpoints, read_best
+
+        ckpts = list_checkpoints(run.path / "checkpoints")
+        if ckpts:
+            st.markdown("**Promote a checkpoint** (the app and `studio sample` use it by default)")
+            best = (read_best(run.path / "checkpoints") or {}).get("checkpoint")
+            names = [p.name for p in ckpts]
+            pick = st.selectbox("Checkpoint", names, index=names.index(best) if best in names else len(names) - 1,
+                                format_func=lambda n: n + (" (best)" if n == best else ""))
+            promoted = read_current(ws)
+            if st.button("Promote", type="primary", icon=":material/upgrade:"):
+                latest = metric_rows(data.read_metrics(run.path))
+                metrics = {} if latest.empty else {
+                    k: float(v) for k, v in latest.iloc[-1].items()
+                    if isinstance(v, int | float) and k not in ("step",) and pd.notna(v)}
+                promote(ws, run=run.id, checkpoint=run.path / "checkpoints" / pick,
+                        export=data.export_of(ws, run.config), metrics=metrics,
+                        reason="promoted in the app")
+                st.success(f"Promoted {run.id} {pick}.")
+            elif promoted:
+                st.caption(f"Currently promoted: {promoted.get('run')} `{promoted.get('checkpoint')}`")
+
+# --- compare -----------------------------------------------------------------------------------
+with tab_compare:
+    if len(runs) < 2:
+        st.info("Compare needs two runs.")
+    else:
+        ids = [r.id for r in runs]
+        left, right = st.columns(2)
+        a_id = left.selectbox("Run A", ids, index=1, key="cmp-a")
+        b_id = right.selectbox("Run B", ids, index=0, key="cmp-b")
+        a, b = (next(r for r in runs if r.id == i) for i in (a_id, b_id))
+        diff = data.config_diff(a.config, b.config)
+        st.markdown("**Settings that differ**")
+        if diff:
+            st.dataframe(pd.DataFrame(diff).rename(columns={"a": a.id, "b": b.id}).astype(str),
+                         hide_index=True)
+        else:
+            st.caption("Same settings.")
+        curves = []
+        for r in (a, b):
+            rows = step_rows(data.read_metrics(r.path))
+            if not rows.empty and "loss_g" in rows:
+                curves.append(rows[["step", "loss_d", "loss_g"]].assign(run=r.id))
+        if curves:
+            both = pd.concat(curves)
+            st.markdown("**G loss**")
+            st.line_chart(both, x="step", y="loss_g", color="run")
+        finals = [{"run": r.id, **metric_rows(data.read_metrics(r.path)).iloc[-1:].drop(
+            columns=["event"], errors="ignore").to_dict("records")[0]}
+            for r in (a, b) if not metric_rows(data.read_metrics(r.path)).empty]
+        if finals:
+            st.markdown("**Latest evaluation**")
+            st.dataframe(pd.DataFrame(finals).astype(str), hide_index=True)
+        cols = st.columns(2)
+        for col, r in zip(cols, (a, b), strict=True):
+            grids = data.sample_grids(r.path)
+            if grids:
+                col.image(str(grids[-1][1]), caption=f"{r.id} at step {grids[-1][0]}")
+
+# --- start ---------------------------------------------------------------------------------------
+with tab_start:
+    defaults = load_config(ws.config_path).train
+    exports = sorted((p for p in ws.exports_dir.glob("*/images") if p.is_dir()), reverse=True)
+    with st.form("start-run"):
+        choices = [str(p) for p in exports]
+        data_dir = st.selectbox("Training images", choices, accept_new_options=True,
+                                help="An export's images/ folder, or any folder of images.",
+                                index=0 if choices else None, placeholder="/path/to/images")
+        c1, c2, c3, c4 = st.columns(4)
+        resolution = c1.selectbox("Resolution", [32, 64, 128, 256],
+                                  index=[32, 64, 128, 256].index(defaults.resolution))
+        steps = c2.number_input("Steps", 1, 10_000_000, defaults.steps)
+        batch = c3.number_input("Batch", 1, 4096, defaults.batch)
+        device = c4.text_input("Device", defaults.device)
+        desc = st.text_input("Name", "faces", help="Part of the run folder's name.")
+        started = st.form_submit_button("Start training", type="primary", icon=":material/play_arrow:")
+    st.caption("Other settings (augmentation, EMA, metrics…) come from `[train]` in studio.toml.")
+    if started:
+        from pathlib import Path
+
+        from gan.rundir import new_run_dir
+
+        if not data_dir or not Path(data_dir).is_dir():
+            st.error(f"No folder of images at {data_dir or '(nothing chosen)'}.")
+        else:
+            run_dir = new_run_dir(ws.runs_dir, f"{desc}-r{resolution}")
+            job = jobs.start(ws, run_dir, jobs.train_command(
+                ws, run_dir, Path(data_dir), resolution=int(resolution), steps=int(steps),
+                batch=int(batch), device=device))
+            st.success(f"Started {run_dir.name} (pid {job.pid}); it shows under Runs in a moment.")

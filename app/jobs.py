@@ -1,0 +1,112 @@
+"""Training runs started from the app: a background `python -m studio train` per run.
+
+Each job is recorded in `.app/jobs/<run-id>.json` (pid, command, log file) so a reloaded page,
+or another browser tab, still finds it and can stop it. The process outlives the page; it is
+stopped with SIGINT (Ctrl-C: the trainer's own clean-up runs), or SIGTERM when forced.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from studio.workspace import Workspace, atomic_write_json
+
+# Popen objects of the children of this server process: polling them reaps finished ones,
+# so no zombie lingers while the app runs.
+_children: dict[int, subprocess.Popen] = {}
+
+
+@dataclass
+class Job:
+    run_id: str
+    pid: int
+    command: list[str]
+    log: Path
+    started_at: str
+
+    def alive(self) -> bool:
+        return pid_is_training(self.pid)
+
+    def log_tail(self, lines: int = 20) -> str:
+        try:
+            text = self.log.read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            return ""
+        return "\n".join(text.splitlines()[-lines:])
+
+
+def jobs_dir(ws: Workspace) -> Path:
+    return ws.root / ".app" / "jobs"
+
+
+def train_command(ws: Workspace, run_dir: Path, data: Path, *, resolution: int, steps: int,
+                  batch: int, device: str) -> list[str]:
+    """The `studio train` command line for one run (other settings come from studio.toml)."""
+    return [sys.executable, "-m", "studio", "train", "--workspace", str(ws.root),
+            "--data", str(data), "--out", str(run_dir), "--resolution", str(resolution),
+            "--steps", str(steps), "--batch", str(batch), "--device", device]
+
+
+def start(ws: Workspace, run_dir: Path, command: list[str]) -> Job:
+    """Start `command` in the background (its own session, so Ctrl-C on the app spares it)."""
+    jobs_dir(ws).mkdir(parents=True, exist_ok=True)
+    log = jobs_dir(ws) / f"{run_dir.name}.log"
+    with open(log, "ab") as out:
+        proc = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT,
+                                stdin=subprocess.DEVNULL, start_new_session=True, cwd=ws.root)
+    _children[proc.pid] = proc
+    job = Job(run_dir.name, proc.pid, command, log,
+              datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"))
+    atomic_write_json(jobs_dir(ws) / f"{run_dir.name}.json",
+                      {"run_id": job.run_id, "pid": job.pid, "command": job.command,
+                       "log": str(job.log), "started_at": job.started_at})
+    return job
+
+
+def list_jobs(ws: Workspace) -> list[Job]:
+    """The jobs started from the app, newest first."""
+    for pid, proc in list(_children.items()):
+        if proc.poll() is not None:
+            del _children[pid]
+    found = []
+    for path in sorted(jobs_dir(ws).glob("*.json"), reverse=True):
+        try:
+            rec = json.loads(path.read_text(encoding="utf-8"))
+            found.append(Job(rec["run_id"], int(rec["pid"]), list(rec["command"]), Path(rec["log"]),
+                             rec["started_at"]))
+        except (OSError, ValueError, KeyError, TypeError):
+            continue
+    return found
+
+
+def job_of(ws: Workspace, run_id: str) -> Job | None:
+    return next((j for j in list_jobs(ws) if j.run_id == run_id), None)
+
+
+def stop(job: Job, force: bool = False) -> bool:
+    """Ask the run to stop (SIGINT), or end it (SIGTERM); False when it had already ended."""
+    if not job.alive():
+        return False
+    os.kill(job.pid, signal.SIGTERM if force else signal.SIGINT)
+    return True
+
+
+def pid_is_training(pid: int) -> bool:
+    """`pid` is a live (not zombie) `studio train` process: a recycled pid is not mistaken."""
+    proc = _children.get(pid)
+    if proc is not None and proc.poll() is not None:
+        return False
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except OSError:
+        return False
+    state = stat.rsplit(")", 1)[-1].split()[0]
+    return state != "Z" and b"studio" in cmdline and b"train" in cmdline
