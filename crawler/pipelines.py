@@ -6,6 +6,8 @@ rejection is logged to `crawl/rejected.jsonl` and counted in the stats under its
 
 from __future__ import annotations
 
+import threading
+from contextlib import nullcontext
 from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -19,6 +21,10 @@ from crawler.store import JsonlLog, RawStore
 from crawler.validate import Rejected, validate_image
 
 
+class OverLimit(Exception):
+    """The crawl already stored --max-images images."""
+
+
 class StoreImagesPipeline:
     def __init__(self, crawler, raw_dir: Path, rejects: Path, min_side: int, max_images: int):
         self.crawler = crawler
@@ -27,7 +33,8 @@ class StoreImagesPipeline:
         self.rejects = JsonlLog(rejects)
         self.min_side = min_side
         self.max_images = max_images
-        self.stored = 0
+        self.stored = 0  # new files this crawl; changed only under _limit_lock when limited
+        self._limit_lock = threading.Lock() if max_images else nullcontext()
         self.closing = False
 
     @classmethod
@@ -51,12 +58,14 @@ class StoreImagesPipeline:
             raise DropItem("max_images reached")
         try:
             record, new = await maybe_deferred_to_future(deferToThread(self._validate_and_store, item))
+        except OverLimit:
+            self.stats.inc_value("studio/images_over_limit")
+            raise DropItem("max_images reached") from None
         except Rejected as exc:
             self.stats.inc_value(f"studio/rejected/{exc.reason}")
             self.stats.inc_value(f"studio/domain/{host}/rejected")
             raise DropItem(f"{exc.reason}: {item.url}") from None
         if new:
-            self.stored += 1
             self.stats.inc_value("studio/stored")
             self.stats.inc_value("studio/bytes_stored", len(item.body))
             self.stats.inc_value(f"studio/domain/{host}/stored")
@@ -78,7 +87,11 @@ class StoreImagesPipeline:
                  "detail": exc.detail[:200], "at": now}
             )
             raise
-        sha, path, new = self.store.put(item.body, info.ext)
+        with self._limit_lock:  # --max-images: reserve a slot before writing, across threads
+            if self.max_images and self.stored >= self.max_images:
+                raise OverLimit
+            sha, path, new = self.store.put(item.body, info.ext)
+            self.stored += new
         record = {
             "url": item.url,
             "page_url": item.page_url,

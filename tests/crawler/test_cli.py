@@ -1,0 +1,46 @@
+"""`studio crawl` user errors: one line on stderr, exit status 2, nothing written."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+from conftest import REPO, run_crawl
+from filelock import FileLock
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--url", "ftp://example.org/"], "not an http(s) URL"),
+        (["--url", "example.org"], "not an http(s) URL"),
+        (["--url", "http://127.0.0.1:99999/"], "bad port"),
+        ([], "no start URLs"),
+        (["--url", "http://127.0.0.1/", "--depth", "-1"], "depth"),
+    ],
+)
+def test_user_errors_are_one_line(workspace, args, message):
+    run = run_crawl(workspace, *args)
+    assert run.returncode == 2
+    lines = run.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("studio: error:") and message in lines[0], run.stderr
+    assert not (workspace / "raw").exists()
+
+
+def test_missing_workspace(tmp_path):
+    run = run_crawl(tmp_path / "nope", "--url", "http://127.0.0.1/")
+    assert run.returncode == 2 and "no workspace" in run.stderr
+
+
+def test_second_crawl_on_a_workspace_is_refused(workspace):
+    with FileLock(workspace / ".locks" / "crawl.lock", timeout=0):
+        run = run_crawl(workspace, "--url", "http://127.0.0.1:9/")
+    assert run.returncode == 2 and "another studio process" in run.stderr
+
+
+def test_help_lists_crawl():
+    out = subprocess.run([sys.executable, "-m", "studio", "crawl", "--help"], cwd=REPO, capture_output=True,
+                         text=True, check=True).stdout
+    for flag in ("--url", "--allow-domain", "--max-pages", "--max-images", "--depth"):
+        assert flag in out

@@ -1,0 +1,50 @@
+"""Image validation on real files: what passes, and every rejection reason."""
+
+from __future__ import annotations
+
+import pytest
+from crawl_site import REJECTED, hostile_files
+
+from crawler.validate import Rejected, validate_image
+
+FILES = hostile_files()
+FILES["media/extra/fake.jpg"] = FILES["media/extra/fake.html"]  # served as image/jpeg
+
+
+@pytest.mark.parametrize(("path", "reason"), sorted(REJECTED.items()))
+def test_rejections(path, reason):
+    with pytest.raises(Rejected) as info:
+        validate_image(FILES[path.lstrip("/")])
+    assert info.value.reason == reason
+
+
+def test_valid_image():
+    info = validate_image(FILES["media/extra/flaky.jpg"])
+    assert (info.format, info.ext, info.width, info.height) == ("JPEG", "jpg", 200, 200)
+
+
+def test_minimum_side_is_configurable():
+    data = FILES["media/extra/flaky.jpg"]
+    with pytest.raises(Rejected, match="too_small"):
+        validate_image(data, min_side=201)
+
+
+def test_bomb_limit_cannot_be_switched_off(monkeypatch):
+    from PIL import Image
+
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", None)
+    with pytest.raises(Rejected, match="decompression_bomb"):
+        validate_image(FILES["media/extra/bomb.png"])
+
+
+def test_empty_and_unsupported():
+    import io
+
+    from PIL import Image
+
+    with pytest.raises(Rejected, match="empty"):
+        validate_image(b"")
+    buf = io.BytesIO()
+    Image.new("RGB", (100, 100)).save(buf, "BMP")
+    with pytest.raises(Rejected, match="unsupported_format"):
+        validate_image(buf.getvalue())
