@@ -11,6 +11,7 @@ from studio.commands.crawl import crawl
 from studio.commands.init import init
 from studio.commands.pipeline import pipeline
 from studio.commands.sample import sample
+from studio.commands.schedule import schedule
 from studio.commands.status import status
 from studio.commands.train import train
 from studio.errors import UserError
@@ -29,6 +30,7 @@ app.command()(sample)
 app.command()(crawl)
 app.command("app")(run_app)
 app.command()(pipeline)
+app.command()(schedule)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 
 import typer
 
+from studio.lineage import chain
 from studio.options import WorkspaceOpt
 from studio.workspace import Workspace, read_jsonl
 
@@ -31,6 +32,7 @@ def collect_status(ws: Workspace) -> dict[str, Any]:
         "exports": exports,
         "runs": runs,
         "promoted": promoted,
+        "lineage": chain(ws),
     }
 
 
@@ -51,3 +53,24 @@ def status(
     typer.echo(f"runs       {len(info['runs'])}" + (f" (latest {info['runs'][-1]})" if info["runs"] else ""))
     promoted = info["promoted"]
     typer.echo(f"promoted   {promoted['run'] if promoted else 'none'}")
+    for line in lineage_lines(info["lineage"]):
+        typer.echo(line)
+
+
+def lineage_lines(lineage: dict[str, Any] | None) -> list[str]:
+    """The chain from the promoted model back to its sources, one link a line."""
+    if not lineage:
+        return []
+    model, export = lineage["model"], lineage["export"]
+    metrics = ", ".join(f"{k} {v:.4g}" for k, v in model["metrics"].items() if k in ("swd", "fid"))
+    lines = [f"  model    {model['run']} {model.get('checkpoint') or ''}" + (f" ({metrics})" if metrics else "")]
+    if export is None:
+        return [*lines, "  ← data   not an export of this workspace"]
+    lines.append(f"  ← export {export['version']} ({export['images']} crops)")
+    if lineage.get("crawls") is not None:
+        lines.append(f"  ← crawls {', '.join(lineage['crawls']) or 'none'}")
+        labels = lineage.get("label_state") or {}
+        lines.append(f"  ← labels {labels.get('labels', 0)} ({labels.get('accept', 0)} accept, "
+                     f"{labels.get('reject', 0)} reject; digest {labels.get('digest', '?')})")
+        lines.append(f"  ← sources {', '.join(lineage.get('sources') or []) or 'none'}")
+    return lines

@@ -1,0 +1,109 @@
+"""`studio schedule`: run the pipeline on the cron expression of `[schedule]` with APScheduler 3.
+
+- The job lives in a persistent SQLAlchemy job store, `schedule/jobs.sqlite` in the workspace, so
+  a run missed while the scheduler was down (machine asleep, restarted) still happens when it comes
+  back, if it is late by less than `misfire_grace_s`; several missed runs coalesce into one.
+- No overlapping runs: `max_instances=1`, and the pipeline's own workspace lock.
+- Each run is `studio pipeline` in a child process (a fresh Scrapy reactor and FiftyOne client
+  every time, and a crash cannot take the scheduler down); its output is appended to
+  `logs/pipeline.log`, the scheduler's own log to `logs/schedule.log`.
+"""
+
+from __future__ import annotations
+
+import logging
+import subprocess
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+from studio.config import StudioConfig
+from studio.workspace import Workspace
+
+JOB_ID = "pipeline"
+log = logging.getLogger("studio.schedule")
+
+
+def job_store_path(ws: Workspace) -> Path:
+    return ws.root / "schedule" / "jobs.sqlite"
+
+
+def log_dir(ws: Workspace) -> Path:
+    return ws.root / "logs"
+
+
+def setup_logging(ws: Workspace) -> Path:
+    """Scheduler and APScheduler messages to logs/schedule.log (and stderr, e.g. the journal)."""
+    path = log_dir(ws) / "schedule.log"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fmt = logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
+    for handler in (logging.FileHandler(path, encoding="utf-8"), logging.StreamHandler(sys.stderr)):
+        handler.setFormatter(fmt)
+        for name in ("studio.schedule", "apscheduler"):
+            logging.getLogger(name).addHandler(handler)
+    for name in ("studio.schedule", "apscheduler"):
+        logging.getLogger(name).setLevel(logging.INFO)
+    return path
+
+
+def run_pipeline_job(workspace: str, echo: bool = False) -> int:
+    """The scheduled job: one `studio pipeline` in a child process; returns its exit status."""
+    ws = Workspace.at(workspace)
+    out_path = log_dir(ws) / "pipeline.log"
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    log.info("starting studio pipeline on %s", ws.root)
+    with open(out_path, "a", encoding="utf-8") as out:
+        out.write(f"--- {datetime.now(UTC).isoformat(timespec='seconds')} studio pipeline\n")
+        out.flush()
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "studio", "pipeline", "--workspace", str(ws.root)],
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1,
+        )
+        for line in proc.stdout:
+            out.write(line)
+            out.flush()
+            if echo:
+                sys.stdout.write(line)
+        code = proc.wait()
+    (log.info if code == 0 else log.error)("studio pipeline exited with status %s (output in %s)", code, out_path)
+    return code
+
+
+def build_scheduler(ws: Workspace, cfg: StudioConfig):
+    """A BlockingScheduler holding the pipeline job in the workspace's persistent job store.
+
+    A job already stored with the same cron expression and grace is kept as it is, with its
+    next run time, so a run missed while nothing was running is still noticed (and run, within the
+    grace); a changed schedule replaces it.
+    """
+    from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
+    from apscheduler.schedulers.blocking import BlockingScheduler
+    from apscheduler.triggers.cron import CronTrigger
+
+    try:
+        trigger = CronTrigger.from_crontab(cfg.schedule.cron)
+    except ValueError as exc:
+        from studio.errors import UserError
+
+        raise UserError(f"[schedule] cron {cfg.schedule.cron!r}: {exc}") from None
+    grace = cfg.schedule.misfire_grace_s
+    path = job_store_path(ws)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    store = SQLAlchemyJobStore(url=f"sqlite:///{path}")
+    scheduler = BlockingScheduler(
+        jobstores={"default": store},
+        job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": grace},
+    )
+    store.start(scheduler, "default")  # creates the table; lets us read the stored job first
+    existing = store.lookup_job(JOB_ID)
+    same = (existing is not None and str(existing.trigger) == str(trigger)
+            and existing.misfire_grace_time == grace and list(existing.args) == [str(ws.root)])
+    if same:
+        log.info("keeping the stored job (cron %r, next run %s)", cfg.schedule.cron, existing.next_run_time)
+    else:
+        scheduler.add_job(
+            run_pipeline_job, trigger, args=[str(ws.root)], id=JOB_ID, name="studio pipeline",
+            replace_existing=True, coalesce=True, max_instances=1, misfire_grace_time=grace,
+        )
+        log.info("scheduled studio pipeline on cron %r", cfg.schedule.cron)
+    return scheduler
