@@ -7,6 +7,8 @@ from crawl_site import REJECTED, hostile_files
 
 from crawler.validate import Rejected, validate_image
 
+pytestmark = pytest.mark.filterwarnings("ignore::PIL.Image.DecompressionBombWarning")
+
 FILES = hostile_files()
 FILES["media/extra/fake.jpg"] = FILES["media/extra/fake.html"]  # served as image/jpeg
 
