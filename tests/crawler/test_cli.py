@@ -44,3 +44,15 @@ def test_help_lists_crawl():
                          text=True, check=True).stdout
     for flag in ("--url", "--allow-domain", "--max-pages", "--max-images", "--depth"):
         assert flag in out
+
+
+def test_redis_without_scrapy_redis_is_a_user_error(tmp_path):
+    import importlib.util
+
+    from conftest import make_workspace
+
+    if importlib.util.find_spec("scrapy_redis") is not None:
+        pytest.skip("scrapy-redis is installed")
+    ws = make_workspace(tmp_path / "ws", redis_url='"redis://127.0.0.1:6379/0"')
+    run = run_crawl(ws, "--url", "http://127.0.0.1:9/")
+    assert run.returncode == 2 and "scrapy-redis is not installed" in run.stderr
