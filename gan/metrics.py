@@ -12,6 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 
@@ -61,10 +62,15 @@ def sliced_wasserstein(a: torch.Tensor, b: torch.Tensor, dirs: int = 512, repeat
     for _ in range(repeats):
         proj = torch.randn(a.shape[1], dirs, generator=gen).to(a.device)
         proj /= proj.norm(dim=0, keepdim=True)
-        pa, _ = torch.sort(a @ proj, dim=0)
-        pb, _ = torch.sort(b @ proj, dim=0)
+        pa, pb = _sorted_rows(proj.T @ a.T), _sorted_rows(proj.T @ b.T)  # (dirs, N)
         total += (pa - pb).abs().mean().item()
     return total / repeats
+
+
+def _sorted_rows(x: torch.Tensor) -> torch.Tensor:
+    if x.device.type == "cpu":  # numpy's sort is several times faster than torch's on the CPU
+        return torch.from_numpy(np.sort(x.numpy(), axis=1))
+    return torch.sort(x, dim=1).values
 
 
 @torch.no_grad()

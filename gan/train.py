@@ -86,8 +86,9 @@ def train(config: TrainConfig, data_dir: Path | str, out_dir: Path | str, *, res
     device = pick_device(config.device, local)
     if config.batch % world:
         raise GanError(f"batch {config.batch} is not divisible by {world} processes")
-    run = Run(Path(out_dir), main=rank == 0, log=log).open(resume)
+    run = Run(Path(out_dir), main=rank == 0, log=log)
     try:
+        run.open(resume)
         result = _train(config, Path(data_dir), run, device, rank, world, resume, init_from,
                         on_progress or (lambda e: None), log, _after_step)
         if rank == 0:

@@ -1,0 +1,34 @@
+import shutil
+
+import torch
+from gan_helpers import make_images
+
+from gan.data import DeviceSampler, list_images, load_images
+
+
+def test_cache_built_once_and_keyed_by_content(tmp_path):
+    make_images(tmp_path, n=6)
+    (tmp_path / "bad.png").write_bytes(b"\x89PNG\r\n\x1a\n truncated")
+    logs = []
+    first = load_images(tmp_path, 32, logs.append)
+    assert first.images.shape == (9, 3, 32, 32) and first.images.dtype == torch.uint8
+    assert first.skipped == 1 and any("skipped 1" in m for m in logs)
+    assert first.cache is not None and first.cache.parent.name == ".gan-cache"
+    logs.clear()
+    again = load_images(tmp_path, 32, logs.append)
+    assert logs == [] and torch.equal(again.images, first.images)  # no decoding the second time
+    shutil.copy(tmp_path / "astronaut.jpg", tmp_path / "shapes" / "extra.jpg")
+    grown = load_images(tmp_path, 32, logs.append)
+    assert len(grown.images) == 10 and any("decoding" in m for m in logs)
+    assert len(list((tmp_path / ".gan-cache").glob("*.npy"))) == 1  # the stale cache is gone
+    assert not any(".gan-cache" in str(p) for p in list_images(tmp_path))
+
+
+def test_sampler_range_and_flips():
+    imgs = torch.zeros(2, 3, 8, 8, dtype=torch.uint8)
+    imgs[:, :, :, :4] = 255  # left half white
+    s = DeviceSampler(imgs, torch.device("cpu"), False, seed=0)
+    x = s.sample(64)
+    assert x.min() == -1 and x.max() == 1
+    left_white = (x[:, 0, 0, 0] == 1).float().mean().item()
+    assert 0.2 < left_white < 0.8  # about half mirrored
