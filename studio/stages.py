@@ -45,8 +45,13 @@ def crawl_stage(ctx: Context) -> dict[str, Any]:
         raise UserError("crawl wrote no stats.json")
     stats = json.loads((ws.crawl_dir / new[-1] / "stats.json").read_text())
     failed_pages = stats.get("failed_pages") or {}
-    if stats.get("pages", 0) == 0 and failed_pages:
-        why = ", ".join(f"{k} x{v}" for k, v in failed_pages.items())
+    # Scrapy's HTTP cache answers for pages it cannot download ("error recovery"): such a crawl
+    # "succeeds" on stale pages. If no page came from the server, the sources are down: stop here.
+    from_cache = (stats.get("scrapy") or {}).get("httpcache/errorrecovery", 0)
+    errors = {k: v for k, v in failed_pages.items() if k != "robots"}
+    if stats.get("pages", 0) - from_cache <= 0 and (errors or from_cache):
+        why = ", ".join([f"{k} x{v}" for k, v in errors.items()]
+                        + ([f"{from_cache} answered from the HTTP cache after download errors"] if from_cache else []))
         raise UserError(f"no page of {', '.join(stats.get('start_urls', []))} could be fetched ({why}); "
                         "is the site up?")
     rejected = stats.get("rejected") or {}

@@ -1,0 +1,13 @@
+"""Fixtures of the pipeline tests."""
+
+from __future__ import annotations
+
+import pytest
+from pipeline_helpers import Webhook
+
+
+@pytest.fixture
+def webhook():
+    hook = Webhook()
+    yield hook
+    hook.close()

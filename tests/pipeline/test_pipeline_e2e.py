@@ -1,0 +1,145 @@
+"""`studio pipeline` end to end on the local demo site with a tiny model, run after run.
+
+1. the first run crawls, curates, exports, trains, evaluates and promotes (report, webhook, lineage);
+2. a second run (`studio schedule --once`) downloads no image again and does not train;
+3. with the site down a run fails at crawl, leaving the workspace as it was; with the site back
+   the next run resumes that run, fetches only the new image, trains a deliberately worse model
+   (1 step, from scratch) and the gate refuses it: kept, not promoted.
+
+The tests depend on each other's workspace and run in file order.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from pipeline_helpers import make_workspace, studio
+
+from studio.config import load_config
+from studio.demo_site import DEMO_IMAGES, _face_canvas, serve
+from studio.pipeline import read_state, run_pipeline
+from studio.workspace import Workspace
+
+pytestmark = pytest.mark.slow
+
+
+class Site:
+    """The demo site, stoppable and restartable on the same port."""
+
+    def __init__(self, root: Path):
+        from studio.demo_site import build_demo_site
+
+        self.root = build_demo_site(root)
+        self.port = 0
+        self.start()
+
+    def start(self) -> None:
+        self._cm = serve(self.root, port=self.port)
+        self.server = self._cm.__enter__()
+        self.port = self.server.port
+
+    def stop(self) -> None:
+        self._cm.__exit__(None, None, None)
+
+    def add_face_image(self) -> str:
+        from skimage import data
+
+        _face_canvas(data.lfw_subset(), 77, n=1, size=(200, 240)).save(self.root / "media" / "new-face.jpg")
+        index = self.root / "index.html"
+        index.write_text(index.read_text().replace("<!--EXTRA-->", '<img src="media/new-face.jpg" alt="new">'))
+        return "/media/new-face.jpg"
+
+
+@pytest.fixture(scope="module")
+def world(fiftyone_db, tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("pipeline")
+    site = Site(tmp / "site")
+    ws = Workspace.at(make_workspace(tmp / "ws", site.server.url))
+    yield {"site": site, "ws": ws}
+    site.stop()
+
+
+def image_requests(site: Site, since: int) -> list[str]:
+    return [r.path for r in site.server.requests[since:] if r.path.startswith("/media/")]
+
+
+def test_first_run_trains_evaluates_promotes_and_reports(world, webhook):
+    ws, site = world["ws"], world["site"]
+    report = run_pipeline(ws, load_config(ws.config_path), notify=webhook.url, log=lambda m: None)
+    stages = report["stages"]
+    assert report["status"] == "done" and [s["status"] for s in stages.values()] == ["done"] * 6
+    crawl, curate, export = (stages[n]["result"] for n in ("crawl", "curate", "export"))
+    assert crawl["new_images"] == len(DEMO_IMAGES) and sorted(set(image_requests(site, 0))) == sorted(DEMO_IMAGES)
+    assert curate["new_crops"] > 0 and curate["decisions"]["accepted"] > 0
+    assert curate["rejection_reasons"]  # the cat, coffee, landscapes: rejected, and why
+    assert export["version"] == "v0001" and export["images"] == curate["decisions"]["accepted"]
+    train = stages["train"]["result"]
+    assert train["trained"] and train["steps"] == 60 and train["warm_start_from"] is None
+    assert stages["promote"]["result"]["promoted"]
+    pointer = json.loads(ws.current_model.read_text())
+    assert pointer["run"] == f"runs/{report['run']}" and pointer["export"] == "v0001"
+    assert (ws.runs_dir / report["run"] / pointer["checkpoint"] / "weights.safetensors").exists()
+    md = (ws.runs_dir / report["run"] / "report.md").read_text()
+    assert "## Crawled" in md and "## Decision" in md and "promoted" in md
+    assert webhook.posts and webhook.posts[0]["text"] == md
+    # Lineage: model ← export ← crawl + label state ← sources, shown by `studio status`.
+    r = studio("status", "--json", "--workspace", str(ws.root))
+    lineage = json.loads(r.stdout)["lineage"]
+    assert lineage["export"]["version"] == "v0001" and lineage["crawls"] == [crawl["crawl"]]
+    assert lineage["sources"] == [site.server.url] and lineage["label_state"]["labels"] == 0
+    text = studio("status", "--workspace", str(ws.root)).stdout
+    assert "← export v0001" in text and f"← sources {site.server.url}" in text
+    world["first"] = report
+
+
+def test_second_run_downloads_nothing_old_and_does_not_train(world):
+    ws, site = world["ws"], world["site"]
+    since = len(site.server.requests)
+    r = studio("schedule", "--once", "--workspace", str(ws.root))
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert image_requests(site, since) == []  # pages are re-read, known images are not fetched
+    runs = sorted(p.name for p in ws.runs_dir.iterdir())
+    state = read_state(ws.runs_dir / runs[-1])
+    train = state["stages"]["train"]["result"]
+    assert not train["trained"] and "only 0 new accepted crops" in train["reason"]
+    assert state["stages"]["export"]["result"]["new_version"] is False
+    assert json.loads(ws.current_model.read_text())["run"] == f"runs/{world['first']['run']}"
+    assert not (ws.runs_dir / runs[-1] / "config.json").exists()  # no training run was started
+    assert "not trained" in (ws.root / "logs" / "pipeline.log").read_text()
+
+
+def test_failed_stage_leaves_workspace_consistent_then_resume_and_gate_refuses_worse(world):
+    ws, site = world["ws"], world["site"]
+    new_image = site.add_face_image()
+    before = {p: p.read_bytes() for p in [ws.current_model, ws.raw_manifest]}
+    exports = sorted(p.name for p in ws.exports_dir.iterdir())
+    # A deliberately worse model: 1 step from scratch (--train) against the promoted 60-step one.
+    config = ws.config_path.read_text().replace("steps = 60", "steps = 1")
+    ws.config_path.write_text(config.replace("warm_start = true", "warm_start = false"))
+    site.stop()
+    r = studio("pipeline", "--train", "--workspace", str(ws.root))
+    assert r.returncode == 2 and "Traceback" not in r.stderr
+    assert "`crawl` failed" in r.stderr and "is the site up?" in r.stderr and "resumes at `crawl`" in r.stderr
+    failed_run = sorted(ws.runs_dir.iterdir())[-1]
+    assert read_state(failed_run)["status"] == "failed"
+    assert {p: p.read_bytes() for p in before} == before  # nothing half-done
+    assert sorted(p.name for p in ws.exports_dir.iterdir()) == exports
+
+    site.start()
+    since = len(site.server.requests)
+    r = studio("pipeline", "--workspace", str(ws.root))  # --train was recorded with the run
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert f"resuming unfinished pipeline run {failed_run.name} at stage crawl" in r.stdout
+    assert image_requests(site, since) == [new_image]
+    report = json.loads((failed_run / "report.json").read_text())
+    assert report["attempts"] == 2 and report["status"] == "done"
+    stages = report["stages"]
+    assert stages["train"]["result"]["trained"] and stages["train"]["result"]["steps"] == 1
+    ev, decision = stages["evaluate"]["result"], stages["promote"]["result"]
+    assert ev["promoted_before"] is not None and ev["new"]["swd"] > ev["promoted_before"]["swd"]
+    assert not decision["promoted"] and "worse" in decision["reason"]
+    assert json.loads(ws.current_model.read_text())["run"] == f"runs/{world['first']['run']}"
+    assert (failed_run / "checkpoints").is_dir()  # kept, not promoted
+    assert "NOT promoted" in (failed_run / "report.md").read_text()
