@@ -1,0 +1,117 @@
+"""Exact and near-duplicate grouping of crops.
+
+Near duplicates: perceptual hashes within a Hamming distance (a crop against the other crop and
+its mirror image), found by multi-index hashing with a vectorised XOR + popcount check (numpy
+releases the GIL, so a thread per core scales), plus pairs from our own embeddings through fiftyone.brain.
+Groups are connected components; the best member (largest source face, then quality) is kept.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+
+ROWS, COLS = 256, 16384  # tile of the all-pairs comparison (32 MiB of uint64)
+
+
+def hamming_pairs(hashes: np.ndarray, queries: Sequence[np.ndarray] | None = None,
+                  max_distance: int = 6, workers: int = 2) -> np.ndarray:
+    """Index pairs (i, j), i < j, with popcount(queries[k][i] ^ hashes[j]) <= max_distance for
+    some k (or the same with i and j swapped). `hashes` is uint64 (N,); each query array (e.g.
+    the mirrored hashes) is aligned with it.
+
+    Multi-index hashing: split 64 bits into four 16-bit chunks; two hashes within 7 bits agree
+    on some chunk up to one bit, so each chunk is looked up exactly and with each single bit
+    flipped (17 probes) in a sorted table and only those candidates are checked in full.
+    """
+    hashes = np.ascontiguousarray(hashes, dtype=np.uint64)
+    queries = [hashes] if queries is None else [np.asarray(q, dtype=np.uint64) for q in queries]
+    if max_distance > 7:
+        return _brute_pairs(hashes, queries, max_distance, workers)
+    probes = [np.uint64(0)] + [np.uint64(1 << b) for b in range(16)]
+
+    def chunk(c: int) -> np.ndarray:
+        keys = (hashes >> np.uint64(16 * c)) & np.uint64(0xFFFF)
+        order = np.argsort(keys, kind="stable")
+        table = keys[order]
+        found = []
+        for q in queries:
+            qkeys = (q >> np.uint64(16 * c)) & np.uint64(0xFFFF)
+            for flip in probes:
+                k = qkeys ^ flip
+                lo = np.searchsorted(table, k, "left")
+                cnt = np.searchsorted(table, k, "right") - lo
+                total = int(cnt.sum())
+                if not total:
+                    continue
+                qi = np.repeat(np.arange(len(q)), cnt)
+                offs = np.arange(total) - np.repeat(np.cumsum(cnt) - cnt, cnt)
+                cand = order[np.repeat(lo, cnt) + offs]
+                ok = (np.bitwise_count(q[qi] ^ hashes[cand]) <= max_distance) & (qi != cand)
+                found.append(np.stack([np.minimum(qi[ok], cand[ok]), np.maximum(qi[ok], cand[ok])], 1))
+        return np.concatenate(found) if found else np.empty((0, 2), np.int64)
+
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        parts = [p for p in pool.map(chunk, range(4)) if len(p)]
+    return np.unique(np.concatenate(parts), axis=0) if parts else np.empty((0, 2), np.int64)
+
+
+def _brute_pairs(hashes: np.ndarray, queries: Sequence[np.ndarray], max_distance: int,
+                 workers: int) -> np.ndarray:
+    """All-pairs XOR + popcount in tiles (for distances multi-index hashing cannot cover)."""
+    n = len(hashes)
+
+    def block(start: int) -> np.ndarray:
+        stop = min(n, start + ROWS)
+        found = []
+        for q in queries:
+            for col in range(0, n, COLS):
+                d = np.bitwise_count(q[start:stop, None] ^ hashes[None, col:col + COLS])
+                i, j = np.nonzero(d <= max_distance)
+                i, j = i + start, j + col
+                ok = i != j
+                found.append(np.stack([np.minimum(i[ok], j[ok]), np.maximum(i[ok], j[ok])], 1))
+        return np.concatenate(found) if found else np.empty((0, 2), np.int64)
+
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        parts = [p for p in pool.map(block, range(0, n, ROWS)) if len(p)]
+    return np.unique(np.concatenate(parts), axis=0) if parts else np.empty((0, 2), np.int64)
+
+
+def hash_pairs(hash_sets: dict[str, np.ndarray], max_distance: int, workers: int = 2) -> np.ndarray:
+    """Near-duplicate pairs from pHash and dHash (each also against the mirror image)."""
+    found = []
+    for name in ("phash", "dhash"):
+        if name in hash_sets and len(hash_sets[name]):
+            found.append(hamming_pairs(hash_sets[name], [hash_sets[name], hash_sets[name + "_flip"]],
+                                       max_distance, workers))
+    return np.concatenate(found) if found else np.empty((0, 2), np.int64)
+
+
+def connected_groups(n: int, pairs: Iterable[tuple[int, int]]) -> list[list[int]]:
+    """Connected components with more than one member (union-find with path halving)."""
+    parent = list(range(n))
+
+    def find(a: int) -> int:
+        while parent[a] != a:
+            parent[a] = parent[parent[a]]
+            a = parent[a]
+        return a
+
+    for a, b in pairs:
+        ra, rb = find(int(a)), find(int(b))
+        if ra != rb:
+            parent[max(ra, rb)] = min(ra, rb)
+    groups: dict[int, list[int]] = {}
+    for i in range(n):
+        groups.setdefault(find(i), []).append(i)
+    return [g for g in groups.values() if len(g) > 1]
+
+
+def best_member(members: Sequence[int], face_px: Sequence[float], quality: Sequence[float],
+                eligible: Sequence[bool] | None = None) -> int:
+    """The member to keep: eligible ones first, then the largest source face, then quality."""
+    return max(members, key=lambda i: (bool(eligible[i]) if eligible is not None else True,
+                                       face_px[i], quality[i], -i))

@@ -1,0 +1,120 @@
+"""`export`: write a versioned training set — exports/<version>/images/, manifest.jsonl, stats.json.
+
+Exported = decision "accepted": not rejected (by a human, quality or the pollution filter) and the
+kept member of its duplicate group. A version folder is never overwritten: it is built under a
+temporary name and renamed into place.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+from collections import Counter
+from datetime import UTC, datetime
+from pathlib import Path
+
+from curation.catalog import funnel, open_catalog
+from curation.errors import CurationError
+
+VERSION = re.compile(r"^v(\d{4,})$")
+
+
+def next_version(exports_dir: Path) -> str:
+    taken = [int(m.group(1)) for p in exports_dir.glob("v*") if (m := VERSION.match(p.name))]
+    return f"v{max(taken, default=0) + 1:04d}"
+
+
+def export(workspace_root: Path | str, out: Path | str | None = None) -> Path:
+    """Export the accepted crops; returns the new folder."""
+    root = Path(workspace_root).expanduser().resolve()
+    ds = open_catalog(root)
+    exports_dir = root / "exports"
+    if out is None:
+        exports_dir.mkdir(parents=True, exist_ok=True)
+        target = exports_dir / next_version(exports_dir)
+    else:
+        target = Path(out).expanduser().resolve()
+    if target.exists():
+        raise CurationError(f"{target} already exists; exports are never overwritten")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.parent / f".{target.name}.partial"
+    shutil.rmtree(tmp, ignore_errors=True)
+    (tmp / "images").mkdir(parents=True)
+
+    from fiftyone import ViewField as F
+
+    accepted = ds.match(F("decision") == "accepted").sort_by("sha256")
+    cols = ["sha256", "filepath", "source_url", "page_url", "source_sha256", "bbox", "crop_box",
+            "detector", "detector_score", "quality", "pollution", "pollution_source",
+            "uniqueness", "blur", "contrast", "brightness", "tags", "human_label"]
+    lines, written = [], set()
+    for row in zip(*accepted.values(cols), strict=True):
+        r = dict(zip(cols, row, strict=True))
+        if r["sha256"] in written:
+            continue  # identical crop bytes twice can only be one training image
+        src = Path(r["filepath"])
+        if not src.is_file():
+            continue  # a crop deleted by hand: skip rather than export a dangling line
+        rel = f"images/{r['sha256']}.png"
+        _link_or_copy(src, tmp / rel)
+        written.add(r["sha256"])
+        lines.append({
+            "path": rel, "sha256": r["sha256"], "source_url": r["source_url"],
+            "page_url": r["page_url"], "source_sha256": r["source_sha256"], "bbox": r["bbox"],
+            "crop_box": r["crop_box"], "detector": r["detector"],
+            "scores": {"detector": r["detector_score"], "quality": r["quality"],
+                       "pollution": r["pollution"], "pollution_source": r["pollution_source"],
+                       "uniqueness": r["uniqueness"], "blur": r["blur"],
+                       "contrast": r["contrast"], "brightness": r["brightness"],
+                       "human_label": r["human_label"]},
+            "tags": sorted(r["tags"] or []),
+        })
+    with open(tmp / "manifest.jsonl", "w", encoding="utf-8") as f:
+        for line in lines:
+            f.write(json.dumps(line, sort_keys=True) + "\n")
+    stats = export_stats(root, ds)
+    stats.update(version=target.name, images=len(lines),
+                 created_at=datetime.now(UTC).isoformat(timespec="seconds"))
+    (tmp / "stats.json").write_text(json.dumps(stats, indent=2, sort_keys=True) + "\n")
+    _fsync_tree(tmp)
+    try:
+        os.rename(tmp, target)  # fails if another export took the name meanwhile: no overwrite
+    except OSError:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise CurationError(f"{target} already exists; exports are never overwritten") from None
+    return target
+
+
+def export_stats(root: Path, ds) -> dict:
+    """Counts per stage and per rejection reason, in total and per source domain."""
+    domains, reasons = ds.values(["domain", "reasons"])
+    by_reason: Counter = Counter()
+    per_domain: dict[str, Counter] = {}
+    for d, rs in zip(domains, reasons, strict=True):
+        for r in rs or []:
+            key = "human" if r.startswith("human:") else r
+            by_reason[key] += 1
+            per_domain.setdefault(d, Counter())[key] += 1
+    f = funnel(root)
+    for d, counts in f["per_domain"].items():
+        counts["rejection_reasons"] = dict(per_domain.get(d, {}))
+    filt = ds.info.get("pollution_filter")
+    return {"funnel": f, "rejection_reasons": dict(by_reason),
+            "pollution_filter": None if filt is None else
+            {k: filt[k] for k in ("cv_accuracy", "cv_folds", "labels", "trained_at")}}
+
+
+def _link_or_copy(src: Path, dst: Path) -> None:
+    try:
+        os.link(src, dst)  # crops are immutable (content-addressed): a hard link is a safe copy
+    except OSError:
+        shutil.copyfile(src, dst)
+
+
+def _fsync_tree(folder: Path) -> None:
+    for path in folder.rglob("*"):
+        if path.is_file():
+            with open(path, "rb") as f:
+                os.fsync(f.fileno())

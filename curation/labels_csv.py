@@ -1,0 +1,82 @@
+"""Bulk labels as CSV: `sha256,label[,reason]`, label ∈ accept, reject (crop sha256).
+
+Import validates every row first (bad rows and unknown hashes are reported, not fatal), then
+applies the good rows in one bulk write, so an error never leaves a file half-applied.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from curation.catalog import LABELS, human_labels, open_catalog, set_labels
+from curation.errors import CurationError
+
+SHA = re.compile(r"^[0-9a-f]{64}$")
+
+
+@dataclass
+class ImportReport:
+    applied: int = 0
+    unknown: list[str] = field(default_factory=list)  # "line N: sha" not in the catalog
+    bad: list[str] = field(default_factory=list)  # "line N: why"
+
+
+def parse_labels(text: str) -> tuple[list[tuple[int, str, str, str]], list[str]]:
+    """Rows (line, sha256, label, reason) and the problems of the bad rows."""
+    rows, bad = [], []
+    for n, row in enumerate(csv.reader(io.StringIO(text)), start=1):
+        if not row or all(not c.strip() for c in row):
+            continue
+        if n == 1 and row[0].strip().lower() == "sha256":
+            continue  # header
+        if len(row) < 2 or len(row) > 3:
+            bad.append(f"line {n}: expected sha256,label[,reason], got {len(row)} columns")
+            continue
+        sha, label = row[0].strip().lower(), row[1].strip().lower()
+        reason = row[2].strip() if len(row) == 3 else ""
+        if not SHA.match(sha):
+            bad.append(f"line {n}: {row[0]!r} is not a sha256")
+        elif label not in LABELS:
+            bad.append(f"line {n}: label {row[1]!r} is not one of {', '.join(LABELS)}")
+        else:
+            rows.append((n, sha, label, reason))
+    return rows, bad
+
+
+def import_labels(workspace_root: Path | str, csv_path: Path | str) -> ImportReport:
+    path = Path(csv_path)
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise CurationError(f"cannot read {path}: {exc}") from None
+    rows, bad = parse_labels(text)
+    ds = open_catalog(workspace_root)
+    known = set(ds.distinct("sha256"))
+    report = ImportReport(bad=bad)
+    good: dict[str, tuple[str, str, str]] = {}
+    for n, sha, label, reason in rows:
+        if sha not in known:
+            report.unknown.append(f"line {n}: {sha}")
+        else:
+            good[sha] = (sha, label, reason)  # a later row for the same hash wins
+    if good:
+        set_labels(ds, list(good.values()))
+    report.applied = len(good)
+    return report
+
+
+def export_labels(workspace_root: Path | str, csv_path: Path | str) -> int:
+    """Write every human label; returns the number of rows."""
+    rows = human_labels(open_catalog(workspace_root))
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(["sha256", "label", "reason"])
+    writer.writerows(rows)
+    from curation.files import atomic_write_bytes
+
+    atomic_write_bytes(Path(csv_path), buf.getvalue().encode("utf-8"))
+    return len(rows)

@@ -1,0 +1,31 @@
+"""Reading the crawler's raw/manifest.jsonl (one line per image URL; see ARCHITECTURE.md)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+REQUIRED = ("sha256", "path")
+
+
+def read_manifest(path: Path) -> Iterator[dict]:
+    """Valid manifest lines; torn or incomplete lines (a killed crawler) are skipped."""
+    if not path.exists():
+        return
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            try:
+                obj = json.loads(line)
+            except json.JSONDecodeError:
+                continue
+            if isinstance(obj, dict) and all(isinstance(obj.get(k), str) for k in REQUIRED):
+                yield obj
+
+
+def sources_by_sha(path: Path) -> dict[str, dict]:
+    """One entry per stored image (identical bytes from several URLs: the first URL wins)."""
+    out: dict[str, dict] = {}
+    for m in read_manifest(path):
+        out.setdefault(m["sha256"], m)
+    return out

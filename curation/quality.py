@@ -1,0 +1,48 @@
+"""Image-quality scores of a crop and the reasons a crop fails the configured thresholds."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from curation.config import CurateConfig
+
+
+def quality_scores(rgb: np.ndarray) -> dict[str, float]:
+    """Blur (variance of the Laplacian), brightness, contrast, entropy and colourfulness."""
+    gray = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
+    hist = np.bincount(gray.ravel(), minlength=256).astype(np.float64)
+    p = hist[hist > 0] / gray.size
+    channels = rgb.astype(np.int16)
+    # Mean spread between colour channels: ~0 for greyscale pictures stored as RGB.
+    colour = float(np.mean(channels.max(axis=2) - channels.min(axis=2)))
+    return {
+        "blur": float(cv2.Laplacian(gray, cv2.CV_64F).var()),
+        "brightness": float(gray.mean()),
+        "contrast": float(gray.std()),
+        "entropy": float(-(p * np.log2(p)).sum()),
+        "colour": colour,
+    }
+
+
+def quality_failures(q: dict[str, float], cfg: CurateConfig) -> list[str]:
+    """Why this crop is not good enough to train on (empty list = passes)."""
+    reasons = []
+    if q["blur"] < cfg.min_blur:
+        reasons.append("blurry")
+    if q["brightness"] < cfg.min_brightness:
+        reasons.append("too_dark")
+    if q["brightness"] > cfg.max_brightness:
+        reasons.append("too_bright")
+    if q["contrast"] < cfg.min_contrast:
+        reasons.append("low_contrast")
+    if q["entropy"] < cfg.min_entropy:
+        reasons.append("low_entropy")
+    if q["colour"] < 2.0:
+        reasons.append("grayscale")
+    return reasons
+
+
+def quality_rank(q: dict[str, float]) -> float:
+    """One number to pick the best of a duplicate group (sharper and more contrast = better)."""
+    return float(np.log1p(q["blur"]) + q["contrast"] / 32 + q["entropy"] / 4)

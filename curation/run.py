@@ -1,0 +1,177 @@
+"""`curate`: the incremental run over raw/ — detect and crop unseen images in a process pool,
+add them to the catalog in small batches (so a killed run resumes where it stopped), then
+regroup duplicates, retrain/score the pollution filter and refresh the decisions."""
+
+from __future__ import annotations
+
+import dataclasses
+import multiprocessing as mp
+from collections.abc import Callable, Iterator
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from itertools import islice
+from pathlib import Path
+
+from filelock import FileLock, Timeout
+
+from curation.catalog import (
+    domain_of,
+    ensure_saved_views,
+    open_catalog,
+    open_sources,
+    sync_app_tags,
+)
+from curation.config import CurateConfig
+from curation.decide import group_duplicates, refresh_decisions, update_pollution, update_uniqueness
+from curation.detectors import get_detector
+from curation.errors import CurationError
+from curation.manifest import sources_by_sha
+from curation.process import SourceResult, init_worker, process_source
+
+BATCH = 32  # images per catalog write: the most work an interrupted run repeats
+
+
+@dataclass
+class CurateReport:
+    seen: int = 0  # images in raw/manifest.jsonl
+    processed: int = 0  # processed in this run
+    skipped: int = 0  # already in the catalog from earlier runs
+    faces: int = 0
+    crops: int = 0
+    small_faces: int = 0
+    problems: list[str] = field(default_factory=list)  # corrupt / missing / failed, one line each
+    groups: int = 0
+    decisions: dict[str, int] = field(default_factory=dict)
+    filter: dict | None = None  # cv accuracy and label counts of the learned filter
+
+
+
+def catalog_lock(workspace_root: Path, wait: float = 0) -> FileLock:
+    """The one-writer lock of the catalog (the same file as studio's workspace lock "catalog")."""
+    lock_dir = workspace_root / ".locks"
+    lock_dir.mkdir(parents=True, exist_ok=True)
+    lock = FileLock(lock_dir / "catalog.lock")
+    try:
+        lock.acquire(timeout=wait)
+    except Timeout:
+        raise CurationError(f"another process is writing the catalog of {workspace_root}; "
+                            "try again when it ends") from None
+    return lock
+
+
+def curate(workspace_root: Path | str, cfg: CurateConfig, progress: bool = True,
+           on_result: Callable[[SourceResult], None] | None = None) -> CurateReport:
+    """Run curation on the workspace (the caller holds the "catalog" lock)."""
+    root = Path(workspace_root).expanduser().resolve()
+    get_detector(cfg.detector, cfg.cascade or None)  # fail now (missing cascade), not in a worker
+    manifest = sources_by_sha(root / "raw" / "manifest.jsonl")
+    ds, sources = open_catalog(root), open_sources(root)
+    ds.info["pollution_threshold"] = cfg.pollution_threshold
+    ds.save()
+    sync_app_tags(ds)
+    # Missing files are retried on the next run (the crawler may not have finished writing them).
+    done = {s for s, st in zip(*sources.values(["sha256", "status"]), strict=True) if st != "missing"}
+    todo = [(sha, str(root / m["path"])) for sha, m in manifest.items() if sha not in done]
+    report = CurateReport(seen=len(manifest), skipped=len(manifest) - len(todo))
+    existing_keys = set(ds.values("key"))
+    pending: list[SourceResult] = []
+
+    def flush() -> None:
+        _commit(ds, sources, root, manifest, pending, existing_keys)
+        pending.clear()
+
+    if todo:
+        try:
+            for result in _run_pool(todo, cfg, root, progress):
+                report.processed += 1
+                report.faces += result.faces
+                report.small_faces += result.small_faces
+                report.crops += len(result.crops)
+                if result.status in ("corrupt", "missing", "error"):
+                    report.problems.append(f"{result.status}: {result.error}")
+                pending.append(result)
+                if on_result:
+                    on_result(result)
+                if len(pending) >= BATCH:
+                    flush()
+        finally:
+            flush()  # keep what is finished, also when interrupted: the next run resumes after it
+    report.groups = group_duplicates(ds, cfg, cfg.workers)
+    update_uniqueness(ds)
+    model = update_pollution(ds, cfg)
+    report.filter = _filter_summary(model)
+    report.decisions = refresh_decisions(ds, cfg)
+    ensure_saved_views(ds)
+    return report
+
+
+def _run_pool(todo: list[tuple[str, str]], cfg: CurateConfig, root: Path,
+              progress: bool) -> Iterator[SourceResult]:
+    """Results in completion order from a spawn process pool, a bounded number in flight."""
+    from tqdm import tqdm
+
+    ctx = mp.get_context("spawn")  # fork after fiftyone/pymongo threads is unsafe
+    workers = min(cfg.workers, len(todo))
+    bar = tqdm(total=len(todo), desc="curate", unit="img", disable=not progress)
+    items = iter(todo)
+    with ProcessPoolExecutor(workers, mp_context=ctx, initializer=init_worker,
+                             initargs=(dataclasses.asdict(cfg), str(root / "faces"))) as pool:
+        try:
+            running = {pool.submit(process_source, *item) for item in islice(items, 4 * workers)}
+            while running:
+                finished, running = wait(running, return_when=FIRST_COMPLETED)
+                for future in finished:
+                    try:
+                        result = future.result()
+                    except BrokenProcessPool:
+                        raise CurationError("a curate worker process died (out of memory?); "
+                                            "run curate again to resume") from None
+                    bar.update()
+                    yield result
+                    nxt = next(items, None)
+                    if nxt is not None:
+                        running.add(pool.submit(process_source, *nxt))
+        finally:
+            bar.close()
+            pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _filter_summary(model: dict | None) -> dict | None:
+    if model is None:
+        return None
+    return {k: model[k] for k in ("cv_accuracy", "cv_folds", "labels", "trained_at")}
+
+
+def _commit(ds, sources, root: Path, manifest: dict, results: list[SourceResult],
+            existing_keys: set[str]) -> None:
+    """Crops first, then their source records: a source is only "done" once its crops are in."""
+    import fiftyone as fo
+
+    now = datetime.now(UTC)
+    samples = []
+    for r in results:
+        m = manifest[r.sha256]
+        for crop in r.crops:
+            if crop["key"] in existing_keys:
+                continue  # added by a run that was killed before recording the source
+            existing_keys.add(crop["key"])
+            samples.append(fo.Sample(**crop, source_url=m.get("url"), page_url=m.get("page_url"),
+                                     domain=domain_of(m.get("page_url") or m.get("url")),
+                                     added_at=now))
+    if samples:
+        ds.add_samples(samples, progress=False)
+    records = []
+    for r in results:
+        m = manifest[r.sha256]
+        records.append(fo.Sample(filepath=str(root / m["path"]), sha256=r.sha256, url=m.get("url"),
+                                 page_url=m.get("page_url"),
+                                 domain=domain_of(m.get("page_url") or m.get("url")),
+                                 status=r.status, error=r.error or None, faces=r.faces,
+                                 small_faces=r.small_faces, crops=len(r.crops)))
+    if records:
+        from fiftyone import ViewField as F
+
+        sources.delete_samples(sources.match(F("sha256").is_in([r.sha256 for r in results])))
+        sources.add_samples(records, progress=False)
