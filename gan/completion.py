@@ -90,7 +90,7 @@ def complete(g, d, image: torch.Tensor, hole: torch.Tensor, steps: int = 300, re
         opt.zero_grad(set_to_none=True)
         loss.sum().backward()
         opt.step()
-        history.append(float(loss.min()))
+        history.append(float(loss.detach().min()))
     with torch.no_grad():
         loss = loss_of(z)
         best = int(loss.argmin())

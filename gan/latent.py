@@ -44,7 +44,7 @@ def project(g, target: torch.Tensor, d=None, steps: int = 200, restarts: int = 4
         opt.zero_grad(set_to_none=True)
         loss.sum().backward()
         opt.step()
-        history.append(float(loss.min()))
+        history.append(float(loss.detach().min()))
     with torch.no_grad():
         loss = _projection_loss(g, d, z, y, y_feat, feature_weight)
         best = int(loss.argmin())
