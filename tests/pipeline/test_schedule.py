@@ -1,0 +1,102 @@
+"""`studio schedule`: the persistent job store, misfire grace and logs, with real processes.
+
+The scheduler is started as `studio schedule` in a child process on a workspace whose stored job
+was due a moment ago (the machine was "asleep"); its pipeline runs fail fast (no sources), which is
+enough to see the job fire, or not, and be logged.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from pipeline_helpers import studio
+
+from studio.config import load_config
+from studio.scheduler import JOB_ID, job_store_path, run_pipeline_job
+from studio.workspace import Workspace
+
+
+def stored_job_due(ws: Workspace, seconds_ago: float) -> None:
+    """Store the pipeline job as an earlier `studio schedule` would have, due `seconds_ago`."""
+    from apscheduler.job import Job
+    from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
+    from apscheduler.schedulers.blocking import BlockingScheduler
+    from apscheduler.triggers.cron import CronTrigger
+
+    cfg = load_config(ws.config_path)
+    job_store_path(ws).parent.mkdir(parents=True, exist_ok=True)
+    scheduler = BlockingScheduler()  # never started: only the owner of the stored job
+    store = SQLAlchemyJobStore(url=f"sqlite:///{job_store_path(ws)}")
+    store.start(scheduler, "default")
+    store.add_job(Job(
+        scheduler, id=JOB_ID, func=run_pipeline_job, trigger=CronTrigger.from_crontab(cfg.schedule.cron),
+        executor="default", args=[str(ws.root)], kwargs={}, name="studio pipeline", coalesce=True,
+        max_instances=1, misfire_grace_time=cfg.schedule.misfire_grace_s,
+        next_run_time=datetime.now().astimezone() - timedelta(seconds=seconds_ago),
+    ))
+    store.shutdown()
+
+
+def run_scheduler_until(ws: Workspace, text: str, timeout: float = 60) -> str:
+    """Start `studio schedule`, wait for `text` in logs/schedule.log, stop it with SIGTERM."""
+    log = ws.root / "logs" / "schedule.log"
+    proc = subprocess.Popen([sys.executable, "-m", "studio", "schedule", "--workspace", str(ws.root)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=dict(os.environ))
+    try:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if log.exists() and text in log.read_text():
+                break
+            assert proc.poll() is None, "the scheduler exited early"
+            time.sleep(0.2)
+        else:
+            raise AssertionError(f"{text!r} not logged; log: {log.read_text() if log.exists() else '-'}")
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=30) == 0  # SIGTERM ends the loop cleanly
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    return log.read_text()
+
+
+def workspace(tmp_path: Path) -> Workspace:
+    r = studio("init", "--workspace", str(tmp_path / "ws"))
+    assert r.returncode == 0, r.stderr
+    ws = Workspace.at(tmp_path / "ws")
+    ws.config_path.write_text(ws.config_path.read_text().replace("misfire_grace_s = 3600", "misfire_grace_s = 600"))
+    return ws
+
+
+def test_a_run_missed_within_the_grace_runs_when_the_scheduler_comes_back(tmp_path):
+    ws = workspace(tmp_path)
+    stored_job_due(ws, seconds_ago=60)
+    log = run_scheduler_until(ws, "studio pipeline exited with status")
+    assert "keeping the stored job" in log and "exited with status 2" in log
+    assert "no sources to crawl" in (ws.root / "logs" / "pipeline.log").read_text()
+    # The store now holds the next cron time (tomorrow 03:00 at the latest), not the missed one.
+    from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
+
+    store = SQLAlchemyJobStore(url=f"sqlite:///{job_store_path(ws)}")
+    assert store.get_next_run_time() > datetime.now().astimezone()
+
+
+def test_a_run_missed_beyond_the_grace_is_skipped_and_logged(tmp_path):
+    ws = workspace(tmp_path)
+    stored_job_due(ws, seconds_ago=3600)
+    log = run_scheduler_until(ws, "was missed by")
+    assert "studio pipeline exited" not in log
+    assert not (ws.root / "logs" / "pipeline.log").exists() and not ws.runs_dir.exists()
+
+
+def test_bad_cron_is_one_clear_error(tmp_path):
+    ws = workspace(tmp_path)
+    ws.config_path.write_text(ws.config_path.read_text().replace('cron = "0 3 * * *"', 'cron = "0 25 * * *"'))
+    r = studio("schedule", "--workspace", str(ws.root))
+    assert r.returncode == 2 and "[schedule] cron" in r.stderr and "Traceback" not in r.stderr
