@@ -1,11 +1,110 @@
-"""Browse page."""
+"""Browse: the crops of the catalog, filtered and paginated in the database, with a detail view."""
 
 from __future__ import annotations
 
+import math
+
 import streamlit as st
 
-from app import common
+from app import catalog, common
 
 ws = common.workspace()
 st.title("Browse")
-common.start_here("curate", ws)
+
+if not catalog.has_crawl(ws):
+    common.start_here("crawl", ws)
+    st.stop()
+ds = catalog.dataset(ws)
+if not len(ds):
+    common.start_here("curate", ws)
+    st.stop()
+
+
+def full_range(field: str) -> tuple[float, float]:
+    lo, hi = ds.bounds(field)
+    return (float(lo or 0.0), float(hi or 1.0)) if lo is not None else (0.0, 1.0)
+
+
+with st.expander("Filters", expanded=True, icon=":material/filter_alt:"):
+    c1, c2, c3, c4 = st.columns(4)
+    decision = c1.selectbox("Decision", ["all", "accepted", "rejected", "duplicate"], key="f-decision")
+    label = c2.selectbox("Human label", ["all", "unlabelled", "accept", "reject"], key="f-label")
+    domain = c3.selectbox("Source domain", ["all", *catalog.domains(ds)], key="f-domain")
+    group = c4.text_input("Duplicate group", key="f-group", placeholder="id, or 'any'")
+    c1, c2 = st.columns(2)
+    q_full, p_full = full_range("quality"), (0.0, 1.0)
+    quality = c1.slider("Quality", q_full[0], max(q_full[1], q_full[0] + 1e-6), q_full, key="f-quality")
+    pollution = c2.slider("Pollution probability", 0.0, 1.0, p_full, 0.01, key="f-pollution")
+
+filters = catalog.Filters(
+    decision=None if decision == "all" else decision,
+    label=None if label == "all" else label,
+    domain=None if domain == "all" else domain,
+    quality=None if quality == q_full else quality,  # untouched: crops without a score stay in
+    pollution=None if pollution == p_full else pollution,
+    group=group.strip() or None,
+)
+view = catalog.filtered(ds, filters)
+total = view.count()
+
+c1, c2, c3 = st.columns([1, 1, 4], vertical_alignment="bottom")
+size = c1.selectbox("Per page", [24, 48, 96], key="page-size")
+pages = max(1, math.ceil(total / size))
+page = c2.number_input("Page", 1, pages, 1, key="page") - 1
+c3.caption(f"{total} of {len(ds)} crops · page {page + 1} of {pages}")
+
+rows = catalog.page_of(view, page, size)
+if not rows:
+    st.info("No crop matches these filters.")
+COLS = 6
+for start in range(0, len(rows), COLS):
+    cols = st.columns(COLS)
+    for col, row in zip(cols, rows[start:start + COLS], strict=False):
+        with col:
+            st.image(row["filepath"], width=120,
+                     caption=f"{row['decision'] or '?'} · q {row['quality'] or 0:.2f} · p {row['pollution'] or 0:.2f}")
+            if st.button("Details", key=f"detail-{row['id']}", type="tertiary"):
+                st.session_state.detail = row["id"]
+
+
+@st.dialog("Crop", width="large")
+def detail(sample_id: str) -> None:
+    from PIL import Image, ImageDraw
+
+    info = catalog.crop(ds, sample_id)
+    left, right = st.columns(2)
+    with left:
+        source = catalog.source_path(ws, info.get("source_sha256") or "")
+        if source is None:
+            st.info("The source image is not in raw/ any more.")
+        else:
+            with Image.open(source) as im:
+                im = im.convert("RGB")
+                x, y, w, h = info.get("bbox") or (0, 0, 0, 0)
+                draw = ImageDraw.Draw(im)
+                draw.rectangle([x, y, x + w, y + h], outline=(255, 0, 0), width=max(2, im.width // 200))
+                if info.get("crop_box"):
+                    cx, cy, cw, ch = info["crop_box"]
+                    draw.rectangle([cx, cy, cx + cw, cy + ch], outline=(255, 200, 0), width=1)
+                im.thumbnail((800, 800))
+                st.image(im, caption="Source image: detection in red, crop in yellow")
+        st.markdown(f"Page: {info.get('page_url') or '?'}  \nImage: {info.get('source_url') or '?'}")
+    with right:
+        st.image(info["filepath"], width=256, caption=info["sha256"][:16])
+        scores = {k: info.get(k) for k in ("decision", "reasons", "human_label", "human_reason",
+                                          "detector", "detector_score", "quality", "quality_reasons",
+                                          "pollution", "pollution_source", "cat", "disagree",
+                                          "uniqueness", "face_px", "upscale", "blur", "contrast",
+                                          "brightness", "entropy")}
+        st.dataframe({"field": list(scores), "value": [str(v) for v in scores.values()]},
+                     hide_index=True)
+        group_id = info.get("dup_group")
+        if group_id:
+            st.markdown(f"**Duplicate group** `{group_id}`")
+            members = catalog.page_of(catalog.filtered(ds, catalog.Filters(group=group_id)), 0, 12)
+            st.image([m["filepath"] for m in members], width=72,
+                     caption=["kept" if m["decision"] != "duplicate" else "duplicate" for m in members])
+
+
+if st.session_state.get("detail"):
+    detail(st.session_state.pop("detail"))

@@ -1,12 +1,140 @@
-"""The pages' access to the FiftyOne catalog (curation's public API), one cached handle."""
+"""The pages' access to the FiftyOne catalog through curation's public API (`curation.catalog`).
+
+One cached dataset handle per process; queries are paginated in the database (skip/limit on
+the view, only the fields a page shows), so a page stays fast on 100k crops.
+"""
 
 from __future__ import annotations
 
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
+
+import streamlit as st
 
 from studio.workspace import Workspace
 
+GRID_FIELDS = ["id", "sha256", "filepath", "domain", "decision", "quality", "pollution",
+               "detector_score", "dup_group", "human_label"]
+REJECT_REASONS = ("cat", "mask", "not-a-face", "bad-crop")
+
+
+@st.cache_resource(show_spinner="Opening the catalog…")
+def _dataset(root: str):
+    from curation.catalog import open_catalog
+
+    return open_catalog(root)
+
+
+def dataset(ws: Workspace):
+    """The workspace's crop dataset (the database starts once per server process)."""
+    ds = _dataset(str(ws.root))
+    ds.reload()  # see what `studio curate` or another tab wrote since the last run
+    return ds
+
+
+def has_crawl(ws: Workspace) -> bool:
+    return ws.raw_manifest.is_file() and ws.raw_manifest.stat().st_size > 0
+
+
+@dataclass
+class Filters:
+    decision: str | None = None  # accepted, rejected, duplicate
+    label: str | None = None  # accept, reject, unlabelled
+    domain: str | None = None
+    quality: tuple[float, float] | None = None
+    pollution: tuple[float, float] | None = None
+    group: str | None = None  # a duplicate group id, or "any" for crops in some group
+
+
+def filtered(ds, f: Filters):
+    """The crops matching the filters, as a FiftyOne view (nothing is loaded yet)."""
+    from fiftyone import ViewField as F
+
+    view = ds.view()
+    if f.decision:
+        view = view.match(F("decision") == f.decision)
+    if f.label == "unlabelled":
+        view = view.match(F("human_label") == None)  # noqa: E711 (a MongoDB expression)
+    elif f.label:
+        view = view.match(F("human_label") == f.label)
+    if f.domain:
+        view = view.match(F("domain") == f.domain)
+    for name, bounds in (("quality", f.quality), ("pollution", f.pollution)):
+        if bounds is not None:
+            view = view.match((F(name) >= bounds[0]) & (F(name) <= bounds[1]))
+    if f.group == "any":
+        view = view.match(F("dup_group") != None)  # noqa: E711
+    elif f.group:
+        view = view.match(F("dup_group") == f.group)
+    return view
+
+
+def page_of(view, page: int, size: int, fields: list[str] = GRID_FIELDS) -> list[dict[str, Any]]:
+    """Rows of one page of `view` (skip/limit run in MongoDB)."""
+    part = view.sort_by("sha256").skip(page * size).limit(size)
+    columns = part.values(fields)
+    return [dict(zip(fields, row, strict=True)) for row in zip(*columns, strict=True)]
+
+
+def domains(ds) -> list[str]:
+    return sorted(d for d in ds.distinct("domain") if d)
+
+
+def crop(ds, sample_id: str) -> dict[str, Any]:
+    """Every field of one crop (for the detail view)."""
+    sample = ds[sample_id]
+    return {name: sample[name] for name in sample.field_names
+            if name not in ("embedding", "features", "metadata")}
+
 
 def funnel(ws: Workspace) -> dict[str, Any] | None:
-    """Crawled → detected → cropped → unique → accepted, overall and per source domain."""
-    return None
+    """The curation funnel with a pollution rate per domain, or None before the first curate."""
+    if not has_crawl(ws):
+        return None
+    from curation.catalog import funnel as curation_funnel
+
+    ds = dataset(ws)
+    if not len(ds):
+        return None
+    out = curation_funnel(ws.root)
+    threshold = ds.info.get("pollution_threshold", 0.5)
+    crops, polluted = Counter(), Counter()
+    for domain, p in zip(*ds.values(["domain", "pollution"]), strict=True):
+        crops[domain] += 1
+        polluted[domain] += (p or 0) >= threshold
+    stages = ("crawled", "detected", "cropped", "unique", "accepted")
+    return {
+        "stages": {s: out[s] for s in stages},
+        "domains": [{"domain": d, **counts,
+                     "pollution_rate": polluted[d] / crops[d] if crops[d] else 0.0}
+                    for d, counts in out["per_domain"].items()],
+    }
+
+
+def progress(ds) -> dict[str, Any]:
+    """Labelled crops, the unlabelled rest, and the learned filter's cross-validated accuracy."""
+    from fiftyone import ViewField as F
+
+    from curation.filter_model import INFO_KEY
+
+    labelled = ds.match(F("human_label") != None).count()  # noqa: E711
+    model = ds.info.get(INFO_KEY) or {}
+    return {"labelled": labelled, "unlabelled": len(ds) - labelled,
+            "accuracy": model.get("cv_accuracy"), "filter_labels": model.get("labels")}
+
+
+def label_of(ds, sha256: str) -> tuple[str | None, str]:
+    """The current human label and reason of a crop hash (for undo)."""
+    from fiftyone import ViewField as F
+
+    view = ds.match(F("sha256") == sha256).limit(1)
+    labels, reasons = view.values(["human_label", "human_reason"])
+    return (labels[0], reasons[0] or "") if labels else (None, "")
+
+
+def source_path(ws: Workspace, source_sha256: str) -> Path | None:
+    """The raw image a crop was cut from (content-addressed under raw/)."""
+    found = list((ws.raw_dir / source_sha256[:2]).glob(f"{source_sha256}.*"))
+    return found[0] if found else None
