@@ -1,4 +1,25 @@
 """DCGAN: models, data, training loop, metrics, checkpoints, sampling and latent tools.
 
-Imports only torch, torchvision, numpy and Pillow: runs on a GPU machine with nothing else.
+Imports only torch, torchvision, numpy and Pillow (+ stdlib); the one exception is
+`safetensors`, imported lazily by gan/checkpoint.py because weights are stored as safetensors
+(ARCHITECTURE.md). `import gan` does no work; import the submodules you need.
+
+Public API (for the app, the pipeline and `studio`; details in docs/training.md):
+
+    gan.config.TrainConfig                      the [train] section (dataclass, a comment per field)
+    gan.train.train(cfg, data_dir, out_dir, resume=False, init_from=None, on_progress=None,
+                    notify_url="") -> TrainResult(run_dir, step, metrics, checkpoint, best_checkpoint)
+    gan.train.resume_config(run_dir)            the config a run started with
+    gan.rundir.new_run_dir(runs_dir, desc)      the next numbered run folder (never reused)
+    gan.checkpoint.resolve_checkpoint(path)     run / checkpoint / models/current.json → checkpoint
+    gan.sampling.load_generator(path, device)   -> (G_ema in eval mode, cfg)
+    gan.sampling.load_discriminator(path, device)
+    gan.sampling.sample_grid(G, n, seed, truncation)        -> PIL image (deterministic)
+    gan.sampling.latents(n, seed, z_dim, truncation) / generate(G, z) -> uint8 (N, 3, R, R)
+    gan.sampling.interpolate(G, seed_a, seed_b, steps) -> frames; save_strip / save_gif
+    gan.latent.project(G, target, D) -> Projection(z, image, loss, history)
+    gan.latent.pca_directions(G, n, k) -> Directions; label_direction(z, labels); edit(z, dir, amounts)
+    gan.completion.make_mask(kind, R) ; complete(G, D, image, hole) -> Completion
+    gan.metrics.swd(real, fake) ; fid_kid(...) ; memorization(fake, train, threshold)
+    gan.errors.GanError                         user-caused errors (one line in `studio`)
 """
