@@ -16,9 +16,11 @@ $(STAMP): requirements.txt pyproject.toml
 	$(PY) -m pip install --disable-pip-version-check -q --no-deps --no-build-isolation -e .
 	rm -f $(VENV)/.installed-* && touch $@
 
-# Debian's Chromium for the browser tests (Playwright cannot download its own browser offline).
+# Debian's Chromium for the browser tests (Playwright cannot download its own browser offline),
+# and redis-server for the shared crawl frontier test (tests/crawler/test_redis_frontier.py).
 system-deps:
 	@command -v chromium >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+	@command -v redis-server >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null; }
 
 demo: install
 	$(PY) -m studio demo

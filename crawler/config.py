@@ -22,6 +22,7 @@ class CrawlConfig:
     timeout_s: float = 30.0  # a download taking longer is retried, then given up
     retries: int = 2  # extra tries after a transient error (5xx, 429, timeout, reset)
     redis_url: str = ""  # share the crawl frontier through scrapy-redis when set
+    redis_idle_s: float = 10.0  # with redis_url: a worker stops after this long with nothing to do
 
     def validate(self) -> None:
         for name in ("max_pages", "max_images", "depth", "min_side", "retries"):
@@ -35,5 +36,7 @@ class CrawlConfig:
             raise ValueError("max_bytes must be >= 1024")
         if self.timeout_s <= 0:
             raise ValueError("timeout_s must be > 0")
+        if self.redis_idle_s < 0:
+            raise ValueError("redis_idle_s must be >= 0")
         if self.redis_url and not self.redis_url.startswith(("redis://", "rediss://", "unix://")):
             raise ValueError("redis_url must start with redis://, rediss:// or unix://")

@@ -59,17 +59,31 @@ def crawl_settings(cfg: CrawlConfig, raw_dir: Path, crawl_dir: Path, run_dir: Pa
         "STUDIO_MAX_IMAGES": cfg.max_images,
     }
     if cfg.redis_url:
-        settings.update(redis_settings(cfg.redis_url))
+        extra = redis_settings(cfg)
+        extra["EXTENSIONS"] = {**settings["EXTENSIONS"], **extra["EXTENSIONS"]}
+        settings.update(extra)
     return settings
 
 
-def redis_settings(redis_url: str) -> dict[str, Any]:
-    """Share the frontier (queue + seen set) through scrapy-redis; see docs/crawler.md."""
+def redis_settings(cfg: CrawlConfig) -> dict[str, Any]:
+    """Share the frontier (queue + seen set) through scrapy-redis; see docs/crawler.md.
+
+    Only where requests wait and how they are deduplicated changes: politeness, limits and
+    storage stay as above (tests/crawler/test_redis_frontier.py checks that).
+    """
     return {
         "SCHEDULER": "scrapy_redis.scheduler.Scheduler",
         "DUPEFILTER_CLASS": "scrapy_redis.dupefilter.RFPDupeFilter",
-        "SCHEDULER_PERSIST": True,  # an interrupted crawl resumes from Redis instead of JOBDIR
+        # Never flush on close: the first worker to finish would wipe the others' queue.
+        "SCHEDULER_PERSIST": True,
         "SCHEDULER_QUEUE_CLASS": "scrapy_redis.queue.FifoQueue",  # breadth-first
-        "REDIS_URL": redis_url,
-        "JOBDIR": None,
+        "SCHEDULER_SERIALIZER": "crawler.redis_codec",  # JSON, not pickle: nothing unpickled from Redis
+        "REDIS_URL": cfg.redis_url,
+        "JOBDIR": None,  # Redis holds the resumable state
+        "EXTENSIONS": {"crawler.redis_idle.SharedQueueIdleGrace": 510},
+        "STUDIO_REDIS_IDLE_S": cfg.redis_idle_s,
+        # Take from the shared queue only what can be downloaded now (Scrapy would pull up to 16
+        # into its own slot queues): the other workers get the rest, and a killed worker loses
+        # only its in-flight requests (scrapy-redis pops are final).
+        "CONCURRENT_REQUESTS": cfg.concurrency_per_domain,
     }

@@ -1,0 +1,196 @@
+"""Scale-out: two `studio crawl` workers share one frontier in a private redis-server.
+
+Each worker has its own workspace (the crawl lock allows one crawl per workspace, as on two
+machines); together they must store every image of the test site once, never request a URL
+twice, and stay exactly as polite as a single crawl.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import time
+from collections import Counter
+from urllib.parse import urlsplit
+
+import pytest
+from conftest import REPO, latest_stats, make_workspace, read_manifest, studio_cmd
+from crawl_site import NEVER_REQUESTED, STORED, serve_crawl_site
+
+from crawler.config import CrawlConfig
+from crawler.settings import crawl_settings
+
+# Requests that legitimately repeat: each worker reads robots.txt itself, and the site answers
+# these with 503 first (retries are requests of their own, dont_filter by design).
+EXPECTED_REPEATS = {"/robots.txt": 2, "/media/extra/flaky.jpg": 3, "/hostile.html": 2}
+# The only settings a redis_url may change: where requests wait and how they are deduplicated.
+FRONTIER_KEYS = {
+    "SCHEDULER", "DUPEFILTER_CLASS", "SCHEDULER_PERSIST", "SCHEDULER_QUEUE_CLASS",
+    "SCHEDULER_SERIALIZER", "REDIS_URL", "JOBDIR", "EXTENSIONS", "STUDIO_REDIS_IDLE_S",
+    "CONCURRENT_REQUESTS",  # lowered only: a worker holds no more than it can download now
+}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def redis_url(tmp_path_factory):
+    """A private, non-persistent redis-server on 127.0.0.1 for this module."""
+    server = shutil.which("redis-server")
+    if server is None:
+        pytest.skip("redis-server is not installed (make system-deps)")
+    import redis
+
+    port = free_port()
+    workdir = tmp_path_factory.mktemp("redis")
+    proc = subprocess.Popen(
+        [server, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+         "--dir", str(workdir)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    url = f"redis://127.0.0.1:{port}/0"
+    client = redis.Redis.from_url(url)
+    try:
+        for _ in range(100):
+            try:
+                client.ping()
+                break
+            except redis.ConnectionError:
+                if proc.poll() is not None:
+                    pytest.fail(f"redis-server exited with {proc.returncode}")
+                time.sleep(0.05)
+        else:
+            pytest.fail("redis-server did not answer")
+        yield url
+    finally:
+        client.close()
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def shared_crawl(tmp_path_factory, redis_url):
+    """Two workers started together on the same start URL, each with its own workspace."""
+    import redis
+
+    tmp = tmp_path_factory.mktemp("shared")
+    # The site answers slowly so that the crawl outlasts the second worker's start-up.
+    with serve_crawl_site(tmp, delay_s=0.5) as sites:
+        workspaces = [
+            make_workspace(tmp / f"ws{i}", redis_url=f'"{redis_url}"', redis_idle_s="3.0",
+                           concurrency_per_domain="2")
+            for i in (1, 2)
+        ]
+        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        t0 = time.monotonic()
+        procs = [
+            subprocess.Popen(studio_cmd(ws, "--url", sites.main.url), cwd=REPO, env=env, text=True,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+            for ws in workspaces
+        ]
+        outputs = []
+        for proc in procs:
+            try:
+                outputs.append(proc.communicate(timeout=180))
+            except subprocess.TimeoutExpired:
+                for p in procs:
+                    p.kill()
+                raise
+        client = redis.Redis.from_url(redis_url)
+        keys = {k.decode(): client.type(k).decode() for k in client.keys("*")}
+        queue_left = client.llen("images:requests")
+        client.close()
+        yield {
+            "sites": sites,
+            "seconds": time.monotonic() - t0,
+            "workers": [
+                {"rc": p.returncode, "out": out, "err": err, "stats": latest_stats(ws),
+                 "manifest": read_manifest(ws), "ws": ws}
+                for p, (out, err), ws in zip(procs, outputs, workspaces, strict=True)
+            ],
+            "redis_keys": keys,
+            "queue_left": queue_left,
+        }
+
+
+def test_both_workers_finish_cleanly(shared_crawl):
+    for w in shared_crawl["workers"]:
+        assert w["rc"] == 0, w["err"]
+        assert w["stats"]["finish_reason"] == "finished"
+        assert not (w["ws"] / "crawl" / "job" / "requests.queue").exists()  # no JOBDIR queue
+    assert shared_crawl["queue_left"] == 0
+    # The drained queue is gone (Redis drops empty lists); the seen set stays (SCHEDULER_PERSIST).
+    assert shared_crawl["redis_keys"] == {"images:dupefilter": "set"}
+
+
+def test_both_workers_did_part_of_the_work(shared_crawl):
+    fetched = [w["stats"]["pages"] + w["stats"]["images_downloaded"] for w in shared_crawl["workers"]]
+    assert all(n > 0 for n in fetched), fetched
+
+
+def test_together_every_image_stored_once(shared_crawl):
+    lines = [m for w in shared_crawl["workers"] for m in w["manifest"]]
+    urls = [m["url"] for m in lines]
+    assert len(urls) == len(set(urls))  # no URL stored by both workers
+    assert sorted(urlsplit(u).path for u in urls) == STORED
+    for w in shared_crawl["workers"]:
+        files = list((w["ws"] / "raw").glob("*/*.*"))
+        assert len(files) == len({m["sha256"] for m in w["manifest"]})
+        for m in w["manifest"]:
+            assert (w["ws"] / m["path"]).is_file()
+    stored = sum(w["stats"]["stored"] for w in shared_crawl["workers"])
+    # dup-a/dup-b share bytes: one file if one worker got both, one in each workspace otherwise.
+    assert stored in (len(STORED) - 1, len(STORED))
+
+
+def test_no_url_requested_twice_across_workers(shared_crawl):
+    sites = shared_crawl["sites"]
+    counts = Counter(r.path for r in sites.main.requests)
+    repeated = {path: n for path, n in counts.items() if n > 1}
+    assert repeated == EXPECTED_REPEATS
+    assert [r.status for r in sites.main.requests if r.path == "/media/extra/flaky.jpg"] == [503, 503, 200]
+    for path in NEVER_REQUESTED:
+        assert path not in counts, path
+    assert sites.offsite.requests == []
+
+
+def test_workers_stay_polite(shared_crawl):
+    agents = {r.headers.get("User-Agent") for r in shared_crawl["sites"].main.requests}
+    assert agents == {CrawlConfig().user_agent}
+    for w in shared_crawl["workers"]:
+        assert w["stats"]["scrapy"].get("robotstxt/request_count") == 1  # each worker read robots.txt
+
+
+def test_redis_changes_only_the_frontier_settings(tmp_path):
+    dirs = (tmp_path / "raw", tmp_path / "crawl", tmp_path / "run")
+    plain = crawl_settings(CrawlConfig(), *dirs)
+    shared = crawl_settings(CrawlConfig(redis_url="redis://127.0.0.1:6379/0"), *dirs)
+    changed = {k for k in plain.keys() | shared.keys() if plain.get(k) != shared.get(k)}
+    assert changed <= FRONTIER_KEYS
+    assert {k: v for k, v in shared["EXTENSIONS"].items() if k in plain["EXTENSIONS"]} == plain["EXTENSIONS"]
+    polite = ("USER_AGENT", "ROBOTSTXT_OBEY", "AUTOTHROTTLE_ENABLED", "DOWNLOAD_DELAY",
+              "CONCURRENT_REQUESTS_PER_DOMAIN", "DOWNLOAD_MAXSIZE", "TELNETCONSOLE_ENABLED")
+    assert all(shared[k] == plain[k] for k in polite)
+    assert shared["CONCURRENT_REQUESTS"] == plain["CONCURRENT_REQUESTS_PER_DOMAIN"] < plain["CONCURRENT_REQUESTS"]
+    assert CrawlConfig().redis_url == ""  # off by default
+
+
+def test_frontier_codec_round_trips_a_request_without_pickle():
+    import scrapy
+    from scrapy.utils.request import request_from_dict
+
+    from crawler import redis_codec
+
+    req = scrapy.Request("http://127.0.0.1/a.jpg", headers={"Accept": "image/png"}, body=b"\x00\xff",
+                         meta={"page_url": "http://127.0.0.1/", "alt": "é", "redirect_urls": ["u"]}, priority=1)
+    data = redis_codec.dumps(req.to_dict())
+    assert not data.startswith(b"\x80")  # not a pickle
+    back = request_from_dict(redis_codec.loads(data))
+    assert (back.url, back.body, back.meta, back.priority) == (req.url, req.body, req.meta, 1)
+    assert back.headers.getlist("Accept") == [b"image/png"]
