@@ -8,6 +8,7 @@ import typer
 
 from studio.commands.app import run_app
 from studio.commands.crawl import crawl
+from studio.commands.demo import demo
 from studio.commands.init import init
 from studio.commands.pipeline import pipeline
 from studio.commands.sample import sample
@@ -31,6 +32,7 @@ app.command()(crawl)
 app.command("app")(run_app)
 app.command()(pipeline)
 app.command()(schedule)
+app.command()(demo)
 
 
 def main(argv: list[str] | None = None) -> None:

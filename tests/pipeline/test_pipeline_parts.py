@@ -139,3 +139,16 @@ def test_lock_refuses_a_second_concurrent_pipeline(tmp_path):
     finally:
         holder.kill()
         holder.wait()
+
+
+@pytest.mark.parametrize("gpu", [False, True])
+def test_demo_config_is_a_valid_studio_toml(tmp_path, gpu):
+    from studio.commands.demo import demo_config
+    from studio.config import TEMPLATE, load_config
+
+    path = tmp_path / "studio.toml"
+    path.write_text(demo_config(TEMPLATE.read_text(), "http://127.0.0.1:8765/", gpu))
+    cfg = load_config(path)
+    assert cfg.sources.urls == ["http://127.0.0.1:8765/"] and cfg.curate.detector == "human"
+    assert cfg.crawl.download_delay == 0 and cfg.pipeline.min_new_accepted == 1
+    assert (cfg.train.resolution, cfg.pipeline.steps) == ((64, 3000) if gpu else (32, 200))
