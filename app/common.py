@@ -89,3 +89,34 @@ def generator(checkpoint: Path):
 def cached_images(folder: str, resolution: int, _load):
     """The training images of a run as one uint8 tensor (gan's own cache makes this fast)."""
     return _load(folder, resolution, log=lambda msg: None).images
+
+
+@st.cache_resource(max_entries=2, show_spinner="Loading the discriminator…")
+def _discriminator(checkpoint: str, _stamp: float):
+    from gan.sampling import load_discriminator
+
+    return load_discriminator(checkpoint)
+
+
+def discriminator(checkpoint: Path):
+    return _discriminator(str(checkpoint), (checkpoint / "weights.safetensors").stat().st_mtime)
+
+
+def resolution(checkpoint: Path) -> int:
+    """The image side of a checkpoint's generator."""
+    from gan.sampling import generate, latents
+
+    g = generator(checkpoint)
+    return int(generate(g, latents(1, 0, g.z_dim)).shape[-1])
+
+
+@st.cache_resource(max_entries=2, show_spinner="Finding the main directions…")
+def _pca(checkpoint: str, _stamp: float):
+    from gan.latent import pca_directions
+
+    g = generator(Path(checkpoint))
+    return pca_directions(g, n=2000, k=min(10, g.z_dim))
+
+
+def pca_directions(checkpoint: Path):
+    return _pca(str(checkpoint), (checkpoint / "weights.safetensors").stat().st_mtime)

@@ -8,6 +8,7 @@ import tempfile
 from pathlib import Path
 
 import streamlit as st
+import torch
 
 from app import common, data
 from studio.models import current_checkpoint, read_current
@@ -90,6 +91,37 @@ with st.expander("Nearest training image", icon=":material/compare:"):
         left, right = st.columns(2)
         left.image(grid_image(sample), caption=f"sample {pick}", width=256)
         right.image(grid_image(reals[j: j + 1]), caption=f"nearest training image (RMS {rms:.3f})", width=256)
+
+# --- directions ----------------------------------------------------------------------------------
+with st.expander("Directions", icon=":material/tune:"):
+    from gan.errors import GanError
+    from gan.latent import edit, label_direction
+
+    base = st.number_input("Edit sample", 1, count, 1, key="edit-sample")
+    z0 = z[base - 1: base]
+    dirs = common.pca_directions(ckpt)
+    st.caption("PCA directions (GANSpace): the main ways the generator's images vary.")
+    amounts = [st.slider(f"PC {i + 1} ({dirs.explained_variance[i]:.0%} of variance)", -3.0, 3.0, 0.0,
+                         0.25, key=f"pc-{i}") for i in range(min(4, len(dirs.directions)))]
+    moved = z0.clone()
+    for amount, direction in zip(amounts, dirs.directions, strict=False):
+        moved = edit(moved, direction, [amount])
+    st.caption("Label direction: tick the grid's samples that show an attribute (smiling, glasses…).")
+    tagged = st.multiselect("Samples with the attribute", list(range(1, count + 1)), key="tagged")
+    strength = st.slider("Along the label direction", -3.0, 3.0, 0.0, 0.25, key="label-amount")
+    if tagged and strength:
+        try:
+            labels = torch.zeros(count, dtype=torch.bool)
+            labels[[t - 1 for t in tagged]] = True
+            moved = edit(moved, label_direction(z, labels), [strength])
+        except GanError as exc:
+            st.warning(str(exc))
+    edited = generate(g, torch.cat([z0, moved]))
+    left, right = st.columns(2)
+    left.image(grid_image(edited[:1]), caption=f"sample {base}", width=192)
+    right.image(grid_image(edited[1:]), caption="edited", width=192)
+    st.download_button("Download edited PNG", png(grid_image(edited[1:])), file_name="edited.png",
+                       mime="image/png", key="dl-edited")
 
 # --- interpolation ----------------------------------------------------------------------------
 st.subheader("Interpolate")
