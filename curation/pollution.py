@@ -9,13 +9,13 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from curation.detectors import Detector, cascade_detector, haar_path
+from curation.detectors import Detector, Face, cascade_detector, haar_path
 
 CAT_CASCADES = ("haarcascade_frontalcatface.xml", "haarcascade_frontalcatface_extended.xml")
 # Prior probabilities that a crop is polluted given each signal (from the labelled mixed set
 # in bench/curation_quality.py); they combine as independent evidence.
 P_BASE = 0.05
-P_CAT = 0.9
+P_CAT = 0.4  # the cat cascades also fire on some human faces: a cat alone does not reject
 P_DISAGREE = 0.6
 
 
@@ -23,7 +23,10 @@ class PollutionChecker:
     """Holds the extra cascades (loaded once per worker process)."""
 
     def __init__(self, detector_name: str, primary: Detector):
-        self.cats = [cascade_detector(haar_path(name), min_neighbors=4) for name in CAT_CASCADES]
+        # Unequalised, as OpenCV's cat cascades were trained; each alone fires on many human
+        # faces, so a cat is only called when both agree on the same face.
+        self.cats = [cascade_detector(haar_path(name), min_neighbors=n, equalize=False)
+                     for name, n in zip(CAT_CASCADES, (4, 3), strict=True)]
         # Human faces are confirmed by a differently trained Haar cascade; anime faces by the
         # same LBP cascade on the crop alone (the other cascades never fire on drawings).
         if detector_name == "human":
@@ -31,10 +34,14 @@ class PollutionChecker:
         else:
             self.confirm = primary
 
-    def signals(self, crop: np.ndarray) -> dict[str, bool]:
-        """`cat`: a cat face covers the crop centre; `disagree`: the confirming detector misses."""
+    def cat_boxes(self, rgb: np.ndarray) -> list[list[Face]]:
+        """Cat faces in the whole source image, per cat cascade (context helps them)."""
+        return [d(rgb) for d in self.cats]
+
+    def signals(self, crop: np.ndarray, face: Face, cats: list[list[Face]]) -> dict[str, bool]:
+        """`cat`: both cat cascades found this face; `disagree`: the confirming detector misses."""
         return {
-            "cat": any(_covers_centre(d(crop), crop.shape[0], 0.25) for d in self.cats),
+            "cat": all(any(_iou(face, c) > 0.2 for c in boxes) for boxes in cats),
             "disagree": not _covers_centre(self.confirm(_bordered(crop)), crop.shape[0], 0.4,
                                            offset=crop.shape[0] // 4),
         }
@@ -61,3 +68,10 @@ def _covers_centre(faces, size: int, min_frac: float, offset: int = 0) -> bool:
     c = size / 2 + offset
     return any(f.x <= c <= f.x + f.w and f.y <= c <= f.y + f.h and f.w >= min_frac * size
                for f in faces)
+
+
+def _iou(a: Face, b: Face) -> float:
+    ix = max(0, min(a.x + a.w, b.x + b.w) - max(a.x, b.x))
+    iy = max(0, min(a.y + a.h, b.y + b.h) - max(a.y, b.y))
+    inter = ix * iy
+    return inter / float(a.w * a.h + b.w * b.h - inter) if inter else 0.0

@@ -56,6 +56,7 @@ def _crop_all(sha256: str, rgb) -> SourceResult:
     cfg: CurateConfig = _state["cfg"]
     faces = _state["detector"](rgb)
     result = SourceResult(sha256, "ok" if faces else "no_face", faces=len(faces))
+    cats = _state["checker"].cat_boxes(rgb) if faces else []
     for index, face in enumerate(sorted(faces, key=lambda f: (f.y, f.x))):
         crop = crop_face(rgb, face, cfg.margin, cfg.crop_size, cfg.max_upscale)
         if crop is None:
@@ -70,7 +71,7 @@ def _crop_all(sha256: str, rgb) -> SourceResult:
         if not target.exists():
             atomic_write_bytes(target, data)
         q = quality_scores(crop.pixels)
-        signals = _state["checker"].signals(crop.pixels)
+        signals = _state["checker"].signals(crop.pixels, face, cats)
         hashes = {k: to_signed(v) for k, v in perceptual_hashes(crop.pixels).items()}
         result.crops.append({
             "key": f"{sha256}:{index}", "sha256": crop_sha, "filepath": str(target),

@@ -8,8 +8,12 @@ import typer
 
 from studio.commands.app import run_app
 from studio.commands.crawl import crawl
+from studio.commands.curate import curate
 from studio.commands.demo import demo
+from studio.commands.export import export
 from studio.commands.init import init
+from studio.commands.label import label
+from studio.commands.labels import labels_app
 from studio.commands.pipeline import pipeline
 from studio.commands.sample import sample
 from studio.commands.schedule import schedule
@@ -29,6 +33,10 @@ app.command()(status)
 app.command()(train)
 app.command()(sample)
 app.command()(crawl)
+app.command()(curate)
+app.add_typer(labels_app, name="labels")
+app.command()(label)
+app.command()(export)
 app.command("app")(run_app)
 app.command()(pipeline)
 app.command()(schedule)

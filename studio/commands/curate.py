@@ -1,0 +1,46 @@
+"""`studio curate`: detect, crop, score, dedup, flag and catalog the crawled images (incremental)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import typer
+
+from studio.config import load_config, override
+from studio.errors import user_errors
+from studio.options import WorkspaceOpt
+from studio.workspace import Workspace
+
+
+def curate(
+    workspace: WorkspaceOpt = Path("studio-data"),
+    detector: str = typer.Option(None, "--detector", help="anime, human, or module:factory."),
+    cascade: Path = typer.Option(None, "--cascade", help="Anime cascade XML (default: cache dir)."),
+    workers: int = typer.Option(None, "--workers", help="Detection processes."),
+    progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar."),
+) -> None:
+    """Detect and crop faces in raw/, score, dedup, flag pollution and catalog them (incremental)."""
+    from curation.errors import CurationError
+    from curation.run import curate as run_curate
+
+    ws = Workspace.at(workspace).require()
+    cfg = override(load_config(ws.config_path).curate, detector=detector,
+                   cascade=str(cascade) if cascade else None, workers=workers)
+    with user_errors(CurationError), ws.lock("curate"), ws.lock("catalog"):
+        report = run_curate(ws.root, cfg, progress=progress)
+    for problem in report.problems:
+        print(f"studio: skipped {problem}", file=sys.stderr)
+    d = report.decisions
+    typer.echo(f"curated {report.processed} new images ({report.skipped} already done): "
+               f"{report.faces} faces, {report.crops} crops, {report.small_faces} too small, "
+               f"{len(report.problems)} unreadable")
+    typer.echo(f"catalog: {d.get('accepted', 0)} accepted, {d.get('rejected', 0)} rejected, "
+               f"{d.get('duplicate', 0)} duplicates in {report.groups} groups")
+    if report.filter:
+        f = report.filter
+        typer.echo(f"pollution filter: cross-validated accuracy {f['cv_accuracy']:.3f} on "
+                   f"{f['labels']['accept']} accepted / {f['labels']['reject']} rejected labels")
+    else:
+        typer.echo("pollution filter: rules only (label at least 3 accepted and 3 rejected crops "
+                   "to train it)")

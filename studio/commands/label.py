@@ -1,0 +1,31 @@
+"""`studio label`: open the FiftyOne App on the workspace's catalog (127.0.0.1 only)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from studio.errors import user_errors
+from studio.options import WorkspaceOpt
+from studio.workspace import Workspace
+
+
+def label(
+    workspace: WorkspaceOpt = Path("studio-data"),
+    port: int = typer.Option(5151, "--port", help="Port of the App on 127.0.0.1."),
+) -> None:
+    """Open the FiftyOne App on the catalog; tag crops `accept` or `reject`, then `studio curate`."""
+    from curation.catalog import ensure_saved_views, open_catalog
+    from curation.errors import CurationError
+
+    ws = Workspace.at(workspace).require()
+    with user_errors(CurationError):
+        ds = open_catalog(ws.root)
+        ensure_saved_views(ds)
+        import fiftyone as fo
+
+        session = fo.launch_app(ds, address="127.0.0.1", port=port, remote=True, auto=False)
+    typer.echo(f"FiftyOne App: http://127.0.0.1:{port}/ (saved views: review queue, duplicates, "
+               "rejected, accepted; tag crops `accept` or `reject`). Ctrl-C to stop.", err=False)
+    session.wait(-1)
