@@ -125,6 +125,15 @@ def open_catalog(workspace_root: Path | str):
     return ds
 
 
+def catalog_exists(workspace_root: Path | str) -> bool:
+    """Whether this workspace was ever curated (connects to the database, creates nothing)."""
+    root = Path(workspace_root).expanduser().resolve()
+    if dataset_name(root) in _cache:
+        return True
+    fo = _import_fiftyone(root)
+    return fo.dataset_exists(dataset_name(root))
+
+
 def open_sources(workspace_root: Path | str):
     """The companion dataset with one sample per processed raw image (status, face counts)."""
     open_catalog(workspace_root)

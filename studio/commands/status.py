@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -33,7 +34,26 @@ def collect_status(ws: Workspace) -> dict[str, Any]:
         "runs": runs,
         "promoted": promoted,
         "lineage": chain(ws),
+        "funnel": _funnel(ws),
     }
+
+
+def _funnel(ws: Workspace) -> dict[str, Any] | None:
+    """crawled → detected → cropped → unique → accepted per source domain, from the catalog.
+
+    Only when a catalog can exist (a db/ folder or a configured database): status must not
+    start a database for a workspace that was never curated.
+    """
+    if not (ws.db_dir.exists() or os.environ.get("FIFTYONE_DATABASE_URI")
+            or os.environ.get("FIFTYONE_DATABASE_DIR")):
+        return None
+    from curation.catalog import catalog_exists, funnel
+    from curation.errors import CurationError
+
+    try:
+        return funnel(ws.root) if catalog_exists(ws.root) else None
+    except CurationError as exc:
+        return {"error": str(exc)}
 
 
 def status(
@@ -51,6 +71,10 @@ def status(
     typer.echo(f"faces      {info['faces']} crops")
     typer.echo(f"exports    {len(info['exports'])}" + (f" (latest {info['exports'][-1]})" if info["exports"] else ""))
     typer.echo(f"runs       {len(info['runs'])}" + (f" (latest {info['runs'][-1]})" if info["runs"] else ""))
+    f = info.get("funnel")
+    if f and "error" not in f:
+        typer.echo(f"curated    {f['crawled']} crawled → {f['detected']} with faces → {f['cropped']} crops"
+                   f" → {f['unique']} unique → {f['accepted']} accepted")
     promoted = info["promoted"]
     typer.echo(f"promoted   {promoted['run'] if promoted else 'none'}")
     for line in lineage_lines(info["lineage"]):
