@@ -19,8 +19,8 @@ class CurateConfig:
     min_brightness: float = 25.0  # mean grey level below this = too dark
     max_brightness: float = 235.0  # mean grey level above this = washed out
     min_entropy: float = 4.0  # grey-histogram entropy (bits) below this = almost no content
-    hash_distance: int = 6  # pHash/dHash Hamming distance (of 64 bits) that counts as near-duplicate
-    embedding_distance: float = 0.05  # cosine distance of our own embeddings that counts as duplicate
+    hash_distance: int = 7  # pHash/dHash Hamming distance (of 64 bits) that counts as near-duplicate
+    embedding_distance: float = 0.08  # cosine distance of our own embeddings that counts as duplicate
 
     def validate(self) -> None:
         if self.margin < 1:

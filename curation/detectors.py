@@ -88,8 +88,11 @@ def resolve_anime_cascade(cascade: str | Path | None, download: bool = True) -> 
 
 def cascade_detector(path: Path | str, min_neighbors: int = 5, equalize: bool = True) -> Detector:
     """A detector from an OpenCV cascade; the score is detectMultiScale3's level weight."""
-    classifier = cv2.CascadeClassifier(str(path))
-    if classifier.empty():
+    try:
+        classifier = cv2.CascadeClassifier(str(path))
+    except (cv2.error, SystemError):  # malformed XML raises inside OpenCV's constructor
+        classifier = None
+    if classifier is None or classifier.empty():
         raise CurationError(f"cannot load cascade {path} (not an OpenCV cascade XML file?)")
 
     def detect(rgb: np.ndarray) -> list[Face]:

@@ -30,12 +30,14 @@ def perceptual_hashes(rgb: np.ndarray) -> dict[str, int]:
 
 
 def embedding(rgb: np.ndarray) -> np.ndarray:
-    """A 16×16 grey thumbnail, zero-mean and unit-norm (cosine distance ≈ 1 − correlation).
+    """A 16×16 grey thumbnail averaged with its mirror image, zero-mean and unit-norm.
 
+    Cosine distance ≈ 1 − correlation; the mirror average makes a flipped copy embed alike.
     Cheap and computed locally, so fiftyone.brain never downloads a model to embed crops.
     """
-    gray = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
-    v = cv2.resize(gray, (16, 16), interpolation=cv2.INTER_AREA).astype(np.float32).ravel()
+    gray = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY).astype(np.float32)
+    gray = (gray + gray[:, ::-1]) / 2
+    v = cv2.resize(gray, (16, 16), interpolation=cv2.INTER_AREA).ravel()
     v -= v.mean()
     n = float(np.linalg.norm(v))
     return v / n if n > 0 else v
