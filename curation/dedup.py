@@ -87,7 +87,7 @@ def hash_pairs(hash_sets: dict[str, np.ndarray], max_distance: int, workers: int
         if name in hash_sets and len(hash_sets[name]):
             found.append(hamming_pairs(hash_sets[name], [hash_sets[name], hash_sets[name + "_flip"]],
                                        max_distance, workers))
-    return np.concatenate(found) if found else np.empty((0, 2), np.int64)
+    return np.unique(np.concatenate(found), axis=0) if found else np.empty((0, 2), np.int64)
 
 
 def connected_groups(n: int, pairs: Iterable[tuple[int, int]]) -> list[list[int]]:

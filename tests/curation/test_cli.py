@@ -1,0 +1,74 @@
+"""The studio commands of curation, run as a user runs them (subprocesses, shared database)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+import urllib.request
+
+from conftest import make_workspace
+
+
+def studio(*args, check=True, timeout=240):
+    proc = subprocess.run([sys.executable, "-m", "studio", *args], capture_output=True, text=True,
+                          timeout=timeout, env=os.environ.copy())
+    if check:
+        assert proc.returncode == 0, proc.stderr
+    return proc
+
+
+def test_curate_status_labels_export_from_the_command_line(fiftyone_db, tmp_path):
+    ws = tmp_path / "ws"
+    make_workspace(ws)
+    out = studio("curate", "-w", str(ws), "--no-progress")
+    assert "curated 15 new images" in out.stdout
+    assert "skipped corrupt" in out.stderr and "skipped missing" in out.stderr
+    status = json.loads(studio("status", "-w", str(ws), "--json").stdout)
+    f = status["funnel"]
+    assert f["crawled"] == 15 and f["accepted"] > 0 and "faces.example" in f["per_domain"]
+    labels = tmp_path / "labels.csv"
+    labels.write_text("sha256,label\nnot-a-hash,accept\n" + "a" * 64 + ",reject\n")
+    out = studio("labels", "import", str(labels), "-w", str(ws))
+    assert "applied 0 labels (1 bad rows, 1 unknown hashes)" in out.stdout
+    assert "line 2" in out.stderr
+    assert "wrote 0 labels" in studio("labels", "export", str(tmp_path / "o.csv"), "-w", str(ws)).stdout
+    out = studio("export", "-w", str(ws))
+    assert "exported" in out.stdout and (ws / "exports" / "v0001" / "manifest.jsonl").is_file()
+
+
+def test_missing_anime_cascade_is_one_clear_line(fiftyone_db, tmp_path):
+    ws = tmp_path / "ws"
+    ws.mkdir()
+    (ws / "studio.toml").write_text("")
+    proc = studio("curate", "-w", str(ws), "--cascade", str(tmp_path / "no.xml"), check=False)
+    assert proc.returncode == 2
+    assert proc.stderr.strip().count("\n") == 0 and "cascade file not found" in proc.stderr
+
+
+def test_label_serves_the_fiftyone_app_on_localhost(fiftyone_db, tmp_path):
+    import socket
+
+    ws = tmp_path / "ws"
+    ws.mkdir()
+    (ws / "studio.toml").write_text("")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen([sys.executable, "-m", "studio", "label", "-w", str(ws), "--port",
+                             str(port)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline, body = time.time() + 90, ""
+        while time.time() < deadline and not body:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5) as resp:
+                    body = resp.read().decode("utf-8", "replace")
+            except OSError:
+                time.sleep(1)
+        assert "<html" in body.lower()
+    finally:
+        proc.terminate()
+        output = proc.communicate(timeout=30)[0]
+    assert f"http://127.0.0.1:{port}/" in output
