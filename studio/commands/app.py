@@ -32,6 +32,7 @@ def streamlit_command(port: int) -> list[str]:
         "--server.runOnSave=false",
         "--browser.gatherUsageStats=false",  # no telemetry (and no internet needed)
         "--global.developmentMode=false",
+        "--client.toolbarMode=minimal",  # no "Deploy" button: this app is local
     ]
 
 

@@ -1,0 +1,92 @@
+"""The real app in headless Chromium: every page renders with data, no exception box; a click
+on Accept reaches the catalog. Screenshots go to test-artifacts/ (gitignored)."""
+
+from __future__ import annotations
+
+import shutil
+import time
+from pathlib import Path
+
+import pytest
+from app_helpers import PAGES, free_port, running_app, wait_http
+
+pytestmark = pytest.mark.browser
+
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+TITLES = {"overview.py": "Overview", "browse.py": "Browse", "label.py": "Label",
+          "duplicates.py": "Duplicates", "train.py": "Train", "generate.py": "Generate",
+          "complete.py": "Complete"}
+# A piece of text each page shows only when it has data, and whether it shows images then.
+KEY_TEXT = {"overview.py": ("Dataset funnel", True), "browse.py": ("crops · page 1", True),
+            "label.py": ("Pollution filter accuracy", True), "duplicates.py": ("kept", True),
+            "train.py": ("Samples at step", True), "generate.py": ("Download PNG", True),
+            "complete.py": ("PNG, JPEG or WebP", False)}
+
+
+@pytest.fixture(scope="module")
+def full_ws(curated_ws, trained_ws):
+    """The curated workspace with the trained runs, export and promoted model beside its catalog."""
+    for name in ("runs", "models", "exports"):
+        if not (curated_ws / name).exists():
+            shutil.copytree(trained_ws / name, curated_ws / name)
+    return curated_ws
+
+
+def wait_rendered(page, title: str) -> None:
+    """The page's title is shown and its script run has finished (no running indicator)."""
+    page.get_by_role("heading", name=title).first.wait_for(timeout=60_000)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if page.get_by_role("button", name="Stop").count() == 0:  # shown while the script runs
+            break
+        time.sleep(0.2)
+    time.sleep(0.5)  # images and charts paint after the script ends
+
+
+def test_every_page_renders_and_accept_writes_the_catalog(full_ws):
+    chromium = shutil.which("chromium")
+    if chromium is None:
+        pytest.skip("Debian's chromium is not installed (`make system-deps`)")
+    sync_api = pytest.importorskip("playwright.sync_api")
+    from curation.catalog import open_catalog, set_label
+
+    ds = open_catalog(full_ws)
+    ARTIFACTS.mkdir(exist_ok=True)
+    port = free_port()
+    with running_app(full_ws, port), sync_api.sync_playwright() as p:
+        wait_http(f"http://127.0.0.1:{port}/_stcore/health")
+        browser = p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            for name in PAGES:
+                path = "" if name == "overview.py" else name.removesuffix(".py")
+                page.goto(f"http://127.0.0.1:{port}/{path}")
+                wait_rendered(page, TITLES[name])
+                assert page.locator('[data-testid="stException"]').count() == 0, name
+                assert page.locator('[data-testid="stAlertContentError"]').count() == 0, name
+                text, has_images = KEY_TEXT[name]
+                page.get_by_text(text).first.wait_for(timeout=60_000)
+                wait_rendered(page, TITLES[name])
+                images = page.locator('img[src*="/media/"]')  # st.image serves from /media/
+                if has_images:
+                    images.first.wait_for(timeout=30_000)
+                else:
+                    assert images.count() == 0, name
+                page.screenshot(path=ARTIFACTS / f"app-{path or 'overview'}.png", full_page=True)
+
+            page.goto(f"http://127.0.0.1:{port}/label")
+            wait_rendered(page, "Label")
+            page.get_by_role("button", name="Accept").first.click()
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline and "accept" not in ds.values("human_label"):
+                time.sleep(0.3)
+                ds.reload()
+            assert "accept" in ds.values("human_label")
+            page.get_by_text("Last: accept").wait_for(timeout=30_000)
+            assert page.locator('[data-testid="stException"]').count() == 0
+        finally:
+            browser.close()
+            for sha in set(ds.values("sha256")):
+                set_label(ds, sha, None)
