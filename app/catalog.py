@@ -6,6 +6,7 @@ the view, only the fields a page shows), so a page stays fast on 100k crops.
 
 from __future__ import annotations
 
+import os
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,6 +37,13 @@ def dataset(ws: Workspace):
 
 def has_crawl(ws: Workspace) -> bool:
     return ws.raw_manifest.is_file() and ws.raw_manifest.stat().st_size > 0
+
+
+def has_catalog(ws: Workspace) -> bool:
+    """A catalog may exist: a database was configured or `studio curate` made `db/`. Checked
+    first so that looking at an uncurated workspace never starts (or creates) a database."""
+    configured = os.environ.get("FIFTYONE_DATABASE_URI") or os.environ.get("FIFTYONE_DATABASE_DIR")
+    return has_crawl(ws) and bool(configured or ws.db_dir.is_dir())
 
 
 @dataclass
@@ -91,7 +99,7 @@ def crop(ds, sample_id: str) -> dict[str, Any]:
 
 def funnel(ws: Workspace) -> dict[str, Any] | None:
     """The curation funnel with a pollution rate per domain, or None before the first curate."""
-    if not has_crawl(ws):
+    if not has_catalog(ws):
         return None
     from curation.catalog import funnel as curation_funnel
 

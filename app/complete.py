@@ -50,7 +50,7 @@ if source == "Upload":
             image = uploads.square(uploads.read_image(up.getvalue()), side)
         except uploads.UploadError as exc:
             st.error(f"Cannot use this file: {exc}.")
-elif not catalog.has_crawl(ws) or not len(ds := catalog.dataset(ws)):
+elif not catalog.has_catalog(ws) or not len(ds := catalog.dataset(ws)):
     common.start_here("curate", ws)
 else:
     rows = catalog.page_of(catalog.filtered(ds, catalog.Filters(decision="accepted")), 0, 24)

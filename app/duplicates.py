@@ -14,8 +14,7 @@ st.title("Duplicates")
 if not catalog.has_crawl(ws):
     common.start_here("crawl", ws)
     st.stop()
-ds = catalog.dataset(ws)
-if not len(ds):
+if not catalog.has_catalog(ws) or not len(ds := catalog.dataset(ws)):
     common.start_here("curate", ws)
     st.stop()
 

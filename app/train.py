@@ -68,7 +68,9 @@ with tab_runs:
                                "of": r.config.get("steps"), "resolution": r.config.get("resolution"),
                                "images": r.config.get("images")} for r in runs])
         st.dataframe(table, hide_index=True)
-        run = st.selectbox("Run", runs, format_func=lambda r: r.id + (" (running)" if r.running else ""))
+        by_id = {r.id: r for r in runs}  # ids as options: a run's metrics change between reruns
+        run = by_id[st.selectbox("Run", list(by_id), key="run",
+                                 format_func=lambda i: i + (" (running)" if by_id[i].running else ""))]
         job = jobs.job_of(ws, run.id)
         if job is not None and job.alive():
             left, right = st.columns(2)
@@ -151,13 +153,14 @@ with tab_start:
         choices = [str(p) for p in exports]
         data_dir = st.selectbox("Training images", choices, accept_new_options=True,
                                 help="An export's images/ folder, or any folder of images.",
-                                index=0 if choices else None, placeholder="/path/to/images")
+                                index=0 if choices else None, placeholder="/path/to/images",
+                                key="start-data")
         c1, c2, c3, c4 = st.columns(4)
         resolution = c1.selectbox("Resolution", [32, 64, 128, 256],
-                                  index=[32, 64, 128, 256].index(defaults.resolution))
-        steps = c2.number_input("Steps", 1, 10_000_000, defaults.steps)
-        batch = c3.number_input("Batch", 1, 4096, defaults.batch)
-        device = c4.text_input("Device", defaults.device)
+                                  index=[32, 64, 128, 256].index(defaults.resolution), key="start-resolution")
+        steps = c2.number_input("Steps", 1, 10_000_000, defaults.steps, key="start-steps")
+        batch = c3.number_input("Batch", 1, 4096, defaults.batch, key="start-batch")
+        device = c4.text_input("Device", defaults.device, key="start-device")
         desc = st.text_input("Name", "faces", help="Part of the run folder's name.")
         started = st.form_submit_button("Start training", type="primary", icon=":material/play_arrow:")
     st.caption("Other settings (augmentation, EMA, metrics…) come from `[train]` in studio.toml.")

@@ -42,8 +42,7 @@ def test_compare_shows_the_config_diff(monkeypatch, trained_ws):
 def test_promote_writes_current_json(monkeypatch, trained_ws, tmp_path):
     ws = shutil.copytree(trained_ws, tmp_path / "ws")
     at = open_page(monkeypatch, ws, "train.py")
-    at.selectbox[0].set_value(next(o for o in at.selectbox[0].options if o.startswith("00001")))
-    at.run()
+    at.selectbox(key="run").set_value("00001-tiny-r32").run()
     next(b for b in at.button if b.label == "Promote").click().run()
     assert_clean(at)
     current = json.loads((ws / "models" / "current.json").read_text())
