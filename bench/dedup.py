@@ -14,7 +14,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from curation.dedup import connected_groups, hash_pairs  # noqa: E402
+from curation.dedup import connected_groups, hash_pairs
 
 
 def synthetic(n: int, planted: int, rng: np.random.Generator) -> dict[str, np.ndarray]:

@@ -34,6 +34,7 @@ CROP_FIELDS = {
     "blur": "FloatField", "brightness": "FloatField", "contrast": "FloatField",
     "entropy": "FloatField", "colour": "FloatField", "quality": "FloatField",
     "quality_reasons": "ListField", "cat": "BooleanField", "disagree": "BooleanField",
+    "occluded": "BooleanField",
     "rule_pollution": "FloatField", "pollution": "FloatField", "pollution_source": "StringField",
     "certainty": "FloatField", "uniqueness": "FloatField",
     "phash": "IntField", "dhash": "IntField", "phash_flip": "IntField", "dhash_flip": "IntField",

@@ -17,6 +17,7 @@ CAT_CASCADES = ("haarcascade_frontalcatface.xml", "haarcascade_frontalcatface_ex
 P_BASE = 0.05
 P_CAT = 0.4  # the cat cascades also fire on some human faces: a cat alone does not reject
 P_DISAGREE = 0.6
+P_OCCLUDED = 0.6
 
 
 class PollutionChecker:
@@ -44,6 +45,7 @@ class PollutionChecker:
             "cat": all(any(_iou(face, c) > 0.2 for c in boxes) for boxes in cats),
             "disagree": not _covers_centre(self.confirm(_bordered(crop)), crop.shape[0], 0.4,
                                            offset=crop.shape[0] // 4),
+            "occluded": occluded(crop),
         }
 
 
@@ -54,7 +56,23 @@ def rule_probability(signals: dict[str, bool]) -> float:
         keep *= 1 - P_CAT
     if signals.get("disagree"):
         keep *= 1 - P_DISAGREE
+    if signals.get("occluded"):
+        keep *= 1 - P_OCCLUDED
     return round(1 - keep, 4)
+
+
+def occluded(crop: np.ndarray, ratio: float = 0.35) -> bool:
+    """A mask or hand over the mouth: the lower face is flat while the eyes have texture.
+
+    With the crop margin the face fills the middle 1/margin of the crop; compare the grey-level
+    spread of the band across the eyes with the band across mouth and chin.
+    """
+    gray = cv2.cvtColor(crop, cv2.COLOR_RGB2GRAY).astype(np.float32)
+    s = crop.shape[0]
+    cols = slice(int(0.35 * s), int(0.65 * s))
+    eyes = gray[int(0.32 * s):int(0.45 * s), cols]
+    mouth = gray[int(0.58 * s):int(0.72 * s), cols]
+    return bool(mouth.std() < ratio * max(eyes.std(), 1.0))
 
 
 def _bordered(crop: np.ndarray) -> np.ndarray:
