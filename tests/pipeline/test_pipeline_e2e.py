@@ -86,6 +86,7 @@ def test_first_run_trains_evaluates_promotes_and_reports(world, webhook):
     assert webhook.posts and webhook.posts[0]["text"] == md
     # Lineage: model ← export ← crawl + label state ← sources, shown by `studio status`.
     r = studio("status", "--json", "--workspace", str(ws.root))
+    assert r.returncode == 0, r.stderr
     lineage = json.loads(r.stdout)["lineage"]
     assert lineage["export"]["version"] == "v0001" and lineage["crawls"] == [crawl["crawl"]]
     assert lineage["sources"] == [site.server.url] and lineage["label_state"]["labels"] == 0
