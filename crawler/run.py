@@ -62,6 +62,18 @@ def normalize_domains(start_urls: list[str], extra: list[str]) -> list[str]:
     return hosts
 
 
+def _check_redis(url: str) -> None:
+    """Fail up front, in one line, when the shared frontier is unusable (not mid-crawl in Twisted)."""
+    if importlib.util.find_spec("scrapy_redis") is None:
+        raise CrawlError("[crawl] redis_url is set but scrapy-redis is not installed (pip install scrapy-redis)")
+    import redis
+
+    try:
+        redis.Redis.from_url(url, socket_connect_timeout=3, socket_timeout=3).ping()
+    except (redis.RedisError, ValueError) as exc:
+        raise CrawlError(f"[crawl] redis_url {url}: cannot reach Redis ({exc})") from None
+
+
 def run_crawl(
     raw_dir: Path,
     crawl_dir: Path,
@@ -74,8 +86,8 @@ def run_crawl(
         raise CrawlError("no start URLs: pass --url or set [sources] urls in studio.toml")
     start_urls = normalize_start_urls(start_urls)
     domains = normalize_domains(start_urls, allow_domains)
-    if cfg.redis_url and importlib.util.find_spec("scrapy_redis") is None:
-        raise CrawlError("[crawl] redis_url is set but scrapy-redis is not installed (pip install scrapy-redis)")
+    if cfg.redis_url:
+        _check_redis(cfg.redis_url)
 
     # Our validator rejects images over Pillow's limit itself; the warning would only be noise.
     from PIL import Image

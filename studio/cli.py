@@ -28,18 +28,19 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+# In the order of the loop: crawl → curate → label → export → train → sample → app; then automation.
 app.command()(init)
-app.command()(status)
-app.command()(train)
-app.command()(sample)
 app.command()(crawl)
 app.command()(curate)
-app.add_typer(labels_app, name="labels")
 app.command()(label)
+app.add_typer(labels_app, name="labels")
 app.command()(export)
+app.command()(train)
+app.command()(sample)
 app.command("app")(run_app)
 app.command()(pipeline)
 app.command()(schedule)
+app.command()(status)
 app.command()(demo)
 
 

@@ -73,13 +73,16 @@ def curated_ws(fiftyone_db, tmp_path_factory) -> Path:
     faces, a cat, the astronaut, and re-encoded copies that become near-duplicate groups.
 
     The catalog lives in the session's one FiftyOne database; tests that label must restore it."""
-    import sys
-
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "fixtures"))
-    from face_scenes import astronaut_scene, cat_scene, face_scene, scene_item, write_raw
 
     from curation.config import CurateConfig
     from curation.run import curate
+    from tests.fixtures.face_scenes import (
+        astronaut_scene,
+        cat_scene,
+        face_scene,
+        scene_item,
+        write_raw,
+    )
 
     ws = tmp_path_factory.mktemp("curated") / "ws"
     ws.mkdir()

@@ -8,7 +8,8 @@ import time
 from pathlib import Path
 
 import pytest
-from app_helpers import PAGES, free_port, running_app, wait_http
+
+from tests.app.app_helpers import PAGES, free_port, running_app, wait_http
 
 pytestmark = pytest.mark.browser
 

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from app_helpers import assert_clean, open_page, texts
 
 from curation.catalog import duplicate_groups, open_catalog, set_kept, set_label
+from tests.app.app_helpers import assert_clean, open_page, texts
 
 
 @pytest.fixture

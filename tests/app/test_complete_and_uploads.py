@@ -8,11 +8,11 @@ import zlib
 
 import numpy as np
 import pytest
-from app_helpers import assert_clean, open_page, texts
 from PIL import Image
 from skimage import data
 
 from app.uploads import MAX_BYTES, UploadError, read_image, square
+from tests.app.app_helpers import assert_clean, open_page, texts
 
 
 def png_bytes(arr: np.ndarray) -> bytes:

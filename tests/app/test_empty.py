@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from app_helpers import PAGES, assert_clean, open_page, texts
+
+from tests.app.app_helpers import PAGES, assert_clean, open_page, texts
 
 
 @pytest.fixture

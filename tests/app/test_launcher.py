@@ -7,9 +7,8 @@ import socket
 import subprocess
 import sys
 
-from app_helpers import free_port, running_app, wait_http
-
 from studio.commands.app import streamlit_command
+from tests.app.app_helpers import free_port, running_app, wait_http
 
 
 def test_command_binds_loopback_with_safe_settings():

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import shutil
 
-from app_helpers import assert_clean, open_page, texts
+from tests.app.app_helpers import assert_clean, open_page, texts
 
 
 def test_overview_shows_domains_crawl_runs_and_promoted_model(monkeypatch, trained_ws):

@@ -5,10 +5,9 @@ from __future__ import annotations
 import shutil
 import time
 
-from app_helpers import assert_clean, open_page
-
 from app import data, jobs
 from studio.workspace import Workspace
+from tests.app.app_helpers import assert_clean, open_page
 
 TINY = """[train]
 z_dim = 16

@@ -11,8 +11,6 @@ from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "fixtures"))
-
 REPO = Path(__file__).resolve().parents[2]
 
 # Politeness lowered for speed against our own server only; defaults stay polite (test_politeness).

@@ -6,8 +6,9 @@ import subprocess
 import sys
 
 import pytest
-from conftest import REPO, run_crawl
 from filelock import FileLock
+
+from tests.crawler.conftest import REPO, run_crawl
 
 
 @pytest.mark.parametrize(
@@ -46,13 +47,11 @@ def test_help_lists_crawl():
         assert flag in out
 
 
-def test_redis_without_scrapy_redis_is_a_user_error(tmp_path):
-    import importlib.util
+def test_unreachable_redis_is_a_user_error(tmp_path):
+    from tests.crawler.conftest import make_workspace
 
-    from conftest import make_workspace
-
-    if importlib.util.find_spec("scrapy_redis") is not None:
-        pytest.skip("scrapy-redis is installed")
-    ws = make_workspace(tmp_path / "ws", redis_url='"redis://127.0.0.1:6379/0"')
+    ws = make_workspace(tmp_path / "ws", redis_url='"redis://127.0.0.1:9/0"')  # nothing listens on 9
     run = run_crawl(ws, "--url", "http://127.0.0.1:9/")
-    assert run.returncode == 2 and "scrapy-redis is not installed" in run.stderr
+    assert run.returncode == 2, run.stderr
+    assert "cannot reach Redis" in run.stderr and "Traceback" not in run.stderr
+    assert run.stderr.strip().count("\n") == 0

@@ -6,8 +6,9 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-from conftest import make_workspace, run_crawl
-from crawl_site import (
+
+from tests.crawler.conftest import make_workspace, run_crawl
+from tests.fixtures.crawl_site import (
     EXTRA_STORED,
     NEVER_REQUESTED,
     NOT_FOUND,

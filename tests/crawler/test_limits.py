@@ -5,8 +5,9 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 import pytest
-from conftest import make_workspace, run_crawl
-from crawl_site import serve_crawl_site
+
+from tests.crawler.conftest import make_workspace, run_crawl
+from tests.fixtures.crawl_site import serve_crawl_site
 
 
 @pytest.fixture(scope="module")

@@ -16,11 +16,11 @@ from collections import Counter
 from urllib.parse import urlsplit
 
 import pytest
-from conftest import REPO, latest_stats, make_workspace, read_manifest, studio_cmd
-from crawl_site import NEVER_REQUESTED, STORED, serve_crawl_site
 
 from crawler.config import CrawlConfig
 from crawler.settings import crawl_settings
+from tests.crawler.conftest import REPO, latest_stats, make_workspace, read_manifest, studio_cmd
+from tests.fixtures.crawl_site import NEVER_REQUESTED, STORED, serve_crawl_site
 
 # Requests that legitimately repeat: each worker reads robots.txt itself, and the site answers
 # these with 503 first (retries are requests of their own, dont_filter by design).

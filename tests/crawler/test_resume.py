@@ -10,8 +10,9 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-from conftest import REPO, make_workspace, read_manifest, run_crawl, studio_cmd
-from crawl_site import STORED, serve_crawl_site
+
+from tests.crawler.conftest import REPO, make_workspace, read_manifest, run_crawl, studio_cmd
+from tests.fixtures.crawl_site import STORED, serve_crawl_site
 
 
 def listening_inodes() -> set[str]:

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from crawl_site import REJECTED, hostile_files
 
 from crawler.validate import Rejected, validate_image
+from tests.fixtures.crawl_site import REJECTED, hostile_files
 
 pytestmark = pytest.mark.filterwarnings("ignore::PIL.Image.DecompressionBombWarning")
 

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "fixtures"))
-
-import face_scenes as fs
+from tests.fixtures import face_scenes as fs
 
 SHARED_CASCADE = Path(__file__).resolve().parents[3] / "shared" / "detectors" / "lbpcascade_animeface.xml"
 

@@ -9,7 +9,7 @@ import sys
 import time
 import urllib.request
 
-from conftest import make_workspace
+from tests.curation.conftest import make_workspace
 
 
 def studio(*args, check=True, timeout=240):

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import make_workspace
 
 from curation.catalog import (
     duplicate_groups,
@@ -21,6 +20,7 @@ from curation.errors import CurationError
 from curation.export import export
 from curation.labels_csv import export_labels, import_labels
 from curation.run import curate
+from tests.curation.conftest import make_workspace
 
 
 class _Field:

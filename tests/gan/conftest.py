@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from gan_helpers import make_images, tiny
+
+from tests.gan.gan_helpers import make_images, tiny
 
 
 @pytest.fixture(scope="session")

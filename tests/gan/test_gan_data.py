@@ -1,9 +1,9 @@
 import shutil
 
 import torch
-from gan_helpers import make_images
 
 from gan.data import DeviceSampler, list_images, load_images
+from tests.gan.gan_helpers import make_images
 
 
 def test_cache_built_once_and_keyed_by_content(tmp_path):

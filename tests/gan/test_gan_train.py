@@ -5,12 +5,12 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
 import torch
-from gan_helpers import tiny
 
 from gan.checkpoint import list_checkpoints, load_weights
 from gan.errors import GanError
 from gan.rundir import new_run_dir
 from gan.train import train
+from tests.gan.gan_helpers import tiny
 
 
 def test_tiny_run_writes_everything(trained_run):

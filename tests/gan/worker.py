@@ -12,10 +12,9 @@ from pathlib import Path
 
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from gan_helpers import tiny
-
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the repo root, for tests.gan
 from gan.train import train
+from tests.gan.gan_helpers import tiny
 
 p = argparse.ArgumentParser()
 p.add_argument("data")

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from pipeline_helpers import Webhook
+
+from tests.pipeline.pipeline_helpers import Webhook
 
 
 @pytest.fixture

@@ -15,12 +15,12 @@ import json
 from pathlib import Path
 
 import pytest
-from pipeline_helpers import make_workspace, studio
 
 from studio.config import load_config
 from studio.demo_site import DEMO_IMAGES, _face_canvas, serve
 from studio.pipeline import read_state, run_pipeline
 from studio.workspace import Workspace
+from tests.pipeline.pipeline_helpers import make_workspace, studio
 
 pytestmark = pytest.mark.slow
 

@@ -10,7 +10,6 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from pipeline_helpers import studio
 
 from studio.config import PipelineConfig, StudioConfig
 from studio.gate import decide
@@ -19,6 +18,7 @@ from studio.pipeline import StageFailed, read_state, run_pipeline
 from studio.policy import decide_training
 from studio.report import notify_report
 from studio.workspace import Workspace
+from tests.pipeline.pipeline_helpers import studio
 
 
 def test_gate_promotes_within_tolerance_and_refuses_worse():

@@ -15,11 +15,10 @@ import time
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from pipeline_helpers import studio
-
 from studio.config import load_config
 from studio.scheduler import JOB_ID, job_store_path, run_pipeline_job
 from studio.workspace import Workspace
+from tests.pipeline.pipeline_helpers import studio
 
 
 def stored_job_due(ws: Workspace, seconds_ago: float) -> None:
