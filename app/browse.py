@@ -11,12 +11,7 @@ from app import catalog, common
 ws = common.workspace()
 st.title("Browse")
 
-if not catalog.has_crawl(ws):
-    common.start_here("crawl", ws)
-    st.stop()
-if not catalog.has_catalog(ws) or not len(ds := catalog.dataset(ws)):
-    common.start_here("curate", ws)
-    st.stop()
+ds = catalog.dataset_or_start_here(ws)
 
 
 def full_range(field: str) -> tuple[float, float]:

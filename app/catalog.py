@@ -39,6 +39,19 @@ def has_crawl(ws: Workspace) -> bool:
     return ws.raw_manifest.is_file() and ws.raw_manifest.stat().st_size > 0
 
 
+def dataset_or_start_here(ws: Workspace):
+    """The crop dataset of a data page, or the next step's "start here" box and a stopped page."""
+    from app.common import start_here
+
+    if not has_crawl(ws):
+        start_here("crawl", ws)
+        st.stop()
+    if not has_catalog(ws) or not len(ds := dataset(ws)):
+        start_here("curate", ws)
+        st.stop()
+    return ds
+
+
 def has_catalog(ws: Workspace) -> bool:
     """A catalog may exist: a database was configured or `studio curate` made `db/`. Checked
     first so that looking at an uncurated workspace never starts (or creates) a database."""

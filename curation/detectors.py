@@ -18,8 +18,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from crawler.store import write_atomic
 from curation.errors import CurationError
-from curation.files import atomic_write_bytes
 
 ANIME_CASCADE_NAME = "lbpcascade_animeface.xml"
 ANIME_CASCADE_URL = (
@@ -82,7 +82,7 @@ def resolve_anime_cascade(cascade: str | Path | None, download: bool = True) -> 
     if digest != ANIME_CASCADE_SHA256:
         raise CurationError(f"downloaded anime cascade has SHA-256 {digest}, expected "
                             f"{ANIME_CASCADE_SHA256}; {hint}")
-    atomic_write_bytes(path, data)
+    write_atomic(path, data)
     return path
 
 

@@ -1,9 +1,7 @@
-"""Safe file I/O for curation: atomic writes, image decoding with a decompression-bomb guard."""
+"""Safe image decoding for curation, with a decompression-bomb guard (atomic writes: crawler.store)."""
 
 from __future__ import annotations
 
-import os
-import tempfile
 import warnings
 from pathlib import Path
 
@@ -17,21 +15,6 @@ MAX_PIXELS = 64_000_000
 
 class ImageDecodeError(Exception):
     """The file is missing, truncated, not an image, or too large to decode safely."""
-
-
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write `data` so readers see the old file or the new one, never half of it."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def load_rgb(path: Path) -> np.ndarray:

@@ -76,7 +76,7 @@ def export_labels(workspace_root: Path | str, csv_path: Path | str) -> int:
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow(["sha256", "label", "reason"])
     writer.writerows(rows)
-    from curation.files import atomic_write_bytes
+    from crawler.store import write_atomic
 
-    atomic_write_bytes(Path(csv_path), buf.getvalue().encode("utf-8"))
+    write_atomic(Path(csv_path), buf.getvalue().encode("utf-8"))
     return len(rows)

@@ -2,25 +2,19 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from pathlib import Path
+
+from crawler.store import iter_jsonl
 
 REQUIRED = ("sha256", "path")
 
 
 def read_manifest(path: Path) -> Iterator[dict]:
     """Valid manifest lines; torn or incomplete lines (a killed crawler) are skipped."""
-    if not path.exists():
-        return
-    with open(path, encoding="utf-8") as f:
-        for line in f:
-            try:
-                obj = json.loads(line)
-            except json.JSONDecodeError:
-                continue
-            if isinstance(obj, dict) and all(isinstance(obj.get(k), str) for k in REQUIRED):
-                yield obj
+    for obj in iter_jsonl(path):
+        if all(isinstance(obj.get(k), str) for k in REQUIRED):
+            yield obj
 
 
 def sources_by_sha(path: Path) -> dict[str, dict]:

@@ -8,11 +8,12 @@ from pathlib import Path
 
 import cv2
 
+from crawler.store import write_atomic
 from curation.config import CurateConfig
 from curation.crop import crop_face
 from curation.detectors import get_detector
 from curation.features import embedding, filter_features, perceptual_hashes, to_signed
-from curation.files import ImageDecodeError, atomic_write_bytes, load_rgb
+from curation.files import ImageDecodeError, load_rgb
 from curation.pollution import PollutionChecker, rule_probability
 from curation.quality import quality_failures, quality_rank, quality_scores
 
@@ -69,7 +70,7 @@ def _crop_all(sha256: str, rgb) -> SourceResult:
         crop_sha = hashlib.sha256(data).hexdigest()
         target = _state["faces_dir"] / crop_sha[:2] / f"{crop_sha}.png"
         if not target.exists():
-            atomic_write_bytes(target, data)
+            write_atomic(target, data)
         q = quality_scores(crop.pixels)
         signals = _state["checker"].signals(crop.pixels, face, cats)
         hashes = {k: to_signed(v) for k, v in perceptual_hashes(crop.pixels).items()}

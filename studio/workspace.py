@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -12,25 +11,15 @@ from pathlib import Path
 
 from filelock import FileLock, Timeout
 
+from crawler.store import iter_jsonl, write_atomic
 from studio.errors import UserError
+
+# One atomic writer and one JSONL reader for everything above gan/ (which must run alone).
+atomic_write_bytes = write_atomic
+read_jsonl = iter_jsonl
 
 DEFAULT_WORKSPACE = Path("studio-data")
 CONFIG_NAME = "studio.toml"
-
-
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write `data` to `path` so readers see the old file or the new one, never half of it."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def atomic_write_text(path: Path, text: str) -> None:
@@ -49,21 +38,6 @@ def append_jsonl(path: Path, obj: object) -> None:
         f.write(line)
         f.flush()
         os.fsync(f.fileno())
-
-
-def read_jsonl(path: Path) -> Iterator[dict]:
-    """Yield the objects of a JSONL file; a torn last line (a killed writer) is skipped."""
-    if not path.exists():
-        return
-    with open(path, encoding="utf-8") as f:
-        for line in f:
-            line = line.strip()
-            if not line:
-                continue
-            try:
-                yield json.loads(line)
-            except json.JSONDecodeError:
-                continue
 
 
 @dataclass(frozen=True)
