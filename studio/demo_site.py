@@ -76,8 +76,35 @@ def _face_canvas(faces, seed: int, n: int, size=(480, 320)):
     return canvas
 
 
-def build_demo_site(root: Path | str) -> Path:
-    """Write the demo website into `root` (created) and return it."""
+def _archive(root: Path, faces, non_faces, portraits: int, per_page: int = 12) -> str:
+    """`archive/page-N.html`: one LFW face per portrait, with some LFW non-faces mixed in as
+    pollution, so the demo has enough faces for a first GAN (the core site has about 15)."""
+    from PIL import Image
+
+    items = []
+    for i in range(portraits):
+        items.append(f"face-{i:03d}.jpg")
+        portrait = _face_canvas([faces[i % len(faces)]], 100 + i, n=1, size=(200, 240))
+        _save(portrait, root / "media" / "archive" / items[-1])
+        if i % 5 == 4:  # a non-face patch every fifth image: what a careless crop would let in
+            items.append(f"other-{i:03d}.jpg")
+            tile = Image.fromarray((non_faces[i % len(non_faces)] * 255).astype("uint8")).resize((200, 240))
+            _save(tile.convert("RGB"), root / "media" / "archive" / items[-1])
+    pages = [items[k:k + per_page] for k in range(0, len(items), per_page)]
+    for n, names in enumerate(pages, start=1):
+        imgs = "\n".join(f'<img src="../media/archive/{name}" alt="archive {name}">' for name in names)
+        nav = f'<a rel="next" href="page-{n + 1}.html">Next page</a>' if n < len(pages) else ""
+        (root / "archive").mkdir(parents=True, exist_ok=True)
+        (root / "archive" / f"page-{n}.html").write_text(_page(f"Archive, page {n}", imgs + "\n" + nav))
+    # Linked page by page from the home page too, so the archive is within a shallow crawl depth.
+    return " ".join(f'<a href="archive/page-{n}.html">{n}</a>' for n in range(1, len(pages) + 1))
+
+
+def build_demo_site(root: Path | str, portraits: int = 0) -> Path:
+    """Write the demo website into `root` (created) and return it.
+
+    `portraits` > 0 adds an archive of that many one-face portraits (the README demo uses it;
+    the crawler tests use the core site, whose every image is listed in DEMO_IMAGES)."""
     import numpy as np
     from PIL import Image
     from skimage import data
@@ -102,6 +129,7 @@ def build_demo_site(root: Path | str) -> Path:
     for i in range(1, 4):
         _save(_face_canvas(faces, 20 + i, n=1, size=(200, 240)), people / f"portrait-{i}.jpg")
     _save(_face_canvas(faces, 40, n=2), root / "private" / "face.jpg")
+    archive = _archive(root, faces[:100], faces[100:], portraits) if portraits else ""  # lfw_subset: 100 faces, then 100 non-faces
 
     (root / "robots.txt").write_text(ROBOTS_TXT)
     write = lambda rel, text: (root / rel).parent.mkdir(parents=True, exist_ok=True) or (root / rel).write_text(text)  # noqa: E731
@@ -111,7 +139,7 @@ def build_demo_site(root: Path | str) -> Path:
         '<a href="about.html">About</a> · <a href="private/index.html">Private</a></p>\n'
         '<img src="media/astronaut-256.jpg" alt="astronaut" width="256" '
         'srcset="media/astronaut-256.jpg 256w, media/astronaut-1024.jpg 1024w, media/astronaut-512.jpg 512w">\n'
-        "<!--EXTRA-->",
+        "<!--EXTRA-->" + (f"\n<p>Archive: {archive}</p>" if archive else ""),
     ))
     write("gallery/page-1.html", _page(
         "Gallery, page 1",
