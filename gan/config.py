@@ -38,10 +38,12 @@ class TrainConfig:
     ema_kimg: float = 10.0  # half-life of the G weight average in thousands of images; 0 = no EMA
     ema_rampup: float = 0.05  # early on, the half-life is at most this fraction of images seen; 0 = off
     augment: str = ""  # DiffAugment ops applied to real and fake images for D, e.g. "translation,cutout,color"
-    # speed (used on CUDA only; ignored on CPU)
+    # speed (used on CUDA only; ignored on CPU unless said otherwise)
     precision: str = "auto"  # auto (bf16 on CUDA, fp32 on CPU), bf16 or fp32
     channels_last: bool = True  # NHWC memory layout on CUDA (faster convolutions)
     compile: bool = True  # torch.compile the models on CUDA; falls back to eager with one line on error
+    compile_cpu: bool = False  # also compile on the CPU (needs a C++ compiler; DCGAN gains little there)
+    compile_backend: str = "inductor"  # torch.compile backend; "eager" / "aot_eager" only check the tracing
     data_on_device: str = "auto"  # auto (keep the image cache on the GPU when it fits), yes or no
     # logging, checkpoints, metrics
     log_every: int = 100  # steps between metrics.jsonl lines, progress updates and divergence checks
@@ -79,6 +81,8 @@ class TrainConfig:
             raise ValueError(f"unknown augment op {bad[0]!r} (known: {', '.join(AUGMENT_OPS)})")
         if self.precision not in ("auto", "bf16", "fp32"):
             raise ValueError("precision must be auto, bf16 or fp32")
+        if not self.compile_backend.strip():
+            raise ValueError("compile_backend must name a torch.compile backend, e.g. inductor")
         if self.data_on_device not in ("auto", "yes", "no"):
             raise ValueError("data_on_device must be auto, yes or no")
         if min(self.log_every, self.sample_every, self.ckpt_every, self.keep_last, self.metric_images) < 1:

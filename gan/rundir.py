@@ -59,6 +59,7 @@ class Run:
         self.path, self.main, self.log = Path(path), main, log
         self._lock_fd: int | None = None
         self._tb = None
+        self._said: set[str] = set()  # keys of log_once messages already logged
 
     def open(self, resume: bool) -> Run:
         if not self.main:
@@ -82,6 +83,18 @@ class Run:
     def write_config(self, config: dict[str, Any]) -> None:
         if self.main:
             atomic_write(self.path / "config.json", (json.dumps(config, indent=2, sort_keys=True) + "\n").encode())
+
+    def folder(self, name: str) -> Path:
+        """A subfolder of the run (samples, …), created on first use."""
+        p = self.path / name
+        p.mkdir(parents=True, exist_ok=True)
+        return p
+
+    def log_once(self, key: str, msg: str) -> None:
+        """Log `msg` the first time `key` comes up in this run, never again."""
+        if key not in self._said:
+            self._said.add(key)
+            self.log(msg)
 
     def record(self, rec: dict[str, Any]) -> None:
         """Append one line to metrics.jsonl (one write of a whole line) and the numbers to TB."""

@@ -31,3 +31,28 @@ def tiny(**kw):
                 ckpt_every=2, metric_every=0, metric_images=64, keep_last=2, device="cpu")
     base.update(kw)
     return TrainConfig(**base)
+
+
+def varied_generator(z_dim: int = 16, width: int = 16, resolution: int = 32):
+    """A 32 px DCGAN G (paper init) whose images clearly depend on z, in eval mode.
+
+    A few training steps leave G's BatchNorm statistics far from its activations, so its images
+    barely change with z; here the statistics are set from 512 latents instead (cumulative
+    average), which makes different z give clearly different images — what projection and
+    completion tests need to tell "found z*" from "any z".
+    """
+    import torch
+
+    from gan.models import Generator, init_weights
+    from gan.sampling import latents
+
+    torch.manual_seed(0)
+    g = Generator(resolution, z_dim, width)
+    init_weights(g)
+    for m in g.modules():
+        if isinstance(m, torch.nn.BatchNorm2d):
+            m.momentum = None  # cumulative average over the calibration batch
+            m.reset_running_stats()
+    with torch.no_grad():
+        g.train()(latents(512, 1, z_dim))
+    return g.eval().requires_grad_(False)

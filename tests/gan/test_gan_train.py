@@ -90,3 +90,48 @@ def test_notify_posts_to_a_local_server(image_dir, tmp_path):
         server.shutdown()
     assert [m["event"] for m in POSTED] == ["done", "failed"]
     assert POSTED[0]["step"] == 2 and "swd" in POSTED[0]["metrics"]
+
+
+def _broken_compiler(gm, example_inputs):
+    raise RuntimeError("no working compiler here")  # as a missing Triton or C++ toolchain fails
+
+
+@pytest.fixture(scope="module")
+def eager_run(image_dir, tmp_path_factory):
+    """Weights after 2 steps with the default config on the CPU, and which modules the step ran."""
+    seen = []
+    out = tmp_path_factory.mktemp("eager") / "run"
+    r = train(tiny(steps=2), image_dir, out, log=lambda m: None,
+              _after_step=lambda st: seen.append((st.g_step is st.G, st.d_step is st.D)))
+    return load_weights(r.checkpoint), seen
+
+
+def test_cpu_runs_eager_by_default(eager_run):
+    assert eager_run[1] == [(True, True)] * 2  # compile=true means CUDA; the CPU is not compiled
+
+
+@pytest.mark.parametrize("backend", ["no_such_backend", "gan_test_broken"])
+def test_compile_failure_falls_back_to_eager(backend, eager_run, image_dir, tmp_path):
+    from torch._dynamo import list_backends, register_backend
+
+    if backend == "gan_test_broken" and backend not in list_backends(exclude_tags=()):
+        register_backend(_broken_compiler, name=backend)  # fails at the first compiled call, not at torch.compile
+    logs, seen = [], []
+    r = train(tiny(steps=2, compile_cpu=True, compile_backend=backend), image_dir, tmp_path / "run", log=logs.append,
+              _after_step=lambda st: seen.append((st.g_step is st.G, st.d_step is st.D)))
+    said = [m for m in logs if "compile" in m]
+    assert len(said) == 1 and said[0].startswith("torch.compile failed (") and said[0].endswith("running eager")
+    assert "\n" not in said[0] and r.step == 2 and seen == [(True, True)] * 2  # both networks eager
+    weights = load_weights(r.checkpoint)  # the failed trial left no trace: same run as never compiled
+    assert all(torch.equal(weights[k], eager_run[0][k]) for k in weights)
+
+
+def test_compile_on_cpu_when_asked(eager_run, image_dir, tmp_path):
+    from torch._dynamo.eval_frame import OptimizedModule
+
+    seen = []
+    r = train(tiny(steps=2, compile_cpu=True, compile_backend="eager"), image_dir, tmp_path / "run", log=lambda m: None,
+              _after_step=lambda st: seen.append(isinstance(st.g_step, OptimizedModule) and isinstance(st.d_step, OptimizedModule)))
+    assert seen == [True, True]
+    weights = load_weights(r.checkpoint)  # the trial forward/backward moved no BatchNorm statistic or gradient
+    assert all(torch.equal(weights[k], eager_run[0][k]) for k in weights)

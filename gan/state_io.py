@@ -1,0 +1,83 @@
+"""The trainer State in and out of checkpoint folders: save, exact resume, start from weights.
+
+The folder format itself (atomic writes, listing, pruning, best.json) is gan.checkpoint's; this
+module decides what goes in: the three networks as weights, and optimisers, step, every rank's
+RNG streams, the guard and the best-so-far as plain state.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from gan import checkpoint as ck
+from gan.config import TrainConfig
+from gan.distributed import gather_from_ranks
+from gan.errors import GanError
+from gan.rundir import Run
+from gan.state import State, set_lr
+
+MODEL_FIELDS = ("resolution", "z_dim", "g_width", "d_width", "spectral_norm")  # fixed on resume
+
+
+def latest_resumable(run_dir: Path, cfg: TrainConfig) -> Path:
+    """The run's newest checkpoint, if `cfg` may continue it (same model shape, batch and loss)."""
+    latest = ck.list_checkpoints(run_dir / "checkpoints")
+    if not latest:
+        raise GanError(f"{run_dir} has no checkpoint to resume from")
+    saved = TrainConfig.from_dict(ck.load_state(latest[-1])["config"])
+    changed = [f for f in (*MODEL_FIELDS, "batch", "loss") if getattr(saved, f) != getattr(cfg, f)]
+    if changed:
+        raise GanError(f"cannot resume with a different {', '.join(changed)} (checkpoint: "
+                       + ", ".join(f"{f}={getattr(saved, f)}" for f in changed) + ")")
+    return latest[-1]
+
+
+def save_state(st: State, run: Run, world: int, metrics: dict | None) -> Path | None:
+    """Write a checkpoint of `st` (rank 0; the others only contribute their RNG states) and keep
+    best.json and the `keep_last` pruning up to date. Returns the folder (None off rank 0)."""
+    rng = {"noise": st.noise.get_state(), "data": st.data.gen.get_state()}
+    # every rank's generators, so a resume on as many ranks is exact
+    rngs = gather_from_ranks({k: v.cpu() for k, v in rng.items()}, world) if world > 1 else [rng]
+    if not run.main:
+        return None
+    weights = {f"{n}.{k}": v for n in ("G", "D", "G_ema") for k, v in getattr(st, n).state_dict().items()}
+    state = {"step": st.step, "config": st.cfg.to_dict(), "opt_g": st.opt_g.state_dict(),
+             "opt_d": st.opt_d.state_dict(), "rng": rngs, "guard": st.guard.state(), "best": dict(st.best)}
+    ckpt_dir = run.path / "checkpoints"
+    if metrics and "swd" in metrics and metrics["swd"] < st.best.get("swd", float("inf")):
+        st.best = {"swd": metrics["swd"], "checkpoint": f"step-{st.step:07d}", "step": st.step}
+        state["best"] = dict(st.best)
+    path = ck.save_checkpoint(ckpt_dir, st.step, weights, state)
+    if st.best.get("checkpoint") == path.name:
+        ck.write_best(ckpt_dir, path.name, "swd", st.best["swd"], st.step)
+    ck.prune(ckpt_dir, st.cfg.keep_last)
+    return path
+
+
+def load_state_into(st: State, path: Path, rank: int, world: int) -> None:
+    """Continue from checkpoint `path`: weights, optimisers, step, guard and RNG streams."""
+    load_weights_into(st, path)
+    state = ck.load_state(path)
+    st.opt_g.load_state_dict(state["opt_g"])
+    st.opt_d.load_state_dict(state["opt_d"])
+    st.step, st.best = int(state["step"]), dict(state.get("best") or {})
+    st.guard.load(state["guard"])
+    rngs: list[dict[str, Any]] = state["rng"]
+    if len(rngs) == world:  # same world size: continue every stream exactly
+        st.noise.set_state(rngs[rank]["noise"])
+        st.data.gen.set_state(rngs[rank]["data"])
+    else:  # different world size: fresh, still deterministic streams
+        st.noise.manual_seed(st.cfg.seed * 1000 + st.step * 7919 + 2 * rank + 1)
+        st.data.gen.manual_seed(st.cfg.seed * 1000 + st.step * 7919 + 2 * rank)
+    set_lr(st)
+
+
+def load_weights_into(st: State, path: Path) -> None:
+    """G, D and G_ema from checkpoint `path` (fine-tuning: optimisers and step stay fresh)."""
+    weights = ck.load_weights(path)
+    for name in ("G", "D", "G_ema"):
+        try:
+            getattr(st, name).load_state_dict(ck.split_weights(weights, name))
+        except RuntimeError as exc:
+            raise GanError(f"{path}: weights do not fit this model ({str(exc).splitlines()[0]})") from None
