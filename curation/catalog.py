@@ -38,6 +38,7 @@ CROP_FIELDS = {
     "rule_pollution": "FloatField", "pollution": "FloatField", "pollution_source": "StringField",
     "certainty": "FloatField", "uniqueness": "FloatField",
     "phash": "IntField", "dhash": "IntField", "phash_flip": "IntField", "dhash_flip": "IntField",
+    "source_phash": "IntField", "source_phash_flip": "IntField", "source_size": "ListField",
     "embedding": "VectorField", "features": "VectorField",
     "dup_group": "StringField", "dup_kept": "BooleanField", "dup_kept_by": "StringField",
     "human_label": "StringField", "human_reason": "StringField", "labeled_at": "DateTimeField",
@@ -91,7 +92,7 @@ def _declare(dataset, fields: dict[str, str]) -> None:
         if name in schema:
             continue
         if kind == "ListField":
-            sub = fo.IntField if name in ("bbox", "crop_box") else fo.StringField
+            sub = fo.IntField if name in ("bbox", "crop_box", "source_size") else fo.StringField
             dataset.add_sample_field(name, fo.ListField, subfield=sub)
         else:
             dataset.add_sample_field(name, getattr(fo, kind))
@@ -165,7 +166,9 @@ def sync_app_tags(dataset) -> int:
 
 
 def set_label(dataset, sha256: str, label: str | None, reason: str = "") -> int:
-    """Set (or clear, label=None) the human label of every crop with this sha256; returns count."""
+    """Set (or clear, label=None) the human label of every crop with this sha256; returns count.
+
+    The filter rescores at once, so the review queue's order follows each label."""
     if label is not None and label not in LABELS:
         raise CurationError(f"label must be one of {', '.join(LABELS)}, got {label!r}")
     from fiftyone import ViewField as F
@@ -176,9 +179,9 @@ def set_label(dataset, sha256: str, label: str | None, reason: str = "") -> int:
         view.set_field("human_label", label).save()
         view.set_field("human_reason", reason or None).save()
         view.set_field("labeled_at", datetime.now(UTC) if label else None).save()
-        from curation.decide import refresh_decisions
+        from curation.decide import rescore
 
-        refresh_decisions(dataset)
+        rescore(dataset)
     return n
 
 
@@ -194,9 +197,9 @@ def set_labels(dataset, rows: list[tuple[str, str, str]]) -> None:
     view.set_values("human_label", {i: v[0] for i, v in values.items()}, key_field="id")
     view.set_values("human_reason", {i: v[1] or None for i, v in values.items()}, key_field="id")
     view.set_values("labeled_at", dict.fromkeys(values, now), key_field="id")
-    from curation.decide import refresh_decisions
+    from curation.decide import rescore
 
-    refresh_decisions(dataset)
+    rescore(dataset)
 
 
 def human_labels(dataset) -> list[tuple[str, str, str]]:

@@ -20,7 +20,7 @@ class CurateConfig:
     max_brightness: float = 235.0  # mean grey level above this = washed out
     min_entropy: float = 4.0  # grey-histogram entropy (bits) below this = almost no content
     hash_distance: int = 7  # pHash/dHash Hamming distance (of 64 bits) that counts as near-duplicate
-    embedding_distance: float = 0.08  # cosine distance of our own embeddings that counts as duplicate
+    embedding_distance: float = 0.12  # hash-near crops are duplicates only if also this close (cosine)
 
     def validate(self) -> None:
         if self.margin < 1:

@@ -13,15 +13,28 @@ import numpy as np
 
 from curation import filter_model
 from curation.config import CurateConfig
-from curation.dedup import best_member, connected_groups, hash_pairs
+from curation.dedup import (
+    best_member,
+    confirmed_pairs,
+    connected_groups,
+    hash_pairs,
+    source_pairs,
+)
 from curation.features import to_unsigned
 
 log = logging.getLogger(__name__)
 
+# Source images within this many pHash bits (of 64) are copies of one picture: re-encoding at
+# JPEG q60 moves a whole-image pHash by 0-2 bits, distinct photos sit 8+ apart
+# (bench/dedup.py); the face boxes must then overlap by SOURCE_BOX_IOU.
+SOURCE_HASH_DISTANCE = 4
+SOURCE_BOX_IOU = 0.5
+
 
 def group_duplicates(dataset, cfg: CurateConfig, workers: int = 2) -> int:
-    """Recompute duplicate groups over all crops: equal sha256, near pHash/dHash (mirror too),
-    and near embeddings through fiftyone.brain. Returns the number of groups."""
+    """Recompute duplicate groups over all crops: equal sha256; near pHash/dHash (mirror too)
+    confirmed by near embeddings; crops at the same place of near-identical source images
+    (re-encoded or mirrored copies). Returns the number of groups."""
     cols = ["id", "sha256", "phash", "dhash", "phash_flip", "dhash_flip"]
     ids, shas, *hashes = dataset.values(cols)
     n = len(ids)
@@ -29,11 +42,13 @@ def group_duplicates(dataset, cfg: CurateConfig, workers: int = 2) -> int:
         dataset.set_field("dup_group", None).save()
         return 0
     hash_sets = {name: to_unsigned(v) for name, v in zip(cols[2:], hashes, strict=True)}
-    pairs = [hash_pairs(hash_sets, cfg.hash_distance, workers)]
+    emb = np.stack(dataset.values("embedding")).astype(np.float64)
+    pairs = [confirmed_pairs(hash_pairs(hash_sets, cfg.hash_distance, workers), emb,
+                             cfg.embedding_distance)]
     first: dict[str, int] = {}
     exact = [(first.setdefault(s, i), i) for i, s in enumerate(shas) if first.get(s, i) != i]
     pairs.append(np.array(exact, dtype=np.int64).reshape(-1, 2))
-    pairs.append(_embedding_pairs(dataset, ids, cfg.embedding_distance))
+    pairs.append(_source_pairs(dataset, workers))
     groups = connected_groups(n, np.concatenate(pairs))
     group_of: dict[str, str] = {}
     for members in groups:
@@ -44,18 +59,19 @@ def group_duplicates(dataset, cfg: CurateConfig, workers: int = 2) -> int:
     return len(groups)
 
 
-def _embedding_pairs(dataset, ids: list[str], threshold: float) -> np.ndarray:
-    """Pairs whose own embeddings are within `threshold` (cosine), via fiftyone.brain."""
-    import fiftyone.brain as fob
-
-    emb = np.stack(dataset.values("embedding"))
-    if len(emb) < 2 or not np.isfinite(emb).all():
+def _source_pairs(dataset, workers: int) -> np.ndarray:
+    """Pairs from near-identical source images (crops cataloged before source hashes existed
+    have none and take part through their crop hashes only)."""
+    h, hf, bbox, size = dataset.values(["source_phash", "source_phash_flip", "bbox", "source_size"])
+    have = np.array([a is not None and b is not None and bool(c) and bool(d)
+                     for a, b, c, d in zip(h, hf, bbox, size, strict=True)], dtype=bool)
+    idx = np.flatnonzero(have)
+    if len(idx) < 2:
         return np.empty((0, 2), np.int64)
-    # embeddings= is always given, so brain never falls back to downloading its default model.
-    index = fob.compute_near_duplicates(dataset, embeddings=emb, threshold=threshold, progress=False)
-    pos = {i: k for k, i in enumerate(ids)}
-    out = [(pos[a], pos[b]) for a, near in index.neighbors_map.items() for b, _ in near]
-    return np.array(out, dtype=np.int64).reshape(-1, 2)
+    pairs = source_pairs(to_unsigned([h[i] for i in idx]), to_unsigned([hf[i] for i in idx]),
+                         np.array([bbox[i] for i in idx]), np.array([size[i] for i in idx]),
+                         SOURCE_HASH_DISTANCE, SOURCE_BOX_IOU, workers)
+    return idx[pairs] if len(pairs) else pairs
 
 
 def update_uniqueness(dataset) -> None:
@@ -69,29 +85,35 @@ def update_uniqueness(dataset) -> None:
 
 
 def update_pollution(dataset, cfg: CurateConfig, force: bool = False) -> dict | None:
-    """Retrain the learned filter when the labels changed, then score every crop."""
-    cols = ["id", "sha256", "human_label", "features", "cat", "disagree", "rule_pollution"]
-    ids, shas, labels, feats, cat, disagree, rule = dataset.values(cols)
+    """Score every crop: rules alone without labels, the few-label filter from the first label,
+    logistic regression (retrained only when the labels changed) once there are enough."""
+    cols = ["id", "sha256", "human_label", "cat", "disagree", "occluded", "rule_pollution"]
+    ids, shas, labels, cat, disagree, occluded, rule = dataset.values(cols)
     if not ids:
         return None
-    model = dataset.info.get(filter_model.INFO_KEY)
-    digest = filter_model.labels_digest(shas, labels)
-    x = filter_model.design_matrix(feats, cat, disagree, rule)
-    if force or model is None or model.get("digest") != digest:
-        labelled = [k for k, lab in enumerate(labels) if lab]
-        y = np.array([labels[k] == "reject" for k in labelled], dtype=np.int64)
-        model = filter_model.train(x[labelled], y) if labelled else None
-        if model is not None:
+    labelled = np.array([k for k, lab in enumerate(labels) if lab], dtype=np.int64)
+    y = np.array([labels[k] == "reject" for k in labelled], dtype=np.int64)
+    counts = np.bincount(y, minlength=2)
+    model = None
+    if len(labelled) and counts.min() >= filter_model.LR_MIN_PER_CLASS:
+        model = dataset.info.get(filter_model.INFO_KEY)
+        digest = filter_model.labels_digest(shas, labels)
+        x = filter_model.design_matrix(dataset.values("features"), cat, disagree, rule)
+        if force or not model or model.get("kind") != "logistic" or model.get("digest") != digest:
+            model = filter_model.train(x[labelled], y)
             model["digest"] = digest
             log.info("pollution filter retrained: cv accuracy %.3f", model["cv_accuracy"])
-        dataset.info[filter_model.INFO_KEY] = model
-        dataset.save()
-    if model is not None:
         p = filter_model.predict(model, x)
-        source = "model"
+    elif len(labelled):
+        signals = filter_model.signal_matrix(cat, disagree, occluded)
+        model, p = filter_model.few_label(np.stack(dataset.values("embedding")), signals,
+                                          labelled, y, cfg.pollution_threshold)
     else:
         p = np.asarray(rule, dtype=np.float64)
-        source = "rules"
+    if dataset.info.get(filter_model.INFO_KEY) != model:
+        dataset.info[filter_model.INFO_KEY] = model
+        dataset.save()
+    source = model["kind"] if model else "rules"
     certainty = np.abs(p - cfg.pollution_threshold)
     dataset.set_values("pollution", dict(zip(ids, p.round(4).tolist(), strict=True)), key_field="id")
     dataset.set_values("certainty", dict(zip(ids, certainty.tolist(), strict=True)), key_field="id")
@@ -116,11 +138,18 @@ def refresh_decisions(dataset, cfg: CurateConfig | None = None) -> dict[str, int
             if (pollution[k] or 0) >= cfg.pollution_threshold:
                 r.append("polluted")
             reasons.append(r)
-    eligible = [not r for r in reasons]
     members: dict[str, list[int]] = {}
     for k, g in enumerate(group):
         if g:
             members.setdefault(g, []).append(k)
+    # A near copy of a crop a human rejected is suspect: what was wrong with it (a mask, a cat,
+    # a watermark) is almost surely in the copy too. A human accept of the copy still wins.
+    for g_members in members.values():
+        if any(human[k] == "reject" for k in g_members):
+            for k in g_members:
+                if not human[k]:
+                    reasons[k].append("like_rejected")
+    eligible = [not r for r in reasons]
     kept = [True] * len(ids)
     for g_members in members.values():
         chosen = [k for k in g_members if kept_by[k] == "human" and eligible[k]]
@@ -141,3 +170,11 @@ def refresh_decisions(dataset, cfg: CurateConfig | None = None) -> dict[str, int
     for name in ("accepted", "rejected", "duplicate"):
         dataset.match(F("decision") == name).tag_samples(name)
     return {name: decision.count(name) for name in ("accepted", "rejected", "duplicate")}
+
+
+def rescore(dataset) -> dict[str, int]:
+    """After a label changed: rescore with the filter (the review queue reorders itself, so
+    labelling one crop at a time is active learning) and refresh the decisions."""
+    cfg = CurateConfig(pollution_threshold=dataset.info.get("pollution_threshold", 0.5))
+    update_pollution(dataset, cfg)
+    return refresh_decisions(dataset, cfg)

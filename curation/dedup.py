@@ -1,9 +1,12 @@
 """Exact and near-duplicate grouping of crops.
 
-Near duplicates: perceptual hashes within a Hamming distance (a crop against the other crop and
-its mirror image), found by multi-index hashing with a vectorised XOR + popcount check (numpy
-releases the GIL, so a thread per core scales), plus pairs from our own embeddings through fiftyone.brain.
-Groups are connected components; the best member (largest source face, then quality) is kept.
+Two crops are linked when (a) their perceptual hashes are within a Hamming distance (a crop
+against the other crop and its mirror image; multi-index hashing with a vectorised XOR + popcount
+check, numpy releases the GIL so a thread per core scales) AND their embeddings agree, or (b)
+their source images are near-identical (whole-image pHash, mirror too) and the face boxes
+overlap there: a re-encoded copy can make the detector box shift by ~10 %, which moves the crop
+too far for any crop-level threshold that keeps distinct faces apart. Groups are connected
+components (union-find); the best member (largest source face, then quality) is kept.
 """
 
 from __future__ import annotations
@@ -115,3 +118,64 @@ def best_member(members: Sequence[int], face_px: Sequence[float], quality: Seque
     """The member to keep: eligible ones first, then the largest source face, then quality."""
     return max(members, key=lambda i: (bool(eligible[i]) if eligible is not None else True,
                                        face_px[i], quality[i], -i))
+
+
+def confirmed_pairs(pairs: np.ndarray, embeddings: np.ndarray, max_cosine: float) -> np.ndarray:
+    """The hash pairs whose (unit-norm) embeddings are also within `max_cosine` distance.
+
+    Hashes alone merge distinct faces at 5-7 bits (64-bit hashes of similar 128-px faces
+    collide); requiring both keeps near copies and drops those (bench/dedup.py measures both).
+    """
+    if not len(pairs):
+        return pairs
+    cos = 1 - np.einsum("ij,ij->i", embeddings[pairs[:, 0]], embeddings[pairs[:, 1]])
+    return pairs[cos <= max_cosine]
+
+
+def source_pairs(src_hash: np.ndarray, src_hash_flip: np.ndarray, boxes: np.ndarray,
+                 sizes: np.ndarray, max_distance: int, min_iou: float,
+                 workers: int = 2) -> np.ndarray:
+    """Crop pairs whose source images are near-identical (pHash, also mirrored) and whose face
+    boxes, in image-relative coordinates (mirrored when the images are), overlap by `min_iou`.
+
+    `src_hash`/`src_hash_flip`: uint64 per crop (equal for crops of one image); `boxes`: (N, 4)
+    x, y, w, h in source pixels; `sizes`: (N, 2) source width, height.
+    """
+    src_hash = np.asarray(src_hash, dtype=np.uint64)
+    src_hash_flip = np.asarray(src_hash_flip, dtype=np.uint64)
+    uniq, first, inverse = np.unique(src_hash, return_index=True, return_inverse=True)
+    members: dict[int, list[int]] = {}
+    for crop, u in enumerate(inverse.tolist()):
+        members.setdefault(u, []).append(crop)
+    rel = np.asarray(boxes, np.float64) / np.tile(np.asarray(sizes, np.float64), 2)
+    same = np.repeat(np.arange(len(uniq))[:, None], 2, 1)  # crops of one image: boxes decide
+    none = np.empty((0, 2), np.int64)
+    linked = [
+        (False, np.vstack([hamming_pairs(uniq, [uniq], max_distance, workers)
+                           if len(uniq) > 1 else none, same])),
+        # An image against the other's mirror (never against its own: symmetric images).
+        (True, hamming_pairs(uniq, [src_hash_flip[first]], max_distance, workers)
+         if len(uniq) > 1 else none),
+    ]
+    found = []
+    for flip, image_pairs in linked:
+        for a, b in image_pairs.tolist():
+            for i in members[a]:
+                for j in members[b]:
+                    if a == b and i >= j:
+                        continue
+                    box = rel[j].copy()
+                    if flip:
+                        box[0] = 1 - box[0] - box[2]
+                    if _iou(rel[i], box) >= min_iou:
+                        found.append((min(i, j), max(i, j)))
+    if not found:
+        return np.empty((0, 2), np.int64)
+    return np.unique(np.array(found, dtype=np.int64), axis=0)
+
+
+def _iou(a: np.ndarray, b: np.ndarray) -> float:
+    ix = max(0.0, min(a[0] + a[2], b[0] + b[2]) - max(a[0], b[0]))
+    iy = max(0.0, min(a[1] + a[3], b[1] + b[3]) - max(a[1], b[1]))
+    inter = ix * iy
+    return inter / (a[2] * a[3] + b[2] * b[3] - inter) if inter else 0.0

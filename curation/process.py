@@ -58,6 +58,8 @@ def _crop_all(sha256: str, rgb) -> SourceResult:
     faces = _state["detector"](rgb)
     result = SourceResult(sha256, "ok" if faces else "no_face", faces=len(faces))
     cats = _state["checker"].cat_boxes(rgb) if faces else []
+    # Whole-image hashes link crops of re-encoded / mirrored copies whose boxes shifted.
+    source = perceptual_hashes(rgb) if faces else {}
     for index, face in enumerate(sorted(faces, key=lambda f: (f.y, f.x))):
         crop = crop_face(rgb, face, cfg.margin, cfg.crop_size, cfg.max_upscale)
         if crop is None:
@@ -83,6 +85,9 @@ def _crop_all(sha256: str, rgb) -> SourceResult:
             "quality_reasons": quality_failures(q, cfg), **signals,
             "rule_pollution": rule_probability(signals), **hashes,
             "embedding": embedding(crop.pixels), "features": filter_features(crop.pixels, q),
+            "source_phash": to_signed(source["phash"]),
+            "source_phash_flip": to_signed(source["phash_flip"]),
+            "source_size": [int(rgb.shape[1]), int(rgb.shape[0])],
         })
     return result
 

@@ -141,7 +141,7 @@ def _run_pool(todo: list[tuple[str, str]], cfg: CurateConfig, root: Path,
 def _filter_summary(model: dict | None) -> dict | None:
     if model is None:
         return None
-    return {k: model[k] for k in ("cv_accuracy", "cv_folds", "labels", "trained_at")}
+    return {k: model.get(k) for k in ("kind", "cv_accuracy", "cv_folds", "labels", "trained_at")}
 
 
 def _commit(ds, sources, root: Path, manifest: dict, results: list[SourceResult],
