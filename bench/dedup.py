@@ -72,6 +72,7 @@ def calibration(seed: int = 1, n: int = 100) -> None:
     import face_scenes as fs
     from PIL import Image
 
+    from curation.config import CurateConfig
     from curation.crop import crop_face
     from curation.decide import SOURCE_BOX_IOU, SOURCE_HASH_DISTANCE
     from curation.dedup import confirmed_pairs, source_pairs
@@ -124,8 +125,9 @@ def calibration(seed: int = 1, n: int = 100) -> None:
                        SOURCE_HASH_DISTANCE, SOURCE_BOX_IOU)
     print(f"  source images <= {SOURCE_HASH_DISTANCE} bits, boxes IoU >= {SOURCE_BOX_IOU}: "
           f"{score(src)}")
-    both = np.unique(np.vstack([confirmed_pairs(hashes, emb, 0.15), src]), axis=0)
-    print(f"  new rule (hash AND embedding <= 0.15) OR source: {score(both)}")
+    t = CurateConfig().embedding_distance
+    both = np.unique(np.vstack([confirmed_pairs(hashes, emb, t), src]), axis=0)
+    print(f"  curate's rule (hash AND embedding <= {t}) OR source: {score(both)}")
 
 
 if __name__ == "__main__":

@@ -1,0 +1,124 @@
+"""The filter learns from the first labels; a reject spreads to near copies; a flipped and
+re-encoded copy lands in its original's duplicate group (real images, real FiftyOne DB)."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+from PIL import Image
+from skimage import data
+
+from curation.catalog import open_catalog, review_queue, set_label
+from curation.config import CurateConfig
+from curation.crop import crop_face
+from curation.dedup import confirmed_pairs, hash_pairs, source_pairs
+from curation.detectors import get_detector
+from curation.features import embedding, perceptual_hashes
+from curation.filter_model import few_label, rule_probabilities, signal_probabilities
+from curation.run import curate
+from tests.fixtures import face_scenes as fs
+
+
+def _crops(masked: bool, first: int, n: int) -> list[np.ndarray]:
+    rng = np.random.default_rng(first)
+    faces = [fs.colour_face(fs.lfw()[i], 84, rng) for i in range(first, first + n)]
+    if masked:
+        faces = [fs.mask_face(f) for f in faces]
+    # The crop margin: the face fills the middle of a 128-px crop.
+    return [np.pad(f, ((22, 22), (22, 22), (0, 0)), mode="edge") for f in faces]
+
+
+def test_two_labels_make_look_alikes_of_a_rejected_crop_suspect():
+    crops = _crops(False, 0, 12) + _crops(True, 20, 6)
+    emb = np.stack([embedding(c) for c in crops])
+    signals = np.zeros((len(crops), 3), bool)  # the rules missed every mask
+    labelled, y = np.array([0, 12]), np.array([0, 1])  # one face accepted, one mask rejected
+    model, p = few_label(emb, signals, labelled, y)
+    faces, masks = p[1:12], p[13:]
+    assert model["labels"] == {"accept": 1, "reject": 1} and model["kind"] == "few-label"
+    assert masks.min() > 0.05 + 0.05  # above the rules' 0.05: the one reject taught something
+    assert masks.mean() > faces.mean() + 0.1
+
+
+def test_accepts_teach_that_a_rule_is_wrong_here():
+    signals = np.zeros((10, 3), bool)
+    signals[:6, 0] = True  # the cat rule fired on six human faces
+    before = rule_probabilities(signals, signal_probabilities(signals, np.array([], int),
+                                                              np.array([], int)))
+    after = rule_probabilities(signals, signal_probabilities(signals, np.array([0, 1, 2]),
+                                                             np.array([0, 0, 0])))
+    assert before[5] > 0.4 and after[5] < 0.25 < before[5]
+    assert after[9] == before[9]  # crops the rule did not fire on keep their probability
+
+
+def test_source_links_a_flipped_reencoded_copy_whose_box_shifted():
+    img = data.astronaut()
+    buf = io.BytesIO()
+    Image.fromarray(img[:, ::-1].copy()).save(buf, "JPEG", quality=60)
+    copy = np.asarray(Image.open(buf).convert("RGB"))
+    w = img.shape[1]
+    box, shifted = (177, 66, 95, 95), (w - 177 - 95 - 6, 61, 105, 105)  # ~10 % larger, moved
+    other = data.coffee()
+    hashes = [perceptual_hashes(x) for x in (img, copy, other)]
+    src = np.array([h["phash"] for h in hashes], np.uint64)
+    flip = np.array([h["phash_flip"] for h in hashes], np.uint64)
+    sizes = np.array([[w, img.shape[0]], [w, img.shape[0]], [other.shape[1], other.shape[0]]])
+    pairs = source_pairs(src, flip, np.array([box, shifted, box]), sizes, 4, 0.5)
+    assert pairs.tolist() == [[0, 1]]
+    far = (20, 300, 95, 95)  # same images, another place: not the same face
+    assert not len(source_pairs(src[:2], flip[:2], np.array([box, far]), sizes[:2], 4, 0.5))
+
+
+def test_hash_near_distinct_faces_need_near_embeddings_too():
+    """Detected crops of 60 distinct faces: some pairs collide within 7 hash bits (merged by the
+    old hash-only rule); the embedding check keeps every one of them apart."""
+    detect, rng, crops = get_detector("human"), np.random.default_rng(21), []
+    for i in range(60):
+        scene = fs.face_scene(f"d{i}", i, rng)
+        for face in detect(scene.rgb):
+            if fs.iou(scene.planted[0].box, (face.x, face.y, face.w, face.h)) > 0.3:
+                crops.append(crop_face(scene.rgb, face, 1.5, 128, 2.0).pixels)
+                break
+    h = [perceptual_hashes(c) for c in crops]
+    sets = {k: np.array([x[k] for x in h], np.uint64) for k in h[0]}
+    near = hash_pairs(sets, 7)
+    assert len(near)
+    emb = np.stack([embedding(c) for c in crops]).astype(np.float64)
+    assert not len(confirmed_pairs(near, emb, 0.12))
+    twin = np.vstack([emb, emb[:1]])  # a true copy passes both
+    assert confirmed_pairs(np.array([[0, len(crops)]]), twin, 0.12).tolist() == [[0, len(crops)]]
+
+
+def test_flipped_reencoded_copy_grouped_and_labels_rescore_at_once(fiftyone_db, tmp_path):
+    root = tmp_path / "ws"
+    root.mkdir()
+    rng = np.random.default_rng(11)
+    scenes = [fs.face_scene(f"s{i}", i, rng, size=120) for i in range(3)]
+    items = [fs.scene_item(s) for s in scenes]
+    items.append(("https://copies.example/s1-flip-q60.jpg",
+                  fs.encode(scenes[1].rgb[:, ::-1].copy(), quality=60), "https://copies.example/"))
+    fs.write_raw(root, items)
+    curate(root, CurateConfig(detector="human"), progress=False)
+    ds = open_catalog(root)
+    cols = ["id", "sha256", "source_url", "dup_group", "phash", "phash_flip", "dhash", "dhash_flip"]
+    by_url = {row[2]: row for row in zip(*ds.values(cols), strict=True)}
+    orig = by_url["https://faces.example/img/s1.jpg"]
+    copy = by_url["https://copies.example/s1-flip-q60.jpg"]
+    # The detector box moved on the copy: its crop is > 7 bits from the original's (mirrored or
+    # not) in pHash and dHash alike, so only the source-image link can group them.
+    bits = lambda a, b: bin((a ^ b) & (2**64 - 1)).count("1")  # noqa: E731
+    assert min(bits(orig[4], copy[4]), bits(orig[5], copy[4])) > 7
+    assert min(bits(orig[6], copy[6]), bits(orig[7], copy[6])) > 7
+    assert orig[3] and copy[3] == orig[3]
+    orig_sha, (copy_id, copy_sha) = orig[1], copy[:2]
+    # One reject: the filter rescores at once (few-label) and the copy becomes suspect.
+    set_label(ds, orig_sha, "reject", "not a face")
+    info = ds.info["pollution_filter"]
+    assert info["kind"] == "few-label" and info["labels"] == {"accept": 0, "reject": 1}
+    copy = ds[copy_id]
+    assert copy.decision == "rejected" and "like_rejected" in copy.reasons
+    assert copy.pollution_source == "few-label"
+    assert orig_sha not in review_queue(ds, 10).values("sha256")
+    set_label(ds, copy_sha, "accept")  # the human's word on the copy wins
+    assert ds[copy_id].decision == "accepted"
