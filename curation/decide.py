@@ -108,6 +108,10 @@ def update_pollution(dataset, cfg: CurateConfig, force: bool = False) -> dict | 
         signals = filter_model.signal_matrix(cat, disagree, occluded)
         model, p = filter_model.few_label(np.stack(dataset.values("embedding")), signals,
                                           labelled, y, cfg.pollution_threshold)
+        model["digest"] = filter_model.labels_digest(shas, labels)
+        previous = dataset.info.get(filter_model.INFO_KEY) or {}
+        if previous.get("digest") == model["digest"]:  # same labels: not retrained (pipeline)
+            model["trained_at"] = previous.get("trained_at")
     else:
         p = np.asarray(rule, dtype=np.float64)
     if dataset.info.get(filter_model.INFO_KEY) != model:

@@ -116,6 +116,8 @@ def test_flipped_reencoded_copy_grouped_and_labels_rescore_at_once(fiftyone_db, 
     set_label(ds, orig_sha, "reject", "not a face")
     info = ds.info["pollution_filter"]
     assert info["kind"] == "few-label" and info["labels"] == {"accept": 0, "reject": 1}
+    again = curate(root, CurateConfig(detector="human"), progress=False)
+    assert again.filter["trained_at"] == info["trained_at"]  # same labels: not "retrained"
     copy = ds[copy_id]
     assert copy.decision == "rejected" and "like_rejected" in copy.reasons
     assert copy.pollution_source == "few-label"
