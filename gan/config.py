@@ -51,7 +51,7 @@ class TrainConfig:
     ckpt_every: int = 1000  # steps between checkpoints (and at the end)
     keep_last: int = 3  # checkpoints kept besides the best one
     metric_every: int = 5000  # steps between SWD evaluations (and at the end); 0 = only at the end
-    metric_images: int = 2048  # generated (and real) images per SWD / FID / KID evaluation
+    metric_images: int = 0  # generated (and real) images per SWD / FID / KID evaluation; 0 = 2048 on CUDA, 512 on CPU
     inception_weights: str = ""  # path of the Inception weights file for FID/KID; empty = skip them
     memorization_threshold: float = 0.1  # generated images closer than this (RMS, 0..1 pixels) to a training image count as copies
     # divergence guard
@@ -85,10 +85,10 @@ class TrainConfig:
             raise ValueError("compile_backend must name a torch.compile backend, e.g. inductor")
         if self.data_on_device not in ("auto", "yes", "no"):
             raise ValueError("data_on_device must be auto, yes or no")
-        if min(self.log_every, self.sample_every, self.ckpt_every, self.keep_last, self.metric_images) < 1:
-            raise ValueError("log_every, sample_every, ckpt_every, keep_last and metric_images must be >= 1")
-        if self.metric_every < 0 or self.memorization_threshold < 0:
-            raise ValueError("metric_every and memorization_threshold must be >= 0")
+        if min(self.log_every, self.sample_every, self.ckpt_every, self.keep_last) < 1:
+            raise ValueError("log_every, sample_every, ckpt_every and keep_last must be >= 1")
+        if min(self.metric_every, self.metric_images, self.memorization_threshold) < 0:
+            raise ValueError("metric_every, metric_images and memorization_threshold must be >= 0")
         if self.guard_retries < 0 or not 0 < self.guard_lr_factor <= 1:
             raise ValueError("guard_retries must be >= 0 and guard_lr_factor in (0, 1]")
 
@@ -100,6 +100,11 @@ class TrainConfig:
         if self.kimg > 0:
             return max(1, -(-self.kimg * 1000 // self.batch))
         return self.steps
+
+    def eval_images(self, device_type: str) -> int:
+        """`metric_images`, or when 0 the default of the device: 2048 on CUDA; 512 on the CPU,
+        where one SWD over 2048 images takes about half a minute on 2 cores (docs/benchmarks.md)."""
+        return self.metric_images or (2048 if device_type == "cuda" else 512)
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

@@ -19,7 +19,7 @@ import json
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -112,6 +112,8 @@ def _prepare_and_fit(cfg: TrainConfig, data_dir: Path, lp: _Loop, rank: int, res
     """Data, config.json, the State (fresh, resumed or from weights), then the loop."""
     run = lp.run
     ckpt = latest_resumable(run.path, cfg) if resume else None  # fail before the slow part
+    # one evaluation size for the whole run (SWDs compare only at equal counts), kept on resume
+    cfg = replace(cfg, metric_images=cfg.eval_images(lp.device.type))
     images = load_images_rank0_first(data_dir, cfg.resolution, rank, lp.world, lp.log)
     run.write_config({**cfg.to_dict(), "data": str(data_dir.resolve()), "images": len(images.images),
                       "skipped_images": images.skipped, "world_size": lp.world, "device": str(lp.device)})

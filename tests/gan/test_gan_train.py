@@ -135,3 +135,12 @@ def test_compile_on_cpu_when_asked(eager_run, image_dir, tmp_path):
     assert seen == [True, True]
     weights = load_weights(r.checkpoint)  # the trial forward/backward moved no BatchNorm statistic or gradient
     assert all(torch.equal(weights[k], eager_run[0][k]) for k in weights)
+
+
+def test_evaluation_size_follows_the_device():
+    from gan.config import TrainConfig
+
+    assert TrainConfig().eval_images("cpu") == 512 and TrainConfig().eval_images("cuda") == 2048
+    assert TrainConfig(metric_images=64).eval_images("cuda") == 64
+    with pytest.raises(ValueError, match="metric_images"):
+        TrainConfig(metric_images=-1).validate()
