@@ -17,7 +17,7 @@ from typing import Any
 from studio.errors import UserError
 from studio.lineage import crawls, export_of_run, export_shas, label_state, write_export_lineage
 from studio.models import current, current_checkpoint, promote, run_dir
-from studio.pipeline import Context
+from studio.pipeline import Context, save_state
 from studio.policy import decide_training
 
 # Fields that fix a model's shape: a warm start needs them equal (gan.train.MODEL_FIELDS).
@@ -200,9 +200,22 @@ def train_stage(ctx: Context) -> dict[str, Any]:
         (run / "config.json").unlink()
     if resume:
         ctx.log(f"train: resuming the interrupted training in {run.name}")
+        # The weights came from what the first attempt started with (the promoted model may have
+        # changed since): report that, not today's promoted model.
+        start_rec = ctx.state.get("train_start") or {}
+    else:
+        start_rec = {"warm_start_from": str(warm) if warm is not None else None,
+                     "warm_start_run": pointer["run"] if warm is not None else None,
+                     "note": warm_note or ("warm start" if warm is not None else "from scratch")}
+        ctx.state["train_start"] = start_rec
+        save_state(run, ctx.state)  # before the first step: a killed run still knows its origin
     result = train(tcfg, export_dir, run, resume=resume, init_from=None if resume else warm, log=ctx.log)
     ckpt = result.best_checkpoint or result.checkpoint
-    start = f"warm start from {pointer['run']}" if warm is not None else (warm_note or "from scratch")
+    warm_from = start_rec.get("warm_start_from")
+    start = (f"warm start from {start_rec.get('warm_start_run')}" if warm_from
+             else start_rec.get("note") or "from scratch")
+    if resume:
+        start += ", resumed after an interruption"
     metrics = {k: v for k, v in result.metrics.items() if isinstance(v, int | float)}
     return {
         "summary": f"trained {result.step} steps on {version} ({len(shas)} images, {new} new; {start})",
@@ -211,7 +224,7 @@ def train_stage(ctx: Context) -> dict[str, Any]:
         "export": version,
         "new_accepted": new,
         "steps": result.step,
-        "warm_start_from": str(warm) if warm is not None else None,
+        "warm_start_from": warm_from,  # the checkpoint whose weights started this run (None: scratch)
         "resumed": resume,
         "checkpoint": str(ckpt.relative_to(run)),
         "final_metrics": metrics,

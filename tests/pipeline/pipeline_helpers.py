@@ -24,9 +24,14 @@ def make_workspace(root: Path, url: str, **sections: dict) -> Path:
     """`studio init`, then the TINY settings (and `sections`) written into its studio.toml."""
     r = studio("init", "--workspace", str(root), "--url", url)
     assert r.returncode == 0, r.stderr
-    text = (root / "studio.toml").read_text()
-    merged = {k: {**v, **sections.get(k, {})} for k, v in TINY.items()}
-    for section, values in merged.items():
+    set_keys(root / "studio.toml", **{k: {**v, **sections.get(k, {})} for k, v in TINY.items()})
+    return root
+
+
+def set_keys(path: Path, **sections: dict) -> None:
+    """Set `key = value` lines in the sections of a studio.toml (added when not there yet)."""
+    text = path.read_text()
+    for section, values in sections.items():
         for key, value in values.items():
             value = "true" if value is True else "false" if value is False else value
             lines = text.split("\n")
@@ -41,8 +46,7 @@ def make_workspace(root: Path, url: str, **sections: dict) -> Path:
             else:
                 lines.insert(start + 1, f"{key} = {value}")
             text = "\n".join(lines)
-    (root / "studio.toml").write_text(text)
-    return root
+    path.write_text(text)
 
 
 def studio(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:

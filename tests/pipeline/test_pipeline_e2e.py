@@ -4,14 +4,23 @@
 2. a second run (`studio schedule --once`) downloads no image again and does not train;
 3. with the site down a run fails at crawl, leaving the workspace as it was; with the site back
    the next run resumes that run, fetches only the new image, trains a deliberately worse model
-   (1 step, from scratch) and the gate refuses it: kept, not promoted.
+   (1 step, from scratch) and the gate refuses it: kept, not promoted;
+4. a forced retrain (`--train`) warm-starts from the promoted model's weights; its `studio pipeline`
+   process is SIGKILLed mid-training, and the next `studio pipeline` resumes the same run from its
+   last checkpoint, finishes and promotes it.
 
 The tests depend on each other's workspace and run in file order.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -20,7 +29,7 @@ from studio.config import load_config
 from studio.demo_site import DEMO_IMAGES, _face_canvas, serve
 from studio.pipeline import read_state, run_pipeline
 from studio.workspace import Workspace
-from tests.pipeline.pipeline_helpers import make_workspace, studio
+from tests.pipeline.pipeline_helpers import make_workspace, set_keys, studio
 
 pytestmark = pytest.mark.slow
 
@@ -144,3 +153,93 @@ def test_failed_stage_leaves_workspace_consistent_then_resume_and_gate_refuses_w
     assert json.loads(ws.current_model.read_text())["run"] == f"runs/{world['first']['run']}"
     assert (failed_run / "checkpoints").is_dir()  # kept, not promoted
     assert "NOT promoted" in (failed_run / "report.md").read_text()
+    world["scratch_run"] = failed_run
+
+
+def g_weights(ckpt: Path) -> dict:
+    """G's learned parameters (not BatchNorm's running statistics, which every forward pass moves)."""
+    from gan.checkpoint import load_weights
+
+    return {k: v for k, v in load_weights(ckpt).items()
+            if k.startswith("G.") and k.rsplit(".", 1)[-1] in ("weight", "bias")}
+
+
+def max_difference(a: dict, b: dict) -> float:
+    assert a.keys() == b.keys()
+    return max(float((a[k].float() - b[k].float()).abs().max()) for k in a)
+
+
+def wait_for_checkpoint(ws: Workspace, runs_before: set[str], proc: subprocess.Popen, log: Path) -> Path:
+    """The new run folder, once its training has written a checkpoint."""
+    from gan.checkpoint import list_checkpoints
+
+    deadline = time.monotonic() + 240
+    while time.monotonic() < deadline:
+        assert proc.poll() is None, f"the pipeline ended before it was killed:\n{log.read_text()}"
+        new = [p for p in ws.runs_dir.iterdir() if p.name not in runs_before] if ws.runs_dir.is_dir() else []
+        if new and list_checkpoints(new[0] / "checkpoints"):
+            return new[0]
+        time.sleep(0.05)
+    raise AssertionError(f"no checkpoint appeared:\n{log.read_text()}")
+
+
+def test_warm_start_killed_mid_training_resumes_from_last_checkpoint_and_promotes(world, tmp_path):
+    from gan.checkpoint import list_checkpoints
+
+    ws = world["ws"]
+    promoted_ckpt = ws.runs_dir / world["first"]["run"] / json.loads(ws.current_model.read_text())["checkpoint"]
+    # Warm start on (and another seed, so a cold start would be a different random initialisation);
+    # many steps with a checkpoint every 10, all kept, so the kill lands mid-training;
+    # the gate's tolerance is wide: this test is about resuming, not about the gate.
+    set_keys(ws.config_path, pipeline={"steps": 80, "warm_start": True, "tolerance": 1.0},
+             train={"ckpt_every": 10, "keep_last": 100, "seed": 1})
+    runs_before = {p.name for p in ws.runs_dir.iterdir()}
+    log = tmp_path / "killed.log"
+    with log.open("w") as out:
+        proc = subprocess.Popen([sys.executable, "-m", "studio", "pipeline", "--train", "--workspace", str(ws.root)],
+                                stdout=out, stderr=subprocess.STDOUT, env=dict(os.environ))
+    try:
+        run = wait_for_checkpoint(ws, runs_before, proc, log)
+        os.kill(proc.pid, signal.SIGKILL)  # no clean-up of any kind: like a power cut or the OOM killer
+        assert proc.wait(timeout=30) == -signal.SIGKILL
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    state = read_state(run)
+    assert state["status"] == "running" and state["stages"]["train"]["status"] == "running"
+    assert state["train_start"]["warm_start_from"] == str(promoted_ckpt.resolve())
+    assert not (run / "report.json").exists()  # the report is written when the run ends
+    at_kill = {p.name: hashlib.sha256((p / "weights.safetensors").read_bytes()).hexdigest()
+               for p in list_checkpoints(run / "checkpoints")}
+    last_step = int(max(at_kill).removeprefix("step-"))
+    assert 0 < last_step < 80
+
+    # Warm start: 10 small Adam steps in, the weights are still next to the promoted ones: closer
+    # than even the same-seed initialisation (the 1-step scratch run above) is. With seed 1 a
+    # start from scratch would be a different random draw, far away.
+    promoted = g_weights(promoted_ckpt)
+    first = g_weights(run / "checkpoints" / min(at_kill))
+    scratch = g_weights(list_checkpoints(world["scratch_run"] / "checkpoints")[-1])
+    warm, cold = max_difference(first, promoted), max_difference(scratch, promoted)
+    assert warm < cold / 2, (warm, cold)
+
+    r = studio("pipeline", "--workspace", str(ws.root))  # --train was recorded with the run
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert f"resuming unfinished pipeline run {run.name} at stage train" in r.stdout
+    assert "train: resuming the interrupted training" in r.stdout
+    assert sorted(p.name for p in ws.runs_dir.iterdir()) == sorted(runs_before | {run.name})  # same run
+    report = json.loads((run / "report.json").read_text())
+    assert report["run"] == run.name and report["status"] == "done" and report["attempts"] == 2
+    train = report["stages"]["train"]["result"]
+    assert train["trained"] and train["resumed"] and train["steps"] == 80
+    assert train["warm_start_from"] == str(promoted_ckpt.resolve()) and "warm start" in train["summary"]
+    events = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    assert [e["step"] for e in events if e.get("event") == "resume"] == [last_step]
+    after = {p.name: hashlib.sha256((p / "weights.safetensors").read_bytes()).hexdigest()
+             for p in list_checkpoints(run / "checkpoints")}
+    assert at_kill.items() <= after.items()  # no checkpoint lost or changed
+    assert f"step-{80:07d}" in after
+    assert report["stages"]["promote"]["result"]["promoted"]
+    assert json.loads(ws.current_model.read_text())["run"] == f"runs/{run.name}"
+    assert "promoted" in (run / "report.md").read_text()
