@@ -1,10 +1,12 @@
 """`studio demo`: the whole studio on a fresh machine, offline — the README's first command.
 
-Builds the local demo site (images from scikit-image / scikit-learn and generated ones), serves it
-on 127.0.0.1, creates a workspace (./demo-data) whose studio.toml crawls that site, runs
-`studio pipeline` on it with a training config sized for the machine (CPU: minutes; GPU: longer),
-says what it did and where to look, then opens `studio app` on the result until Ctrl-C.
-Run it again: the pipeline is incremental (nothing new on the site: no download, no training).
+Builds the local demo site (images shipped in the scikit-image / scikit-learn wheels, and
+generated ones), serves it on 127.0.0.1, creates a workspace (./demo-data) whose studio.toml crawls
+that site, runs `studio pipeline` on it with a training config sized for the machine (CPU: minutes;
+GPU: longer), stops the site, says what it did and where to look, then opens `studio app` on the
+result until Ctrl-C. Run it again: the pipeline is incremental (nothing new on the site: no
+download, no training). It only writes to a workspace it created (marker demo.json).
+Hidden knobs for tests and quick looks: --steps / STUDIO_DEMO_STEPS, --portraits / STUDIO_DEMO_PORTRAITS.
 """
 
 from __future__ import annotations

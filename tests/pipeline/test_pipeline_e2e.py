@@ -191,7 +191,7 @@ def test_warm_start_killed_mid_training_resumes_from_last_checkpoint_and_promote
     # Warm start on (and another seed, so a cold start would be a different random initialisation);
     # many steps with a checkpoint every 10, all kept, so the kill lands mid-training;
     # the gate's tolerance is wide: this test is about resuming, not about the gate.
-    set_keys(ws.config_path, pipeline={"steps": 80, "warm_start": True, "tolerance": 1.0},
+    set_keys(ws.config_path, pipeline={"steps": 120, "warm_start": True, "tolerance": 1.0},
              train={"ckpt_every": 10, "keep_last": 100, "seed": 1})
     runs_before = {p.name for p in ws.runs_dir.iterdir()}
     log = tmp_path / "killed.log"
@@ -213,7 +213,7 @@ def test_warm_start_killed_mid_training_resumes_from_last_checkpoint_and_promote
     at_kill = {p.name: hashlib.sha256((p / "weights.safetensors").read_bytes()).hexdigest()
                for p in list_checkpoints(run / "checkpoints")}
     last_step = int(max(at_kill).removeprefix("step-"))
-    assert 0 < last_step < 80
+    assert 0 < last_step < 120
 
     # Warm start: 10 small Adam steps in, the weights are still next to the promoted ones: closer
     # than even the same-seed initialisation (the 1-step scratch run above) is. With seed 1 a
@@ -232,14 +232,14 @@ def test_warm_start_killed_mid_training_resumes_from_last_checkpoint_and_promote
     report = json.loads((run / "report.json").read_text())
     assert report["run"] == run.name and report["status"] == "done" and report["attempts"] == 2
     train = report["stages"]["train"]["result"]
-    assert train["trained"] and train["resumed"] and train["steps"] == 80
+    assert train["trained"] and train["resumed"] and train["steps"] == 120
     assert train["warm_start_from"] == str(promoted_ckpt.resolve()) and "warm start" in train["summary"]
     events = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
     assert [e["step"] for e in events if e.get("event") == "resume"] == [last_step]
     after = {p.name: hashlib.sha256((p / "weights.safetensors").read_bytes()).hexdigest()
              for p in list_checkpoints(run / "checkpoints")}
     assert at_kill.items() <= after.items()  # no checkpoint lost or changed
-    assert f"step-{80:07d}" in after
+    assert f"step-{120:07d}" in after
     assert report["stages"]["promote"]["result"]["promoted"]
     assert json.loads(ws.current_model.read_text())["run"] == f"runs/{run.name}"
     assert "promoted" in (run / "report.md").read_text()
