@@ -68,6 +68,7 @@ def _import_fiftyone(workspace_root: Path):
     os.environ.setdefault("FIFTYONE_DO_NOT_TRACK", "true")  # no usage tracking calls
     os.environ.setdefault("FIFTYONE_DATABASE_VALIDATION", "false")  # bundled mongod is "old"
     os.environ.setdefault("FIFTYONE_SHOW_PROGRESS_BARS", "false")
+    os.environ.setdefault("FIFTYONE_LOGGING_LEVEL", "WARNING")  # no "Computing uniqueness..." chatter
     chosen = os.environ.get("FIFTYONE_DATABASE_URI") or os.environ.get("FIFTYONE_DATABASE_DIR")
     db_dir = str(workspace_root / "db")
     if "fiftyone" not in sys.modules and not chosen:

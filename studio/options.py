@@ -9,13 +9,13 @@ import typer
 
 from studio.workspace import DEFAULT_WORKSPACE
 
-WorkspaceOpt = Annotated[
-    Path,
-    typer.Option(
-        "--workspace",
-        "-w",
-        envvar="STUDIO_WORKSPACE",
-        help="Workspace folder.",
-        show_default=str(DEFAULT_WORKSPACE),
-    ),
-]
+
+def workspace_option(default: Path = DEFAULT_WORKSPACE):
+    """The `--workspace` option (also `$STUDIO_WORKSPACE`); `default` is what its help shows."""
+    return typer.Option(
+        "--workspace", "-w", envvar="STUDIO_WORKSPACE", help="Workspace folder.", show_default=str(default)
+    )
+
+
+WorkspaceOpt = Annotated[Path, workspace_option()]
+DemoWorkspaceOpt = Annotated[Path, workspace_option(Path("demo-data"))]

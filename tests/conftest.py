@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import os
+import shutil
 import sys
+import tempfile
+from pathlib import Path
 
 import pytest
 
 
 @pytest.fixture(scope="session")
-def fiftyone_db(tmp_path_factory):
+def fiftyone_db():
     """A real FiftyOne database (the bundled mongod) in a temp folder, started once per session.
 
     FIFTYONE_DATABASE_DIR is put in os.environ before fiftyone is imported, so this process and
@@ -17,7 +20,9 @@ def fiftyone_db(tmp_path_factory):
     several processes *starting* it at once are not). Each workspace gets its own dataset.
     Yields the imported `fiftyone` module.
     """
-    db_dir = tmp_path_factory.mktemp("fiftyone-db")
+    # Outside pytest's basetemp: another pytest session's "keep the last 3 basetemps" clean-up
+    # must never delete a live database folder from under this session's mongod.
+    db_dir = Path(tempfile.mkdtemp(prefix="studio-test-fiftyone-db-"))
     os.environ["FIFTYONE_DATABASE_DIR"] = str(db_dir)
     os.environ["FIFTYONE_DO_NOT_TRACK"] = "true"
     os.environ["FIFTYONE_DATABASE_VALIDATION"] = "false"
@@ -29,3 +34,4 @@ def fiftyone_db(tmp_path_factory):
         fo.config.database_dir = str(db_dir)  # imported earlier (not connected yet): follow env
     fo.list_datasets()  # starts mongod now, once
     yield fo
+    shutil.rmtree(db_dir, ignore_errors=True)

@@ -55,8 +55,13 @@ def run_app(
     # The pages find the workspace through the same variable the `--workspace` option reads.
     env = {**os.environ, "STUDIO_WORKSPACE": str(ws.root)}
     typer.echo(f"GAN Studio on http://{ADDRESS}:{port} (workspace {ws.root}); Ctrl-C stops it")
-    try:
-        code = subprocess.call(streamlit_command(port), env=env)
-    except KeyboardInterrupt:
-        code = 0
+    with subprocess.Popen(streamlit_command(port), env=env) as server:
+        try:
+            code = server.wait()
+        except KeyboardInterrupt:  # Streamlit got the same Ctrl-C: let it finish shutting down
+            try:
+                server.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                server.terminate()
+            code = 0
     raise typer.Exit(code)

@@ -22,7 +22,7 @@ import typer
 
 from studio.config import override
 from studio.errors import UserError
-from studio.options import WorkspaceOpt
+from studio.options import DemoWorkspaceOpt
 from studio.workspace import Workspace, atomic_write_json, atomic_write_text
 
 SITE_PORT = 8765  # fixed, so the URLs stay the same from one demo run to the next (incremental)
@@ -136,7 +136,7 @@ def prepare_workspace(ws: Workspace, url: str, gpu: bool) -> str:
 
 
 def demo(
-    workspace: WorkspaceOpt = Path("demo-data"),
+    workspace: DemoWorkspaceOpt = Path("demo-data"),
     port: Annotated[int, typer.Option(min=0, max=65535,
                                       help="Port of `studio app` on 127.0.0.1 (0: any free port).")] = 8501,
     no_app: Annotated[bool, typer.Option("--no-app", help="Stop after the pipeline.")] = False,
