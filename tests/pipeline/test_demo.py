@@ -26,6 +26,7 @@ from pathlib import Path
 
 import pytest
 
+from studio.commands.demo import CPU
 from studio.config import load_config
 from studio.demo_site import DEMO_IMAGES
 from studio.workspace import Workspace
@@ -106,7 +107,7 @@ def test_demo_builds_crawls_trains_promotes_offline_and_says_where_to_look(demo_
     assert look["promoted model"].startswith(str(promoted)) and (promoted / "weights.safetensors").is_file()
     assert Path(look["samples"]).is_dir()
     assert look["the app"] == f"studio app --workspace {ws.root}"
-    assert load_config(ws.config_path).pipeline.steps == 200  # --steps is for this run only
+    assert load_config(ws.config_path).pipeline.steps == CPU["pipeline"]["steps"] != 20  # --steps: this run only
     # `studio sample`, as the demo suggests, works on the result.
     grid = tmp_path / "grid.png"
     s = studio("sample", "--workspace", str(ws.root), "--n", "4", "--out", str(grid))
