@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 import sys
 import tempfile
 from pathlib import Path
@@ -33,5 +32,4 @@ def fiftyone_db():
     if "fiftyone" in sys.modules and str(fo.config.database_dir) != str(db_dir):
         fo.config.database_dir = str(db_dir)  # imported earlier (not connected yet): follow env
     fo.list_datasets()  # starts mongod now, once
-    yield fo
-    shutil.rmtree(db_dir, ignore_errors=True)
+    yield fo  # the folder stays: mongod outlives this process by a moment, and must not lose it
