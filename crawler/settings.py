@@ -15,6 +15,10 @@ def crawl_settings(cfg: CrawlConfig, raw_dir: Path, crawl_dir: Path, run_dir: Pa
         # Politeness (all from studio.toml [crawl]).
         "USER_AGENT": cfg.user_agent,
         "ROBOTSTXT_OBEY": cfg.obey_robots,  # a downloader middleware: pages and images alike
+        "DOWNLOADER_MIDDLEWARES": {  # the stock one lets requests through while robots.txt loads
+            "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
+            "crawler.robots.StrictRobotsTxtMiddleware": 100,
+        },
         "AUTOTHROTTLE_ENABLED": cfg.autothrottle,
         "AUTOTHROTTLE_START_DELAY": max(cfg.download_delay, 1.0),
         "AUTOTHROTTLE_TARGET_CONCURRENCY": 1.0,

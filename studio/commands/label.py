@@ -25,7 +25,8 @@ def label(
         ensure_saved_views(ds)
         import fiftyone as fo
 
+        # Said before the server starts, so whoever sees the App answer has seen the URL line.
+        typer.echo(f"FiftyOne App: http://127.0.0.1:{port}/ (saved views: review queue, duplicates, "
+                   "rejected, accepted; tag crops `accept` or `reject`). Ctrl-C to stop.")
         session = fo.launch_app(ds, address="127.0.0.1", port=port, remote=True, auto=False)
-    typer.echo(f"FiftyOne App: http://127.0.0.1:{port}/ (saved views: review queue, duplicates, "
-               "rejected, accepted; tag crops `accept` or `reject`). Ctrl-C to stop.", err=False)
     session.wait(-1)

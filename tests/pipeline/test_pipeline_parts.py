@@ -143,7 +143,7 @@ def test_lock_refuses_a_second_concurrent_pipeline(tmp_path):
 
 @pytest.mark.parametrize("gpu", [False, True])
 def test_demo_config_is_a_valid_studio_toml(tmp_path, gpu):
-    from studio.commands.demo import demo_config
+    from studio.commands.demo import CPU, GPU, demo_config
     from studio.config import TEMPLATE, load_config
 
     path = tmp_path / "studio.toml"
@@ -151,4 +151,6 @@ def test_demo_config_is_a_valid_studio_toml(tmp_path, gpu):
     cfg = load_config(path)
     assert cfg.sources.urls == ["http://127.0.0.1:8765/"] and cfg.curate.detector == "human"
     assert cfg.crawl.download_delay == 0 and cfg.pipeline.min_new_accepted == 1
-    assert (cfg.train.resolution, cfg.pipeline.steps) == ((64, 3000) if gpu else (32, 200))
+    sizes = GPU if gpu else CPU
+    assert (cfg.train.resolution, cfg.pipeline.steps) == (sizes["train"]["resolution"], sizes["pipeline"]["steps"])
+    assert cfg.train.resolution == (64 if gpu else 32)
