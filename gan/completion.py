@@ -16,9 +16,9 @@ import torch.nn.functional as F
 from PIL import Image
 
 from gan.errors import GanError
-from gan.latent import to_float
+from gan.latent import optimise_latents, to_float
 from gan.losses import g_loss
-from gan.sampling import latents, to_uint8
+from gan.sampling import to_uint8
 
 MASK_KINDS = ("centre", "left", "right", "random", "pattern", "custom")
 
@@ -74,9 +74,6 @@ def complete(g, d, image: torch.Tensor, hole: torch.Tensor, steps: int = 300, re
     dev = next(g.parameters()).device
     y = to_float(image).to(dev)
     w = importance_weights(hole).to(dev)
-    z = latents(restarts, seed, g.z_dim).to(dev).requires_grad_(True)
-    opt = torch.optim.Adam([z], lr=lr)
-    history = []
 
     def loss_of(z):
         x = g(z)
@@ -85,16 +82,9 @@ def complete(g, d, image: torch.Tensor, hole: torch.Tensor, steps: int = 300, re
             return contextual
         return contextual + perceptual_weight * torch.stack([g_loss("ns", d(x[i:i + 1])) for i in range(len(x))])
 
-    for _ in range(steps):
-        loss = loss_of(z)
-        opt.zero_grad(set_to_none=True)
-        loss.sum().backward()
-        opt.step()
-        history.append(float(loss.detach().min()))
+    zb, loss, history = optimise_latents(g, loss_of, steps, restarts, lr, seed)
     with torch.no_grad():
-        loss = loss_of(z)
-        best = int(loss.argmin())
-        gen = to_uint8(g(z[best:best + 1]))[0].cpu()
+        gen = to_uint8(g(zb))[0].cpu()
     img = image.cpu()
     composite = torch.where(hole, gen, img)
     if blend == "poisson":
@@ -103,7 +93,7 @@ def complete(g, d, image: torch.Tensor, hole: torch.Tensor, steps: int = 300, re
         blended = alpha_blend(img, gen, hole)
     else:
         blended = composite
-    return Completion(gen, composite, blended, float(loss[best]), history)
+    return Completion(gen, composite, blended, loss, history)
 
 
 def poisson_blend(image: torch.Tensor, fill: torch.Tensor, hole: torch.Tensor, iters: int = 2000) -> torch.Tensor:

@@ -36,20 +36,30 @@ def project(g, target: torch.Tensor, d=None, steps: int = 200, restarts: int = 4
     dev = next(g.parameters()).device
     y = to_float(target).to(dev)
     y_feat = d.features(y) if d is not None else None
-    z = latents(restarts, seed, g.z_dim).to(dev).requires_grad_(True)
+    zb, loss, history = optimise_latents(
+        g, lambda z: _projection_loss(g, d, z, y, y_feat, feature_weight), steps, restarts, lr, seed)
+    with torch.no_grad():
+        return Projection(zb, to_uint8(g(zb))[0].cpu(), loss, history)
+
+
+def optimise_latents(g, loss_of, steps: int, restarts: int, lr: float, seed: int):
+    """Adam on `restarts` latents at once (one batch); `loss_of(z)` gives one loss per latent.
+
+    Returns the best latent (1, z_dim), its final loss and the best loss after each step.
+    """
+    z = latents(restarts, seed, g.z_dim).to(next(g.parameters()).device).requires_grad_(True)
     opt = torch.optim.Adam([z], lr=lr)
     history = []
     for _ in range(steps):
-        loss = _projection_loss(g, d, z, y, y_feat, feature_weight)  # (restarts,)
+        loss = loss_of(z)  # (restarts,)
         opt.zero_grad(set_to_none=True)
         loss.sum().backward()
         opt.step()
         history.append(float(loss.detach().min()))
     with torch.no_grad():
-        loss = _projection_loss(g, d, z, y, y_feat, feature_weight)
+        loss = loss_of(z)
         best = int(loss.argmin())
-        zb = z[best:best + 1].detach()
-        return Projection(zb, to_uint8(g(zb))[0].cpu(), float(loss[best]), history)
+        return z[best:best + 1].detach(), float(loss[best]), history
 
 
 def _projection_loss(g, d, z, y, y_feat, w):

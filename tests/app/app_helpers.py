@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -14,6 +13,8 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
+
+from tests.helpers import free_port  # noqa: F401  (re-exported for the app tests)
 
 ENTRY = Path(__file__).resolve().parents[2] / "app" / "main.py"
 PAGES = ["overview.py", "browse.py", "label.py", "duplicates.py", "train.py", "generate.py",
@@ -42,12 +43,6 @@ def assert_clean(at: AppTest) -> None:
     """No uncaught exception and no error box."""
     assert not at.exception, [e.value for e in at.exception]
     assert not at.error, [e.value for e in at.error]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def wait_http(url: str, timeout: float = 60) -> str:

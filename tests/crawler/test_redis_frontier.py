@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import time
 from collections import Counter
@@ -21,6 +20,7 @@ from crawler.config import CrawlConfig
 from crawler.settings import crawl_settings
 from tests.crawler.conftest import REPO, latest_stats, make_workspace, read_manifest, studio_cmd
 from tests.fixtures.crawl_site import NEVER_REQUESTED, STORED, serve_crawl_site
+from tests.helpers import free_port
 
 # Requests that legitimately repeat: each worker reads robots.txt itself, and the site answers
 # these with 503 first (retries are requests of their own, dont_filter by design).
@@ -31,12 +31,6 @@ FRONTIER_KEYS = {
     "SCHEDULER_SERIALIZER", "REDIS_URL", "JOBDIR", "EXTENSIONS", "STUDIO_REDIS_IDLE_S",
     "CONCURRENT_REQUESTS",  # lowered only: a worker holds no more than it can download now
 }
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")

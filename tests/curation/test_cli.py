@@ -49,14 +49,12 @@ def test_missing_anime_cascade_is_one_clear_line(fiftyone_db, tmp_path):
 
 
 def test_label_serves_the_fiftyone_app_on_localhost(fiftyone_db, tmp_path):
-    import socket
+    from tests.helpers import free_port
 
     ws = tmp_path / "ws"
     ws.mkdir()
     (ws / "studio.toml").write_text("")
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     proc = subprocess.Popen([sys.executable, "-m", "studio", "label", "-w", str(ws), "--port",
                              str(port)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
