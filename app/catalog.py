@@ -6,7 +6,6 @@ the view, only the fields a page shows), so a page stays fast on 100k crops.
 
 from __future__ import annotations
 
-import os
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -55,8 +54,9 @@ def dataset_or_start_here(ws: Workspace):
 def has_catalog(ws: Workspace) -> bool:
     """A catalog may exist: a database was configured or `studio curate` made `db/`. Checked
     first so that looking at an uncurated workspace never starts (or creates) a database."""
-    configured = os.environ.get("FIFTYONE_DATABASE_URI") or os.environ.get("FIFTYONE_DATABASE_DIR")
-    return has_crawl(ws) and bool(configured or ws.db_dir.is_dir())
+    from curation.catalog import database_configured
+
+    return has_crawl(ws) and database_configured(ws.root)
 
 
 @dataclass

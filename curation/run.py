@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import multiprocessing as mp
+import os
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
@@ -23,6 +24,7 @@ from curation.catalog import (
     open_sources,
     sync_app_tags,
 )
+from curation.children import die_with_parent
 from curation.config import CurateConfig
 from curation.decide import group_duplicates, refresh_decisions, update_pollution, update_uniqueness
 from curation.detectors import get_detector
@@ -116,8 +118,9 @@ def _run_pool(todo: list[tuple[str, str]], cfg: CurateConfig, root: Path,
     workers = min(cfg.workers, len(todo))
     bar = tqdm(total=len(todo), desc="curate", unit="img", disable=not progress)
     items = iter(todo)
-    with ProcessPoolExecutor(workers, mp_context=ctx, initializer=init_worker,
-                             initargs=(dataclasses.asdict(cfg), str(root / "faces"))) as pool:
+    with ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init_orphan_proof_worker,
+                             initargs=(os.getpid(), dataclasses.asdict(cfg),
+                                       str(root / "faces"))) as pool:
         try:
             running = {pool.submit(process_source, *item) for item in islice(items, 4 * workers)}
             while running:
@@ -136,6 +139,12 @@ def _run_pool(todo: list[tuple[str, str]], cfg: CurateConfig, root: Path,
         finally:
             bar.close()
             pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _init_orphan_proof_worker(parent_pid: int, *args) -> None:
+    """A worker ends when `curate` does, even after a kill -9 of curate (no orphans)."""
+    die_with_parent(parent_pid)
+    init_worker(*args)
 
 
 def _filter_summary(model: dict | None) -> dict | None:
@@ -157,7 +166,8 @@ def _commit(ds, sources, root: Path, manifest: dict, results: list[SourceResult]
             if crop["key"] in existing_keys:
                 continue  # added by a run that was killed before recording the source
             existing_keys.add(crop["key"])
-            samples.append(fo.Sample(**crop, source_url=m.get("url"), page_url=m.get("page_url"),
+            samples.append(fo.Sample(**crop, path=str(Path(crop["filepath"]).relative_to(root)),
+                                     source_url=m.get("url"), page_url=m.get("page_url"),
                                      domain=domain_of(m.get("page_url") or m.get("url")),
                                      added_at=now))
     if samples:
@@ -165,7 +175,8 @@ def _commit(ds, sources, root: Path, manifest: dict, results: list[SourceResult]
     records = []
     for r in results:
         m = manifest[r.sha256]
-        records.append(fo.Sample(filepath=str(root / m["path"]), sha256=r.sha256, url=m.get("url"),
+        records.append(fo.Sample(filepath=str(root / m["path"]), path=m["path"],
+                                 sha256=r.sha256, url=m.get("url"),
                                  page_url=m.get("page_url"),
                                  domain=domain_of(m.get("page_url") or m.get("url")),
                                  status=r.status, error=r.error or None, faces=r.faces,

@@ -19,7 +19,7 @@ from studio.commands.sample import sample
 from studio.commands.schedule import schedule
 from studio.commands.status import status
 from studio.commands.train import train
-from studio.errors import UserError
+from studio.errors import UserError, environment_problem
 
 app = typer.Typer(
     name="studio",
@@ -51,4 +51,10 @@ def main(argv: list[str] | None = None) -> None:
         app(args=argv, prog_name="studio")
     except UserError as exc:
         print(f"studio: error: {exc}", file=sys.stderr)
+        sys.exit(2)
+    except Exception as exc:
+        problem = environment_problem(exc)
+        if problem is None:
+            raise
+        print(f"studio: error: {problem}", file=sys.stderr)
         sys.exit(2)

@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import errno
 from collections.abc import Iterator
 from contextlib import contextmanager
+
+# A full, read-only or unwritable disk is the user's to fix: one line naming the path.
+ENVIRONMENT_ERRNOS = {errno.ENOSPC: "the disk is full", errno.EROFS: "the file system is read-only",
+                      errno.EACCES: "permission denied", errno.EDQUOT: "the disk quota is exceeded",
+                      errno.EPERM: "operation not permitted"}
 
 
 class UserError(Exception):
@@ -21,3 +27,25 @@ def user_errors(*exc_types: type[BaseException]) -> Iterator[None]:
         yield
     except exc_types as exc:
         raise UserError(str(exc)) from exc
+
+
+def environment_problem(exc: BaseException) -> str | None:
+    """One line for a failure of the machine rather than of the code (a full or read-only disk,
+    the catalog database unreachable), or None for a bug, which keeps its traceback."""
+    for e in _chain(exc):
+        if isinstance(e, OSError) and e.errno in ENVIRONMENT_ERRNOS:
+            where = f" ({e.filename})" if e.filename else ""
+            return (f"{ENVIRONMENT_ERRNOS[e.errno]}{where}; free space or fix the permissions, "
+                    "then run the command again (it resumes)")
+        if type(e).__module__.startswith("pymongo."):
+            text = str(e).strip().splitlines()
+            return f"the catalog database failed: {text[0][:300] if text else type(e).__name__}"
+    return None
+
+
+def _chain(exc: BaseException | None) -> Iterator[BaseException]:
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        yield exc
+        exc = exc.__cause__ or exc.__context__

@@ -3,33 +3,39 @@
 from __future__ import annotations
 
 import os
-import sys
 import tempfile
 from pathlib import Path
 
 import pytest
 
+# Whatever the developer's shell points at (a demo's database, an external MongoDB), the suite
+# connects only to databases it starts itself.
+for _key in ("FIFTYONE_DATABASE_URI", "FIFTYONE_DATABASE_DIR", "FIFTYONE_PRIVATE_DATABASE_PORT",
+             "STUDIO_DATABASE_FOR"):
+    os.environ.pop(_key, None)
+
 
 @pytest.fixture(scope="session")
 def fiftyone_db():
-    """A real FiftyOne database (the bundled mongod) in a temp folder, started once per session.
+    """A real FiftyOne database for the session: the studio's own supervised mongod on a temp
+    folder, handed to this process and every `studio` subprocess as FIFTYONE_DATABASE_URI —
+    the "external MongoDB" setup, where each workspace's dataset is named by its id.
 
-    FIFTYONE_DATABASE_DIR is put in os.environ before fiftyone is imported, so this process and
-    every `studio` subprocess a test starts share the one database (several clients are fine;
-    several processes *starting* it at once are not). Each workspace gets its own dataset.
-    Yields the imported `fiftyone` module.
+    Tests of the per-workspace database (tests/curation/test_database.py) drop the URI from
+    their subprocesses' environment. Yields the imported `fiftyone` module.
     """
+    from curation.catalog.server import ensure_server
+
     # Outside pytest's basetemp: another pytest session's "keep the last 3 basetemps" clean-up
     # must never delete a live database folder from under this session's mongod.
     db_dir = Path(tempfile.mkdtemp(prefix="studio-test-fiftyone-db-"))
-    os.environ["FIFTYONE_DATABASE_DIR"] = str(db_dir)
+    uri = ensure_server(db_dir)  # this process's lease keeps it up until the session ends
+    os.environ["FIFTYONE_DATABASE_URI"] = uri
     os.environ["FIFTYONE_DO_NOT_TRACK"] = "true"
     os.environ["FIFTYONE_DATABASE_VALIDATION"] = "false"
     os.environ["FIFTYONE_SHOW_PROGRESS_BARS"] = "false"
-    os.environ.pop("FIFTYONE_DATABASE_URI", None)
     import fiftyone as fo
 
-    if "fiftyone" in sys.modules and str(fo.config.database_dir) != str(db_dir):
-        fo.config.database_dir = str(db_dir)  # imported earlier (not connected yet): follow env
-    fo.list_datasets()  # starts mongod now, once
-    yield fo  # the folder stays: mongod outlives this process by a moment, and must not lose it
+    fo.config.database_uri = uri  # in case fiftyone was imported before this fixture ran
+    fo.list_datasets()
+    yield fo

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -11,6 +12,7 @@ from typing import Annotated
 
 import typer
 
+from curation.children import die_with_parent
 from studio.errors import UserError
 from studio.options import WorkspaceOpt
 from studio.workspace import Workspace
@@ -55,7 +57,9 @@ def run_app(
     # The pages find the workspace through the same variable the `--workspace` option reads.
     env = {**os.environ, "STUDIO_WORKSPACE": str(ws.root)}
     typer.echo(f"GAN Studio on http://{ADDRESS}:{port} (workspace {ws.root}); Ctrl-C stops it")
-    with subprocess.Popen(streamlit_command(port), env=env) as server:
+    # Streamlit ends with this process however it ends (kill -9 too); SIGTERM is passed on.
+    with subprocess.Popen(streamlit_command(port), env=env, preexec_fn=die_with_parent) as server:
+        signal.signal(signal.SIGTERM, lambda *_: server.terminate())
         try:
             code = server.wait()
         except KeyboardInterrupt:  # Streamlit got the same Ctrl-C: let it finish shutting down
@@ -64,4 +68,4 @@ def run_app(
             except subprocess.TimeoutExpired:
                 server.terminate()
             code = 0
-    raise typer.Exit(code)
+    raise typer.Exit(0 if code in (0, -signal.SIGTERM) else code)

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import typer
 
+from curation.catalog.identity import workspace_id
 from studio.config import TEMPLATE, load_config
 from studio.options import WorkspaceOpt
 from studio.workspace import Workspace, atomic_write_text
@@ -28,4 +29,5 @@ def init(
     ws.root.mkdir(parents=True, exist_ok=True)
     atomic_write_text(ws.config_path, text)
     load_config(ws.config_path)
+    workspace_id(ws.root)  # names its catalog, so the folder can move with its labels
     typer.echo(f"created workspace at {ws.root} (edit {ws.config_path.name}, then `studio crawl`)")

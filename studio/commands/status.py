@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -44,10 +43,10 @@ def _funnel(ws: Workspace) -> dict[str, Any] | None:
     Only when a catalog can exist (a db/ folder or a configured database): status must not
     start a database for a workspace that was never curated.
     """
-    if not (ws.db_dir.exists() or os.environ.get("FIFTYONE_DATABASE_URI")
-            or os.environ.get("FIFTYONE_DATABASE_DIR")):
+    from curation.catalog import catalog_exists, database_configured, funnel
+
+    if not database_configured(ws.root):
         return None
-    from curation.catalog import catalog_exists, funnel
     from curation.errors import CurationError
 
     try:

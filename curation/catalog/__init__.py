@@ -1,0 +1,32 @@
+"""The workspace's FiftyOne catalog (the catalog of record for crops and labels).
+
+A thin façade: `connect` opens the right database and dataset, `server`/`supervisor` run the
+workspace's own mongod, `identity` names the dataset and follows moves, `schema` declares the
+fields, `labels` writes human labels, `queries` answers the pages and commands.
+"""
+
+from curation.catalog.connect import (
+    catalog_exists,
+    database_configured,
+    external_uri,
+    open_catalog,
+    open_sources,
+)
+from curation.catalog.identity import dataset_name, workspace_id
+from curation.catalog.labels import human_labels, set_label, set_labels, sync_app_tags
+from curation.catalog.queries import (
+    domain_of,
+    duplicate_groups,
+    ensure_saved_views,
+    funnel,
+    review_queue,
+    set_kept,
+)
+from curation.catalog.schema import CROP_FIELDS, DECISIONS, LABELS, SAVED_VIEWS, SOURCE_FIELDS
+
+__all__ = [
+    "CROP_FIELDS", "DECISIONS", "LABELS", "SAVED_VIEWS", "SOURCE_FIELDS", "catalog_exists",
+    "database_configured", "dataset_name", "domain_of", "duplicate_groups", "ensure_saved_views",
+    "external_uri", "funnel", "human_labels", "open_catalog", "open_sources", "review_queue",
+    "set_kept", "set_label", "set_labels", "sync_app_tags", "workspace_id",
+]

