@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 PROJECT_URL = "https://github.com/gan-studio/gan-studio"
 
 
 @dataclass
 class CrawlConfig:
-    max_pages: int = 1000  # pages fetched per crawl (0 = no limit)
+    max_pages: int = 1000  # pages fetched per crawl (0 = no limit): the real bound of a crawl
     max_images: int = 10000  # images stored per crawl (0 = no limit)
-    depth: int = 3  # link depth from the start pages
+    depth: int = 3  # link depth from the start pages; pagination and sitemap pages do not add to it
+    # Hosts images may come from besides the page hosts (CDNs); "*" = any host. Pages never.
+    image_domains: list[str] = field(default_factory=list)
+    sitemaps: bool = True  # read /sitemap.xml and robots.txt `Sitemap:` lines of the page hosts
     user_agent: str = f"GANStudio/0.1 (+{PROJECT_URL})"  # identifies the crawler to site owners
     obey_robots: bool = True  # robots.txt is obeyed for pages and images
     autothrottle: bool = True  # adapt the delay to the server's latency

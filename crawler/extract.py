@@ -1,8 +1,10 @@
 """Finding image URLs and followable links in an HTML page (pure functions, no I/O).
 
 Images come from `<img src>`, the largest `srcset` candidate (also of `<picture><source>`),
-lazy-load attributes, `<a href>` to image files and `og:image`; URLs are resolved against
-`<base href>`. Hosts are compared by hostname, never `host:port` (LinkExtractor's trap).
+lazy-load attributes, `<a href>` to image files, `og:image` and CSS `url()` in `style="…"`
+attributes and `<style>` blocks; URLs are resolved against `<base href>`. A malformed URL
+(`http://[::1`, a port above 65535) is skipped on its own and counted, never the whole page.
+Hosts are compared by hostname, never `host:port` (LinkExtractor's trap).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from urllib.parse import urljoin, urlsplit
 
 from scrapy.http import HtmlResponse
 from scrapy.utils.response import get_base_url
+from w3lib.url import safe_url_string
 
 IMAGE_EXTS = (".jpg", ".jpeg", ".png", ".webp", ".gif")
 # Image types we never keep: skipped without a request, counted as unsupported_format.
@@ -20,13 +23,43 @@ UNSUPPORTED_EXTS = (".svg", ".svgz", ".ico", ".bmp", ".tif", ".tiff", ".avif", "
 LAZY_ATTRS = ("data-src", "data-original", "data-lazy-src")
 SRCSET_ATTRS = ("srcset", "data-srcset")
 SOURCE_TYPES_OK = ("", "image/jpeg", "image/png", "image/webp", "image/gif")
+# CSS `url(...)`, quoted or not; in <style> blocks only inside background declarations (fonts
+# and cursors use url() too).
+CSS_URL = re.compile(r"""url\(\s*(['"]?)([^'")]+?)\1\s*\)""", re.I)
+CSS_BACKGROUND = re.compile(r"background(?:-image)?\s*:([^;}]*)", re.I)
 
 
 @dataclass(frozen=True)
 class ImageRef:
     url: str  # absolute URL
     alt: str  # alt text (may be empty)
-    source: str  # where it was found: img, srcset, picture, lazy, link, og
+    source: str  # where it was found: img, srcset, picture, lazy, link, og, css
+
+
+class MalformedUrl(ValueError):
+    """A URL on a page that cannot be requested (bad IPv6 literal, port out of range…)."""
+
+
+def clean_url(base: str, raw: str) -> str | None:
+    """`raw` resolved against `base`, without fragment; None for non-http(s) or empty.
+
+    Raises MalformedUrl for a URL no request could be made of, so the caller counts it and
+    carries on with the rest of the page.
+    """
+    raw = (raw or "").strip()
+    if not raw or raw.startswith(("data:", "javascript:", "mailto:", "tel:", "#")):
+        return None
+    try:
+        url = urljoin(base, raw).split("#", 1)[0]
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https"):
+            return None
+        parts.port  # noqa: B018 (raises ValueError when out of range or not a number)
+        if not parts.hostname or any(c in parts.hostname for c in " <>\"{}|\\^`"):
+            raise ValueError(f"bad host {parts.hostname!r}")
+        return safe_url_string(url)
+    except ValueError as exc:
+        raise MalformedUrl(f"{raw[:200]!r}: {exc}") from None
 
 
 def parse_srcset(value: str) -> list[tuple[str, float, float]]:
@@ -58,9 +91,11 @@ def largest_candidate(candidates: list[tuple[str, float, float]]) -> str | None:
 
 
 def host_allowed(url: str, domains: list[str]) -> bool:
-    """True when the URL's hostname is one of `domains` or a subdomain of one (port ignored)."""
+    """True when the URL's hostname is one of `domains` or a subdomain of one (port ignored).
+
+    `"*"` in `domains` allows every host."""
     host = (urlsplit(url).hostname or "").lower()
-    return any(host == d or host.endswith("." + d) for d in domains)
+    return any(d == "*" or host == d or host.endswith("." + d) for d in domains)
 
 
 def is_http(url: str) -> bool:
@@ -68,22 +103,33 @@ def is_http(url: str) -> bool:
 
 
 def path_ext(url: str) -> str:
-    path = urlsplit(url).path.lower()
+    try:
+        path = urlsplit(url).path.lower()
+    except ValueError:  # malformed: the caller's clean_url counts it
+        return ""
     dot = path.rfind(".")
     return path[dot:] if dot > path.rfind("/") else ""
 
 
-def find_images(response: HtmlResponse) -> list[ImageRef]:
-    """Every image URL of the page, once, in document order."""
+def css_urls(css: str, backgrounds_only: bool) -> list[str]:
+    """`url()` values of a CSS text (a style attribute, or backgrounds of a <style> block)."""
+    chunks = CSS_BACKGROUND.findall(css) if backgrounds_only else [css]
+    return [m.group(2) for chunk in chunks for m in CSS_URL.finditer(chunk)]
+
+
+def find_images(response: HtmlResponse, malformed: list[str] | None = None) -> list[ImageRef]:
+    """Every image URL of the page, once, in document order; bad URLs go to `malformed`."""
     base = get_base_url(response)
     found: dict[str, ImageRef] = {}
 
     def add(raw: str | None, alt: str, source: str) -> None:
-        raw = (raw or "").strip()
-        if not raw or raw.startswith(("data:", "javascript:", "#")):
+        try:
+            url = clean_url(base, raw or "")
+        except MalformedUrl as exc:
+            if malformed is not None:
+                malformed.append(str(exc))
             return
-        url = urljoin(base, raw).split("#", 1)[0]
-        if is_http(url) and url not in found:
+        if url is not None and url not in found:
             found[url] = ImageRef(url, alt.strip(), source)
 
     for picture in response.css("picture"):
@@ -114,7 +160,7 @@ def find_images(response: HtmlResponse) -> list[ImageRef]:
 
     for a in response.css("a[href]"):
         href = a.attrib["href"]
-        if path_ext(urljoin(base, href)) in IMAGE_EXTS + UNSUPPORTED_EXTS:
+        if path_ext(href.split("?", 1)[0].split("#", 1)[0]) in IMAGE_EXTS + UNSUPPORTED_EXTS:
             alt = a.css("img::attr(alt)").get() or " ".join(a.css("::text").getall())
             add(href, alt, "link")
 
@@ -122,6 +168,13 @@ def find_images(response: HtmlResponse) -> list[ImageRef]:
     for prop in ("og:image", "og:image:url", "og:image:secure_url"):
         for meta in response.css(f'meta[property="{prop}"], meta[name="{prop}"]'):
             add(meta.attrib.get("content"), og_alt, "og")
+
+    for el in response.xpath("//*[@style]"):
+        for raw in css_urls(el.attrib["style"], backgrounds_only=False):
+            add(raw, el.attrib.get("title", "") or el.attrib.get("aria-label", ""), "css")
+    for style in response.xpath("//style/text()").getall():
+        for raw in css_urls(style, backgrounds_only=True):
+            add(raw, "", "css")
     return list(found.values())
 
 

@@ -1,7 +1,9 @@
 """The pipeline that validates downloaded images and stores them in raw/ (off the reactor thread).
 
 Decoding and hashing run in Twisted's thread pool, so the reactor keeps downloading; every
-rejection is logged to `crawl/rejected.jsonl` and counted in the stats under its reason.
+rejection is logged to `crawl/rejected.jsonl` and counted in the stats under its reason. An
+image counts as stored only once its file and its manifest line are both written; a failed
+write stops the crawl (`crawler.diskguard`).
 """
 
 from __future__ import annotations
@@ -16,8 +18,9 @@ from scrapy.exceptions import DropItem
 from scrapy.utils.defer import deferred_from_coro, maybe_deferred_to_future
 from twisted.internet.threads import deferToThread
 
+from crawler.diskguard import storage_failed
 from crawler.items import ImageItem
-from crawler.store import JsonlLog, RawStore
+from crawler.store import JsonlLog, RawStore, StorageFailed
 from crawler.validate import Rejected, validate_image
 
 
@@ -36,6 +39,7 @@ class StoreImagesPipeline:
         self.stored = 0  # new files this crawl; changed only under _limit_lock when limited
         self._limit_lock = threading.Lock() if max_images else nullcontext()
         self.closing = False
+        self.failed = False  # a write failed: nothing more is stored
 
     @classmethod
     def from_crawler(cls, crawler):
@@ -53,11 +57,18 @@ class StoreImagesPipeline:
         self.stats.inc_value("studio/images_downloaded")
         self.stats.inc_value("studio/bytes_downloaded", len(item.body))
         self.stats.inc_value(f"studio/domain/{host}/images")
+        if self.failed:
+            raise DropItem("the workspace cannot be written")
         if self.closing:
             self.stats.inc_value("studio/images_over_limit")
             raise DropItem("max_images reached")
         try:
             record, new = await maybe_deferred_to_future(deferToThread(self._validate_and_store, item))
+        except StorageFailed as exc:
+            self.failed = True
+            self.stats.inc_value("studio/images_not_written")
+            storage_failed(self.crawler, exc)
+            raise DropItem(str(exc)) from None
         except OverLimit:
             self.stats.inc_value("studio/images_over_limit")
             raise DropItem("max_images reached") from None
@@ -104,5 +115,12 @@ class StoreImagesPipeline:
             "fetched_at": now,
             "alt": item.alt,
         }
-        self.store.manifest.append(record)
+        try:
+            self.store.manifest.append(record)
+        except StorageFailed:
+            if new:  # no manifest line, no file: raw/ never holds an image the manifest lacks
+                self.store.remove(sha, info.ext)
+                with self._limit_lock:
+                    self.stored -= 1
+            raise
         return record, new

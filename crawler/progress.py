@@ -1,9 +1,14 @@
-"""A progress line on stderr while a crawl runs (pages, images, stored, rejected, rate)."""
+"""A progress line on stderr while a crawl runs (pages, images, stored, rejected, rate, ETA).
+
+The ETA is the requests waiting (scheduler queue + downloader) over the request rate of the
+last minute: it grows while the crawl discovers pages, and is an estimate of what is known.
+"""
 
 from __future__ import annotations
 
 import sys
 import time
+from collections import deque
 
 from scrapy import signals
 from twisted.internet import task
@@ -16,6 +21,7 @@ class ProgressLine:
         self.tty = sys.stderr.isatty()
         self.started = time.monotonic()
         self.loop: task.LoopingCall | None = None
+        self.samples: deque[tuple[float, int]] = deque(maxlen=60)  # (time, responses so far)
 
     @classmethod
     def from_crawler(cls, crawler):
@@ -34,15 +40,39 @@ class ProgressLine:
             self.loop.stop()
         self.show(final=True)
 
+    def pending(self) -> int:
+        engine = getattr(self.crawler, "engine", None)
+        slot = getattr(engine, "_slot", None)
+        try:
+            queued = len(slot.scheduler) if slot is not None else 0
+        except (TypeError, AttributeError):  # a scheduler without len()
+            get = self.crawler.stats.get_value
+            queued = max(0, get("scheduler/enqueued", 0) - get("scheduler/dequeued", 0))
+        active = len(getattr(getattr(engine, "downloader", None), "active", ()) or ())
+        return queued + active
+
+    def eta(self, now: float) -> str:
+        done = self.crawler.stats.get_value("response_received_count", 0)
+        self.samples.append((now, done))
+        t0, n0 = self.samples[0]
+        rate = (done - n0) / (now - t0) if now - t0 >= 1 else 0.0
+        pending = self.pending()
+        if pending == 0:
+            return f"{rate:.1f} req/s"
+        if rate <= 0:
+            return f"{pending} queued, ETA unknown"
+        return f"{rate:.1f} req/s, {pending} queued, ETA {_duration(pending / rate)}"
+
     def line(self) -> str:
         get = self.crawler.stats.get_value
         rejected = sum(v for k, v in self.crawler.stats.get_stats().items() if k.startswith("studio/rejected/"))
-        elapsed = max(time.monotonic() - self.started, 1e-6)
+        now = time.monotonic()
+        elapsed = max(now - self.started, 1e-6)
         stored = get("studio/stored", 0)
         return (
             f"crawl: {get('studio/pages', 0)} pages, {get('studio/images_found', 0)} images found, "
             f"{stored} stored, {get('studio/duplicates', 0)} duplicates, {rejected} rejected "
-            f"({stored / elapsed:.1f} img/s, {elapsed:.0f}s)"
+            f"({stored / elapsed:.1f} img/s, {self.eta(now)}, {elapsed:.0f}s)"
         )
 
     def show(self, final: bool = False) -> None:
@@ -51,3 +81,12 @@ class ProgressLine:
         else:
             sys.stderr.write(self.line() + "\n")
         sys.stderr.flush()
+
+
+def _duration(seconds: float) -> str:
+    seconds = int(seconds + 0.5)
+    if seconds < 60:
+        return f"{seconds}s"
+    if seconds < 3600:
+        return f"{seconds // 60}m{seconds % 60:02d}s"
+    return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"

@@ -1,7 +1,10 @@
-"""JSON codec for requests in the shared Redis frontier (scrapy-redis `SCHEDULER_SERIALIZER`).
+"""JSON codec for stored requests: the Redis frontier (scrapy-redis `SCHEDULER_SERIALIZER`)
+and the job dir's disk queues (`crawler.jsonqueue`).
 
-scrapy-redis pickles requests by default, so anyone who can write to the Redis server could run
-code in every worker; we store `Request.to_dict()` as JSON instead (bytes tagged, base64).
+scrapy-redis and Scrapy's JOBDIR pickle requests by default, so anyone who can write to the
+Redis server or hand over a workspace could run code in the crawler; we store
+`Request.to_dict()` as JSON instead (bytes tagged, base64). `loads` also refuses a `_class`
+(Scrapy would import and call any dotted name) and callbacks other than the spider's own.
 """
 
 from __future__ import annotations
@@ -11,6 +14,8 @@ import json
 from typing import Any
 
 _BYTES = "__b64__"
+# The spider methods a stored request may name (crawler.spiders.images.ImageSpider).
+CALLBACKS = {None, "parse", "parse_image", "parse_sitemap", "page_failed", "image_failed", "sitemap_failed"}
 
 
 def _default(obj: Any) -> Any:
@@ -47,4 +52,13 @@ def dumps(obj: dict) -> bytes:
 
 
 def loads(data: bytes) -> dict:
-    return _unpairs(json.loads(data, object_hook=_hook))
+    """The request dict; ValueError if it is not JSON or not a request of ours."""
+    obj = _unpairs(json.loads(data, object_hook=_hook))
+    if not isinstance(obj, dict) or not isinstance(obj.get("url"), str):
+        raise ValueError("not a stored request")
+    if "_class" in obj:
+        raise ValueError(f"stored request names a class: {str(obj['_class'])[:100]!r}")
+    for key in ("callback", "errback"):
+        if obj.get(key) not in CALLBACKS:
+            raise ValueError(f"stored request names an unknown {key}: {str(obj[key])[:100]!r}")
+    return obj

@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import logging
+import os
 import shutil
+import socket
 import time
 import warnings
 from dataclasses import dataclass
@@ -19,9 +22,16 @@ from urllib.parse import urlsplit
 
 from crawler.config import CrawlConfig
 from crawler.errors import CrawlError
-from crawler.store import RawStore, iter_jsonl, write_atomic
+from crawler.redis_scope import frontier_prefix
+from crawler.report import end_line, summarize
+from crawler.store import RawStore, StorageFailed, iter_jsonl, write_atomic
 
 JOB_META = "studio-job.json"
+# Bumped when the job dir's format changes: a job of another format is discarded, never read
+# (format 1 held pickled queues and a pickled spider.state).
+JOB_FORMAT = 2
+STORAGE_KEY = "studio/storage_error"
+WORKER_ID = f"{socket.gethostname()}:{os.getpid()}"
 # Finish reasons after which the crawl is complete and its job dir can go.
 COMPLETE_REASONS = {"finished", "max_images"}
 
@@ -86,8 +96,12 @@ def run_crawl(
         raise CrawlError("no start URLs: pass --url or set [sources] urls in studio.toml")
     start_urls = normalize_start_urls(start_urls)
     domains = normalize_domains(start_urls, allow_domains)
+    image_domains = ["*"] if "*" in cfg.image_domains else normalize_domains([], cfg.image_domains)
+    prefix = frontier_prefix(start_urls, domains)
+    fresh_frontier = None
     if cfg.redis_url:
         _check_redis(cfg.redis_url)
+        fresh_frontier = _join_redis(cfg.redis_url, prefix)
 
     # Our validator rejects images over Pillow's limit itself; the warning would only be noise.
     from PIL import Image
@@ -97,23 +111,33 @@ def run_crawl(
     from crawler.spiders.images import ImageSpider
 
     warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+    # A full disk must not turn every log line into a traceback on stderr (crawl.log is a file).
+    logging.raiseExceptions = False
 
-    crawl_dir.mkdir(parents=True, exist_ok=True)
-    run_dir = _new_run_dir(crawl_dir)
-    resumed = _prepare_job_dir(crawl_dir / "job", start_urls, domains)
+    try:
+        crawl_dir.mkdir(parents=True, exist_ok=True)
+        run_dir = _new_run_dir(crawl_dir)
+        resumed = _prepare_job_dir(crawl_dir / "job", start_urls, domains)
+    except OSError as exc:
+        raise CrawlError(str(StorageFailed(exc.filename or crawl_dir, exc))) from None
     known = RawStore(raw_dir).known_urls() | _rejected_urls(crawl_dir / "rejected.jsonl")
 
     started_at = datetime.now(UTC)
     t0 = time.monotonic()
-    process = CrawlerProcess(crawl_settings(cfg, raw_dir, crawl_dir, run_dir))
+    settings = crawl_settings(cfg, raw_dir, crawl_dir, run_dir, domains, image_domains, prefix)
+    if cfg.redis_url:
+        settings["STUDIO_REDIS_WORKER"] = WORKER_ID
+    process = CrawlerProcess(settings)
     crawler = process.create_crawler(ImageSpider)
     process.crawl(
         crawler,
         start_urls=start_urls,
         allowed_domains=domains,
+        image_domains=image_domains,
         known_urls=known,
         max_pages=cfg.max_pages,
         depth=cfg.depth,
+        sitemaps=cfg.sitemaps,
     )
     process.start()
     duration = time.monotonic() - t0
@@ -121,60 +145,40 @@ def run_crawl(
     raw_stats = crawler.stats.get_stats() if crawler.stats else {}
     reason = str(raw_stats.get("finish_reason", "unknown"))
     interrupted = reason not in COMPLETE_REASONS
-    if not interrupted and not cfg.redis_url:
+    if reason == "storage_error" or (not interrupted and not cfg.redis_url):
+        # A job written to a failing disk cannot be trusted for resume; known images are not
+        # fetched again anyway (manifest), so the next crawl starts over cheaply.
         shutil.rmtree(crawl_dir / "job", ignore_errors=True)
-    stats = summarize(raw_stats, started_at, duration, start_urls, domains, resumed, known)
+    stats = summarize(raw_stats, started_at, duration, start_urls, domains, resumed, known, image_domains)
+    stats["frontier"] = {"prefix": prefix, "fresh": fresh_frontier} if cfg.redis_url else None
+    stats["end"] = end_line(stats, cfg.max_pages, cfg.max_images, cfg.depth)
     stats_path = run_dir / "stats.json"
-    write_atomic(stats_path, (json.dumps(stats, indent=2, sort_keys=True, default=str) + "\n").encode())
+    try:
+        write_atomic(stats_path, (json.dumps(stats, indent=2, sort_keys=True, default=str) + "\n").encode())
+    except OSError as exc:
+        if reason != "storage_error":
+            raise CrawlError(str(StorageFailed(stats_path, exc))) from None
+    if reason == "storage_error":
+        raise CrawlError(
+            f"{raw_stats.get(STORAGE_KEY)}; stopped after storing {stats['stored']} images "
+            "(each one complete and in raw/manifest.jsonl); free space or fix the folder, then crawl again"
+        )
     return CrawlResult(stats, stats_path, interrupted)
 
 
-def summarize(
-    raw: dict[str, Any],
-    started_at: datetime,
-    duration: float,
-    start_urls: list[str],
-    domains: list[str],
-    resumed: bool,
-    known: set[str],
-) -> dict[str, Any]:
-    """The `stats.json` of a crawl: our counters by name, plus Scrapy's raw stats."""
+def _join_redis(url: str, prefix: str) -> bool:
+    """Register this worker in the shared crawl; True when it starts a new one."""
+    import redis
 
-    def prefixed(prefix: str) -> dict[str, int]:
-        return {k[len(prefix):]: v for k, v in sorted(raw.items()) if k.startswith(prefix)}
+    from crawler.redis_scope import join
 
-    domains_stats: dict[str, dict[str, int]] = {}
-    for key, value in prefixed("studio/domain/").items():
-        host, _, counter = key.rpartition("/")
-        domains_stats.setdefault(host, {})[counter] = value
-    return {
-        "started_at": started_at.isoformat(timespec="seconds").replace("+00:00", "Z"),
-        "duration_s": round(duration, 3),
-        "finish_reason": raw.get("finish_reason"),
-        "resumed": resumed,
-        "start_urls": start_urls,
-        "allowed_domains": domains,
-        "known_urls_at_start": len(known),
-        "pages": raw.get("studio/pages", 0),
-        "pages_not_html": raw.get("studio/pages_not_html", 0),
-        "images_found": raw.get("studio/images_found", 0),
-        "images_known": raw.get("studio/images_known", 0),
-        "images_offsite": raw.get("studio/images_offsite", 0),
-        "images_downloaded": raw.get("studio/images_downloaded", 0),
-        "stored": raw.get("studio/stored", 0),
-        "duplicates": raw.get("studio/duplicates", 0),
-        "rejected": prefixed("studio/rejected/"),
-        "failed_images": prefixed("studio/failed/images/"),
-        "failed_pages": prefixed("studio/failed/pages/"),
-        "bytes_downloaded": raw.get("studio/bytes_downloaded", 0),
-        "bytes_stored": raw.get("studio/bytes_stored", 0),
-        "domains": domains_stats,
-        "http_status": prefixed("downloader/response_status_count/"),
-        "retries": raw.get("retry/count", 0),
-        "robots_forbidden": raw.get("robotstxt/forbidden", 0),
-        "offsite_filtered": raw.get("offsite/filtered", 0),
-        "scrapy": {k: v for k, v in raw.items() if not k.startswith("studio/")},
-    }
+    client = redis.Redis.from_url(url, socket_connect_timeout=3, socket_timeout=3)
+    try:
+        return join(client, prefix, WORKER_ID)
+    except redis.RedisError as exc:
+        raise CrawlError(f"[crawl] redis_url {url}: cannot reach Redis ({exc})") from None
+    finally:
+        client.close()
 
 
 def _new_run_dir(crawl_dir: Path) -> Path:
@@ -192,7 +196,7 @@ def _new_run_dir(crawl_dir: Path) -> Path:
 
 def _prepare_job_dir(job_dir: Path, start_urls: list[str], domains: list[str]) -> bool:
     """Keep an unfinished job of the same crawl (resume); drop one of a different crawl."""
-    meta = {"start_urls": start_urls, "allowed_domains": domains}
+    meta = {"format": JOB_FORMAT, "start_urls": start_urls, "allowed_domains": domains}
     meta_path = job_dir / JOB_META
     if job_dir.exists():
         try:

@@ -2,7 +2,8 @@
 
 Files go to `raw/<aa>/<sha256>.<ext>` with the bytes as served, written atomically; identical
 bytes from several URLs are stored once and get one manifest line per URL. Thread-safe: the
-pipeline stores from worker threads.
+pipeline stores from worker threads. A failed write (full or read-only disk) raises
+`StorageFailed` naming the path, and leaves no partial file or torn manifest line behind.
 """
 
 from __future__ import annotations
@@ -18,6 +19,15 @@ from pathlib import Path
 MANIFEST_FIELDS = (
     "url", "page_url", "sha256", "path", "width", "height", "bytes", "content_type", "fetched_at", "alt",
 )
+
+
+class StorageFailed(Exception):
+    """Writing to the workspace failed (disk full, read-only, permissions): one line for the user."""
+
+    def __init__(self, path: Path | str, error: OSError):
+        self.path = str(path)
+        self.error = error
+        super().__init__(f"cannot write {self.path}: {error.strerror or error}")
 
 
 def write_atomic(path: Path, data: bytes) -> None:
@@ -57,13 +67,22 @@ class JsonlLog:
         self._lock = threading.Lock()
 
     def append(self, obj: dict) -> None:
-        line = json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False) + "\n"
+        """Append one line; on failure the file is cut back so no torn line stays (StorageFailed)."""
+        line = (json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False) + "\n").encode()
         with self._lock:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            with open(self.path, "a", encoding="utf-8") as f:
-                f.write(line)
-                f.flush()
-                os.fsync(f.fileno())
+            try:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                with open(self.path, "ab") as f:
+                    start = f.tell()
+                    try:
+                        f.write(line)
+                        f.flush()
+                        os.fsync(f.fileno())
+                    except OSError:
+                        f.truncate(start)
+                        raise
+            except OSError as exc:
+                raise StorageFailed(self.path, exc) from exc
 
 
 class RawStore:
@@ -90,10 +109,16 @@ class RawStore:
             self._writing.add(sha)
         try:
             write_atomic(path, data)
+        except OSError as exc:
+            raise StorageFailed(path, exc) from exc
         finally:
             with self._lock:
                 self._writing.discard(sha)
         return sha, self.relpath(sha, ext), True
+
+    def remove(self, sha256: str, ext: str) -> None:
+        """Take back a file whose manifest line could not be written (raw/ matches the manifest)."""
+        (self.raw_dir / sha256[:2] / f"{sha256}.{ext}").unlink(missing_ok=True)
 
     def known_urls(self) -> set[str]:
         return {m["url"] for m in iter_jsonl(self.manifest.path) if "url" in m}

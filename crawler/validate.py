@@ -1,8 +1,8 @@
 """Validation of downloaded image bytes before they are stored (runs off the reactor thread).
 
 Only JPEG, PNG, WebP and GIF (first frame) pass; markup served as an image, truncated or
-undecodable files, decompression bombs and images below the minimum size are rejected with a
-reason that ends up in the crawl stats.
+undecodable files, decompression bombs, images over `MAX_PIXELS` and images below the minimum
+size are rejected with a reason that ends up in the crawl stats.
 """
 
 from __future__ import annotations
@@ -16,6 +16,11 @@ from PIL import Image, UnidentifiedImageError
 ALLOWED_FORMATS = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp", "GIF": "gif"}
 # Pillow's own default, used if someone switched the limit off (None): the limit stays on here.
 DEFAULT_MAX_PIXELS = 89_478_485
+# The most pixels an image may have to be kept: curate refuses anything larger
+# (curation/files.py MAX_PIXELS, the same number; curate could import this one), so the crawl
+# does not store what curate would always drop. Over Pillow's bomb limit the reason is
+# `decompression_bomb`, between the two `too_many_pixels`.
+MAX_PIXELS = 64_000_000
 
 
 class Rejected(Exception):
@@ -53,6 +58,8 @@ def validate_image(data: bytes, min_side: int = 64) -> ImageInfo:
             width, height = im.size
             if width * height > limit:
                 raise Rejected("decompression_bomb", f"{width}x{height}")
+            if width * height > MAX_PIXELS:
+                raise Rejected("too_many_pixels", f"{width}x{height} > {MAX_PIXELS}")
             if min(width, height) < min_side:
                 raise Rejected("too_small", f"{width}x{height}")
             if im.format == "JPEG":

@@ -1,7 +1,9 @@
 """The `images` spider: breadth-first through the allowed hosts, requesting every image found.
 
-Pages and images are ordinary requests, so robots.txt, the offsite filter, retries, redirects,
-the HTTP cache and the job directory (resume) apply to both. Image URLs already in the manifest
+Pages and images are ordinary requests, so robots.txt, the host policy, retries, redirects,
+the HTTP cache and the job directory (resume) apply to both. Pages stay on `allow_domains`;
+images may also come from `image_domains`. Pagination links and sitemap entries do not count
+towards `depth`: `max_pages` and `max_images` bound a crawl. Image URLs already in the manifest
 (or rejected before) are not requested again.
 """
 
@@ -11,16 +13,22 @@ from collections.abc import AsyncIterator, Iterator
 from urllib.parse import urlsplit
 
 import scrapy
+from scrapy import signals
 from scrapy.exceptions import IgnoreRequest
 from scrapy.http import HtmlResponse, Response
-from scrapy.linkextractors import LinkExtractor
 from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.python.failure import Failure
 
-from crawler.extract import UNSUPPORTED_EXTS, find_images, host_allowed, is_http, path_ext
+from crawler.extract import UNSUPPORTED_EXTS, find_images, host_allowed, path_ext
+from crawler.httpcache import LASTMOD
 from crawler.items import ImageItem
+from crawler.links import find_links
+from crawler.offsite import KIND
+from crawler.sitemaps import MAX_SITEMAPS, read_sitemap
 
 IMAGE_ACCEPT = "image/webp,image/png,image/jpeg,image/gif;q=0.9,*/*;q=0.5"
+DEPTH = "studio_depth"  # meta: link depth that counts against `depth` (pagination does not add)
+MAX_MALFORMED_LOGGED = 20
 
 
 class ImageSpider(scrapy.Spider):
@@ -30,44 +38,108 @@ class ImageSpider(scrapy.Spider):
         self,
         start_urls: list[str],
         allowed_domains: list[str],
+        image_domains: list[str] | None = None,
         known_urls: set[str] | None = None,
         max_pages: int = 0,
         depth: int = 3,
+        sitemaps: bool = True,
         **kwargs,
     ):
         super().__init__(**kwargs)
         self.start_urls = list(start_urls)
-        self.allowed_domains = list(allowed_domains)  # also read by Scrapy's OffsiteMiddleware
+        self.allowed_domains = list(allowed_domains)  # pages; crawler.offsite enforces it
+        self.image_domains = [*self.allowed_domains, *(image_domains or [])]
         self.known_urls = frozenset(known_urls or ())
         self.seen_images: set[str] = set()
         self.max_pages = max_pages
         self.max_depth = depth
-        # No allow_domains here: it compares host:port and would drop every link on a
-        # non-default port. Hosts are filtered by hostname in follow_links().
-        self.links = LinkExtractor()
+        self.use_sitemaps = sitemaps
+        self.sitemaps_seen: set[str] = set()
+        self.lastmods: dict[str, str] = {}  # page URL -> <lastmod> of a sitemap
+        self.pages_asked: set[str] = set()  # this run, to count the pages a limit left out
+        self.pages_left_out: set[str] = set()
+        self.too_deep: set[str] = set()
 
-    # `state` is persisted in the job dir by Scrapy's SpiderState, so limits survive a resume.
-    def _take_page_slot(self) -> bool:
+    @classmethod
+    def from_crawler(cls, crawler, *args, **kwargs):
+        spider = super().from_crawler(crawler, *args, **kwargs)
+        crawler.signals.connect(spider.robots_parsed, signal=signals.robots_parsed)
+        return spider
+
+    # `state` is persisted in the job dir (crawler.state, JSON), so limits survive a resume.
+    def _take_page_slot(self, url: str) -> bool:
+        """Count `url` against max_pages; False when over the limit or already asked this run.
+
+        Links to the same page from every listing page must not eat the budget."""
+        if url in self.pages_asked:
+            return False
         state = getattr(self, "state", None)
         if state is None:
             self.state = state = {}
         if self.max_pages and state.get("pages_requested", 0) >= self.max_pages:
             self.crawler.stats.inc_value("studio/pages_over_limit")
+            if url not in self.pages_asked:
+                self.pages_left_out.add(url)
             return False
         state["pages_requested"] = state.get("pages_requested", 0) + 1
+        self.pages_asked.add(url)
+        self.pages_left_out.discard(url)
         return True
 
     async def start(self) -> AsyncIterator[scrapy.Request]:
+        if self.use_sitemaps:
+            for url in self.start_urls:
+                parts = urlsplit(url)
+                for req in self._sitemap_requests([f"{parts.scheme}://{parts.netloc}/sitemap.xml"]):
+                    yield req
         for url in self.start_urls:
-            if self._take_page_slot():
+            if self._take_page_slot(url):
                 # dont_filter stays False: on resume the seen-set drops pages already crawled.
-                yield self._page_request(url)
+                yield self._page_request(url, depth=0)
 
-    def _page_request(self, url: str) -> scrapy.Request:
-        # max-age=0: revalidate cached pages (If-None-Match / If-Modified-Since) every crawl.
-        return scrapy.Request(
-            url, callback=self.parse, errback=self.page_failed, headers={"Cache-Control": "max-age=0"}
-        )
+    def _page_request(self, url: str, depth: int) -> scrapy.Request:
+        meta = {KIND: "page", DEPTH: depth}
+        if url in self.lastmods:
+            meta[LASTMOD] = self.lastmods[url]
+        return scrapy.Request(url, callback=self.parse, errback=self.page_failed, meta=meta)
+
+    # --- sitemaps -----------------------------------------------------------------------------
+
+    def robots_parsed(self, robotparser, request) -> None:
+        """`Sitemap:` lines of a page host's robots.txt join the crawl."""
+        rp = getattr(robotparser, "rp", None)
+        if not self.use_sitemaps or rp is None or not host_allowed(request.url, self.allowed_domains):
+            return
+        for req in self._sitemap_requests(list(getattr(rp, "sitemaps", []) or [])):
+            self.crawler.engine.crawl(req)
+
+    def _sitemap_requests(self, urls: list[str]) -> Iterator[scrapy.Request]:
+        for url in urls:
+            if url in self.sitemaps_seen or len(self.sitemaps_seen) >= MAX_SITEMAPS:
+                continue
+            if not host_allowed(url, self.allowed_domains):
+                continue
+            self.sitemaps_seen.add(url)
+            yield scrapy.Request(url, callback=self.parse_sitemap, errback=self.sitemap_failed,
+                                 meta={KIND: "sitemap"}, priority=10)
+
+    def parse_sitemap(self, response: Response) -> Iterator[scrapy.Request]:
+        entries = read_sitemap(response.body)
+        self.crawler.stats.inc_value("studio/sitemaps")
+        pages = []
+        for entry in entries:
+            if entry.is_index:
+                yield from self._sitemap_requests([entry.loc])
+            elif host_allowed(entry.loc, self.allowed_domains) and path_ext(entry.loc) not in UNSUPPORTED_EXTS:
+                if entry.lastmod:
+                    self.lastmods[entry.loc] = entry.lastmod
+                pages.append(entry.loc)
+        self.crawler.stats.inc_value("studio/sitemap_pages", len(pages))
+        for url in pages:
+            if self._take_page_slot(url):
+                yield from self._safe(self._page_request, url, 0)
+
+    # --- pages --------------------------------------------------------------------------------
 
     def parse(self, response: Response) -> Iterator[scrapy.Request]:
         stats = self.crawler.stats
@@ -77,24 +149,42 @@ class ImageSpider(scrapy.Spider):
             return
         stats.inc_value("studio/pages")
         stats.inc_value(f"studio/domain/{host}/pages")
-        for ref in find_images(response):
+        if "cached" in response.flags:
+            stats.inc_value("studio/pages_from_cache")
+        malformed: list[str] = []
+        for ref in find_images(response, malformed):
             yield from self.image_requests(ref.url, ref.alt, response.url)
-        if response.meta.get("depth", 0) < self.max_depth:
-            yield from self.follow_links(response)
-
-    def follow_links(self, response: HtmlResponse) -> Iterator[scrapy.Request]:
-        for link in self.links.extract_links(response):
-            if not is_http(link.url):
+        depth = response.meta.get(DEPTH, 0)
+        for link in find_links(response, malformed):
+            child = depth if link.pagination else depth + 1
+            if child > self.max_depth:
+                self.too_deep.add(link.url)
                 continue
             if not host_allowed(link.url, self.allowed_domains):
-                self.crawler.stats.inc_value("studio/links_offsite")
+                stats.inc_value("studio/links_offsite")
                 continue
-            if self._take_page_slot():
-                yield self._page_request(link.url)
+            if self._take_page_slot(link.url):
+                yield from self._safe(self._page_request, link.url, child)
+        self._count_malformed(malformed, response.url)
+
+    def _safe(self, make, *args) -> Iterator[scrapy.Request]:
+        """One request, or none (counted) when Scrapy refuses its URL."""
+        try:
+            yield make(*args)
+        except ValueError as exc:
+            self._count_malformed([str(exc)], "")
+
+    def _count_malformed(self, malformed: list[str], page_url: str) -> None:
+        stats = self.crawler.stats
+        for text in malformed:
+            n = stats.get_value("studio/malformed_urls", 0)
+            if n < MAX_MALFORMED_LOGGED:
+                self.logger.info("skipped malformed URL %s on %s", text, page_url)
+            stats.set_value("studio/malformed_urls", n + 1)
 
     def image_requests(self, url: str, alt: str, page_url: str) -> Iterator[scrapy.Request]:
         stats = self.crawler.stats
-        if not host_allowed(url, self.allowed_domains):
+        if not host_allowed(url, self.image_domains):
             stats.inc_value("studio/images_offsite")
             return
         if url in self.seen_images:
@@ -107,15 +197,15 @@ class ImageSpider(scrapy.Spider):
         if path_ext(url) in UNSUPPORTED_EXTS:
             stats.inc_value("studio/rejected/unsupported_format")
             return
-        yield scrapy.Request(
+        yield from self._safe(lambda: scrapy.Request(
             url,
             callback=self.parse_image,
             errback=self.image_failed,
             headers={"Accept": IMAGE_ACCEPT},
             # Images are not cached (raw/ has them) and never re-requested (known URLs).
-            meta={"page_url": page_url, "alt": alt, "dont_cache": True},
+            meta={"page_url": page_url, "alt": alt, "dont_cache": True, KIND: "image"},
             priority=1,  # finish a page's images before going deeper
-        )
+        ))
 
     def parse_image(self, response: Response) -> Iterator[ImageItem]:
         redirects = response.meta.get("redirect_urls") or [response.url]
@@ -133,6 +223,13 @@ class ImageSpider(scrapy.Spider):
     def page_failed(self, failure: Failure) -> None:
         self.crawler.stats.inc_value(f"studio/failed/pages/{failure_reason(failure)}")
 
+    def sitemap_failed(self, failure: Failure) -> None:
+        self.crawler.stats.inc_value(f"studio/failed/sitemaps/{failure_reason(failure)}")
+
+    def closed(self, reason: str) -> None:
+        self.crawler.stats.set_value("studio/pages_left", len(self.pages_left_out))
+        self.crawler.stats.set_value("studio/links_too_deep", len(self.too_deep - self.pages_asked))
+
 
 def failure_reason(failure: Failure) -> str:
     """A short stats key for a failed download: http_404, robots, timeout, too_large…"""
@@ -141,7 +238,7 @@ def failure_reason(failure: Failure) -> str:
         return f"http_{exc.response.status}"
     text = str(exc).lower()
     if isinstance(exc, IgnoreRequest):
-        return "robots" if "robots" in text else "ignored"
+        return "robots" if "robots" in text else "offsite" if "offsite" in text else "ignored"
     if "timeout" in type(exc).__name__.lower() or "timed out" in text:
         return "timeout"
     if "maxsize" in text or "max size" in text or "cancel" in text:

@@ -17,7 +17,11 @@ def crawl(
     workspace: WorkspaceOpt = Path("studio-data"),
     url: list[str] = typer.Option(None, "--url", help="Start page(s); default: [sources] urls."),
     allow_domain: list[str] = typer.Option(
-        None, "--allow-domain", help="Extra host(s) to fetch from (CDNs); start hosts are always allowed."
+        None, "--allow-domain", help="Extra host(s) whose pages and images are crawled; start hosts always are."
+    ),
+    image_domain: list[str] = typer.Option(
+        None, "--image-domain",
+        help="Host(s) images may also come from (CDNs), never pages; adds to [crawl] image_domains. '*' = any.",
     ),
     max_pages: int = typer.Option(None, "--max-pages", help="Pages fetched at most (0 = no limit)."),
     max_images: int = typer.Option(None, "--max-images", help="Images stored at most (0 = no limit)."),
@@ -29,7 +33,8 @@ def crawl(
 
     ws = Workspace.at(workspace).require()
     config = load_config(ws.config_path)
-    cfg = override(config.crawl, max_pages=max_pages, max_images=max_images, depth=depth)
+    cfg = override(config.crawl, max_pages=max_pages, max_images=max_images, depth=depth,
+                   image_domains=[*config.crawl.image_domains, *image_domain] if image_domain else None)
     start_urls = list(url or config.sources.urls)
     domains = [*config.sources.allow_domains, *(allow_domain or [])]
     with user_errors(CrawlError), ws.lock("crawl"):
@@ -39,8 +44,10 @@ def crawl(
     typer.echo(
         f"crawled {s['pages']} pages: {s['stored']} images stored, {s['duplicates']} duplicates, "
         f"{rejected} rejected, {s['images_known']} already known "
-        f"({s['duration_s']:.1f}s; stats in {result.stats_path.relative_to(ws.root)})"
+        f"({s['duration_s']:.1f}s, {s['requests_per_s']:.2f} requests/s; stats in "
+        f"{result.stats_path.relative_to(ws.root)})"
     )
+    typer.echo(s["end"])
     if result.interrupted:
         print("studio: crawl interrupted; run `studio crawl` again to resume", file=sys.stderr)
         raise typer.Exit(130)

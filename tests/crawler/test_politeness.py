@@ -24,8 +24,11 @@ def test_default_config_is_polite():
 
 def test_default_settings_are_polite_and_listen_nowhere(tmp_path):
     s = crawl_settings(CrawlConfig(), tmp_path / "raw", tmp_path / "crawl", tmp_path / "run")
-    assert s["ROBOTSTXT_OBEY"] is True and s["AUTOTHROTTLE_ENABLED"] is True
-    assert s["DOWNLOAD_DELAY"] >= 1.0 and s["AUTOTHROTTLE_START_DELAY"] >= 1.0
+    assert s["ROBOTSTXT_OBEY"] is True and s["STUDIO_AUTOTHROTTLE"] is True
+    assert s["DOWNLOAD_DELAY"] >= 1.0 and "crawler.pace.HostPace" in s["EXTENSIONS"]  # Crawl-delay floor
+    # Ours, not the stock ones: strict robots.txt (5xx = disallow) and two host lists.
+    assert s["DOWNLOADER_MIDDLEWARES"]["crawler.robots.StrictRobotsTxtMiddleware"]
+    assert s["DOWNLOADER_MIDDLEWARES"]["scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware"] is None
     assert s["CONCURRENT_REQUESTS_PER_DOMAIN"] <= 2
     assert s["USER_AGENT"] == CrawlConfig().user_agent
     assert s["TELNETCONSOLE_ENABLED"] is False and s["REMOTE_CONTROL_ENABLED"] is False
