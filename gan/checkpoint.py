@@ -15,8 +15,11 @@ from __future__ import annotations
 
 import json
 import os
+import pickle
 import re
 import shutil
+import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +28,19 @@ import torch
 from gan.errors import GanError
 
 STEP_DIR = re.compile(r"^step-(\d{7})$")
+# What a process killed inside save_checkpoint / write_best leaves behind.
+STALE_TEMP = re.compile(r"^\.(step-\d{7}\.(tmp|old)|best\.json\.tmp)\d+$")
 WEIGHTS, STATE, BEST = "weights.safetensors", "state.pt", "best.json"
+
+
+def log_stderr(msg: str) -> None:
+    print(msg, file=sys.stderr, flush=True)
+
+
+def _first_line(exc: BaseException) -> str:
+    """An exception as one short line (torch's unpickling errors run to a dozen lines)."""
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0][:200]}" if text else type(exc).__name__
 
 
 def _fsync_file(path: Path) -> None:
@@ -37,6 +52,7 @@ def save_checkpoint(ckpt_dir: Path, step: int, weights: dict[str, torch.Tensor],
     from safetensors.torch import save_file
 
     ckpt_dir.mkdir(parents=True, exist_ok=True)
+    clean_stale_temps(ckpt_dir)
     final = ckpt_dir / f"step-{step:07d}"
     tmp = ckpt_dir / f".step-{step:07d}.tmp{os.getpid()}"
     shutil.rmtree(tmp, ignore_errors=True)
@@ -61,6 +77,22 @@ def save_checkpoint(ckpt_dir: Path, step: int, weights: dict[str, torch.Tensor],
     return final
 
 
+def clean_stale_temps(ckpt_dir: Path) -> list[str]:
+    """Delete the half-written folders and files of killed writers; returns their names.
+
+    Only the process holding the run's lock may call this (it is the only writer, so every
+    temporary name it finds belongs to a process that died)."""
+    if not ckpt_dir.is_dir():
+        return []
+    stale = [p for p in ckpt_dir.iterdir() if STALE_TEMP.match(p.name)]
+    for p in stale:
+        if p.is_dir():
+            shutil.rmtree(p, ignore_errors=True)
+        else:
+            p.unlink(missing_ok=True)
+    return sorted(p.name for p in stale)
+
+
 def list_checkpoints(ckpt_dir: Path) -> list[Path]:
     """Complete checkpoints, oldest first."""
     if not ckpt_dir.is_dir():
@@ -75,14 +107,43 @@ def load_weights(ckpt: Path, device: str | torch.device = "cpu") -> dict[str, to
     try:
         return load_file(str(ckpt / WEIGHTS), device=str(device))
     except Exception as exc:  # safetensors' own SafetensorError, OSError, ...
-        raise GanError(f"{ckpt}: cannot read weights ({exc})") from None
+        raise GanError(f"{ckpt}: cannot read weights ({_first_line(exc)})") from None
 
 
 def load_state(ckpt: Path) -> dict[str, Any]:
+    """state.pt, unpickled with weights_only=True: a file that would run code is refused."""
     try:
-        return torch.load(ckpt / STATE, map_location="cpu", weights_only=True)
-    except (OSError, RuntimeError, EOFError) as exc:
-        raise GanError(f"{ckpt}: cannot read trainer state ({exc})") from None
+        state = torch.load(ckpt / STATE, map_location="cpu", weights_only=True)
+    except (OSError, RuntimeError, EOFError, pickle.UnpicklingError, ValueError, TypeError,
+            AttributeError, IndexError, KeyError, UnicodeDecodeError) as exc:
+        raise GanError(f"{ckpt}: cannot read trainer state ({_first_line(exc)})") from None
+    if not isinstance(state, dict) or not isinstance(state.get("config"), dict):
+        raise GanError(f"{ckpt}: cannot read trainer state (not a GAN Studio checkpoint)")
+    return state
+
+
+def check_checkpoint(ckpt: Path) -> str | None:
+    """Why checkpoint folder `ckpt` cannot be used (one line), or None when it reads whole."""
+    try:
+        load_state(ckpt)
+        load_weights(ckpt)
+    except GanError as exc:
+        return str(exc)
+    return None
+
+
+def first_intact(candidates: list[Path], log: Callable[[str], None] = log_stderr) -> Path | None:
+    """The first readable checkpoint of `candidates`, with one line when it had to pass some over."""
+    bad: list[tuple[str, str]] = []
+    for ckpt in dict.fromkeys(candidates):  # best is often the latest too: check it once
+        problem = check_checkpoint(ckpt)
+        if problem is None:
+            if bad:
+                log(f"skipped unreadable checkpoint {', '.join(n for n, _ in bad)} "
+                    f"({bad[0][1].split(': ', 1)[-1]}); using {ckpt.name}")
+            return ckpt
+        bad.append((ckpt.name, problem))
+    return None
 
 
 def split_weights(weights: dict[str, torch.Tensor], prefix: str) -> dict[str, torch.Tensor]:
@@ -116,9 +177,12 @@ def prune(ckpt_dir: Path, keep_last: int) -> None:
             shutil.rmtree(p, ignore_errors=True)
 
 
-def resolve_checkpoint(path: Path | str, prefer: str = "best") -> Path:
+def resolve_checkpoint(path: Path | str, prefer: str = "best", log: Callable[[str], None] = log_stderr) -> Path:
     """A checkpoint folder from: a checkpoint folder, a run folder (its best, else latest), or a
-    `models/current.json` pointer ({"run": …, "checkpoint": …}; see docs/training.md)."""
+    `models/current.json` pointer ({"run": …, "checkpoint": …}; see docs/training.md).
+
+    For a run folder an unreadable best or latest checkpoint is passed over (one line through
+    `log`) for the newest intact one; a checkpoint named explicitly is returned as it is."""
     path = Path(path)
     if path.is_file() and path.suffix == ".json":
         try:
@@ -128,15 +192,16 @@ def resolve_checkpoint(path: Path | str, prefer: str = "best") -> Path:
             raise GanError(f"{path}: not a model pointer (expected {{\"run\": …, \"checkpoint\": …}})") from None
         if not run.is_absolute():
             run = path.parent.parent / run  # relative to the workspace holding models/current.json
-        return resolve_checkpoint(run / ptr["checkpoint"] if ptr.get("checkpoint") else run, prefer)
+        return resolve_checkpoint(run / ptr["checkpoint"] if ptr.get("checkpoint") else run, prefer, log)
     if (path / WEIGHTS).exists():
         return path
     ckpt_dir = path / "checkpoints"
-    if prefer == "best":
-        best = read_best(ckpt_dir)
-        if best:
-            return ckpt_dir / best["checkpoint"]
     found = list_checkpoints(ckpt_dir)
     if not found:
         raise GanError(f"no checkpoint in {path}")
-    return found[-1]
+    best = read_best(ckpt_dir) if prefer == "best" else None
+    candidates = ([ckpt_dir / best["checkpoint"]] if best else []) + found[::-1]
+    ckpt = first_intact(candidates, log)
+    if ckpt is None:
+        raise GanError(f"no readable checkpoint in {path} ({check_checkpoint(found[-1])})")
+    return ckpt

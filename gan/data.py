@@ -2,10 +2,13 @@
 
 Any folder of images works (an export's `images/` or anything else), searched recursively.
 The first run decodes, centre-crops and resizes every image into one (N, 3, R, R) uint8 array
-saved as `.gan-cache/images-r<R>-<key>.npy` inside the folder; the key hashes the file list,
-sizes, mtimes and resolution, so any change to the folder makes a new cache. Later runs load it
-in one read. Batches are then drawn (and flipped) on the device that holds the cache, with no
-per-step Python decoding.
+saved as `<cache>/images/<folder-id>/images-r<R>-<key>.npy`, never inside the folder itself (a
+cache there would break tools that read the folder, e.g. torchvision's ImageFolder): `<cache>` is
+$GAN_STUDIO_CACHE_DIR, else the user cache dir (~/.cache/gan-studio on Linux, as platformdirs
+names it). The folder id hashes the folder's absolute path; the key hashes the file list, sizes,
+mtimes and resolution, so any change to the folder makes a new cache. Later runs load it in one
+read. Batches are then drawn (and flipped) on the device that holds the cache, with no per-step
+Python decoding.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import sys
 import tempfile
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -26,7 +30,6 @@ from PIL import Image
 from gan.errors import GanError
 
 IMAGE_EXTS = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".gif", ".tif", ".tiff"}
-CACHE_DIR = ".gan-cache"
 CACHE_VERSION = 1  # bump when decoding changes, so old caches are not reused
 
 
@@ -45,6 +48,26 @@ def list_images(root: Path) -> list[Path]:
         found += [Path(dirpath) / f for f in sorted(filenames)
                   if Path(f).suffix.lower() in IMAGE_EXTS and not f.startswith(".")]
     return found
+
+
+def user_cache_dir() -> Path:
+    """GAN Studio's cache folder: $GAN_STUDIO_CACHE_DIR, else the platform's user cache dir
+    (what platformdirs.user_cache_dir("gan-studio") gives; gan/ keeps to the stdlib)."""
+    override = os.environ.get("GAN_STUDIO_CACHE_DIR")
+    if override:
+        return Path(override)
+    home = Path.home()
+    if sys.platform == "darwin":
+        return home / "Library" / "Caches" / "gan-studio"
+    if sys.platform == "win32":
+        return Path(os.environ.get("LOCALAPPDATA", home / "AppData" / "Local")) / "gan-studio" / "Cache"
+    return Path(os.environ.get("XDG_CACHE_HOME") or home / ".cache") / "gan-studio"
+
+
+def image_cache_dir(root: Path) -> Path:
+    """Where the caches of data folder `root` live (outside it)."""
+    folder_id = hashlib.sha256(str(root.resolve()).encode()).hexdigest()[:16]
+    return user_cache_dir() / "images" / folder_id
 
 
 def cache_key(root: Path, files: list[Path], resolution: int) -> str:
@@ -79,7 +102,7 @@ def load_images(root: Path | str, resolution: int, log: Callable[[str], None] = 
     if not files:
         raise GanError(f"no images in {root} (looked for {', '.join(sorted(IMAGE_EXTS))})")
     key = cache_key(root, files, resolution)
-    cache = root / CACHE_DIR / f"images-r{resolution}-{key}.npy"
+    cache = image_cache_dir(root) / f"images-r{resolution}-{key}.npy"
     meta = cache.with_suffix(".json")
     if cache.exists() and meta.exists():
         arr = np.load(cache, allow_pickle=False)  # plain array file: nothing is unpickled
@@ -97,13 +120,13 @@ def load_images(root: Path | str, resolution: int, log: Callable[[str], None] = 
     try:
         _save_cache(cache, arr, {"files": len(files), "images": len(good), "skipped": skipped})
     except OSError as exc:
-        log(f"cannot write the image cache in {root} ({exc.strerror}); keeping it in memory only")
+        log(f"cannot write the image cache in {cache.parent} ({exc.strerror}); keeping it in memory only")
         cache = None
     return ImageSet(torch.from_numpy(arr), skipped, cache)
 
 
 def _save_cache(cache: Path, arr: np.ndarray, meta: dict) -> None:
-    cache.parent.mkdir(exist_ok=True)
+    cache.parent.mkdir(parents=True, exist_ok=True)
     for old in cache.parent.glob(f"images-r{arr.shape[-1]}-*"):  # stale caches of this resolution
         old.unlink(missing_ok=True)
     fd, tmp = tempfile.mkstemp(dir=cache.parent, suffix=".tmp")

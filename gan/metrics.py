@@ -107,18 +107,25 @@ def swd(real: torch.Tensor, fake: torch.Tensor, patches_per_image: int = 128, se
 
 
 def fid_kid(real: torch.Tensor, fake: torch.Tensor, weights_path: str, device: torch.device,
-            log: Callable[[str], None] = print) -> dict[str, float]:
-    """FID and KID by torch-fidelity from a local Inception weights file; {} when unavailable."""
-    if not weights_path:
-        return {}
-    if not Path(weights_path).is_file():
-        log(f"FID/KID skipped: no Inception weights file at {weights_path}")
-        return {}
+            log: Callable[[str], None] = print, state: dict[str, torch.Tensor] | None = None) -> dict[str, float]:
+    """FID and KID by torch-fidelity from a local Inception weights file; {} when unavailable.
+
+    The file is read without unpickling code (gan.inception); `state` gives the weights directly.
+    Never raises for a bad file or a failing extractor: one line through `log`, and {} (the run
+    keeps its SWD, its checkpoints and its gate)."""
+    if state is None:
+        if not weights_path:
+            return {}
+        if not Path(weights_path).is_file():
+            log(f"FID/KID skipped: no Inception weights file at {weights_path}")
+            return {}
     try:
         import torch_fidelity
     except ImportError:
         log("FID/KID skipped: torch-fidelity is not installed")
         return {}
+    from gan.errors import GanError
+    from gan.inception import load_inception_weights, register
 
     class _Set(torch.utils.data.Dataset):
         def __init__(self, x):
@@ -131,11 +138,21 @@ def fid_kid(real: torch.Tensor, fake: torch.Tensor, weights_path: str, device: t
             return self.x[i]
 
     n = min(len(real), len(fake))
-    out = torch_fidelity.calculate_metrics(
-        input1=_Set(fake[:n].cpu()), input2=_Set(real[:n].cpu()), fid=True, kid=True,
-        kid_subset_size=min(1000, n), feature_extractor_weights_path=weights_path,
-        cuda=device.type == "cuda", verbose=False, cache=False,
-    )
+    try:
+        extractor = register(state if state is not None else load_inception_weights(weights_path))
+        out = torch_fidelity.calculate_metrics(
+            input1=_Set(fake[:n].cpu()), input2=_Set(real[:n].cpu()), fid=True, kid=True,
+            kid_subset_size=min(1000, n), feature_extractor=extractor,
+            cuda=device.type == "cuda", verbose=False, cache=False,
+            save_cpu_ram=True,  # no DataLoader worker processes forked from the training process
+        )
+    except GanError as exc:
+        log(f"FID/KID skipped: {exc}")
+        return {}
+    except Exception as exc:  # wrong shapes in the file, out of memory, ...: lose FID, not the run
+        first = (str(exc).strip().splitlines() or [""])[0][:160]
+        log(f"FID/KID skipped: the Inception network failed ({type(exc).__name__}: {first})")
+        return {}
     return {"fid": float(out["frechet_inception_distance"]), "kid": float(out["kernel_inception_distance_mean"])}
 
 

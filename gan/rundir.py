@@ -13,6 +13,7 @@ import fcntl
 import json
 import os
 import re
+import shutil
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -54,6 +55,42 @@ def new_run_dir(runs_dir: Path | str, desc: str) -> Path:
             continue
 
 
+def discard_unused_run(path: Path | str) -> bool:
+    """Remove a run folder that never started (no config.json: nothing but its lock and empty
+    folders), so a failed start neither keeps its number nor leaves a locked husk. True if removed."""
+    path = Path(path)
+    if not path.is_dir() or (path / "config.json").exists():
+        return False
+    for dirpath, _dirs, files in os.walk(path):
+        if any(f != ".lock" or Path(dirpath) != path for f in files):
+            return False  # something real in it (or a stranger's folder): keep it
+    shutil.rmtree(path, ignore_errors=True)
+    return True
+
+
+def forget_metrics_after(run_dir: Path | str, step: int) -> int:
+    """Drop the metrics.jsonl lines of steps after `step` (what a resume from the checkpoint of
+    `step` logs again, so nothing is plotted twice) and a line torn by a kill; returns how many
+    lines went. For the process holding the run's lock."""
+    path = Path(run_dir) / "metrics.jsonl"
+    if not path.exists():
+        return 0
+    keep, dropped = [], 0
+    for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+        try:
+            rec = json.loads(line)
+        except ValueError:
+            dropped += 1
+            continue
+        if isinstance(rec, dict) and isinstance(rec.get("step"), int) and rec["step"] > step:
+            dropped += 1
+        else:
+            keep.append(line + "\n")
+    if dropped:
+        atomic_write(path, "".join(keep).encode())
+    return dropped
+
+
 class Run:
     """An open run folder. Only the main process (rank 0) writes; the others get a no-op Run."""
 
@@ -62,10 +99,12 @@ class Run:
         self._lock_fd: int | None = None
         self._tb = None
         self._said: set[str] = set()  # keys of log_once messages already logged
+        self._created = False  # open() made the folder (so close() may take an unused one away)
 
     def open(self, resume: bool) -> Run:
         if not self.main:
             return self
+        self._created = not self.path.exists()
         self.path.mkdir(parents=True, exist_ok=True)
         self._lock_fd = os.open(self.path / ".lock", os.O_RDWR | os.O_CREAT, 0o644)
         try:  # an OS lock: released when the holder dies, so a killed run never blocks its resume
@@ -98,6 +137,10 @@ class Run:
             self._said.add(key)
             self.log(msg)
 
+    def forget_after(self, step: int) -> int:
+        """See forget_metrics_after (rank 0 only)."""
+        return forget_metrics_after(self.path, step) if self.main else 0
+
     def record(self, rec: dict[str, Any]) -> None:
         """Append one line to metrics.jsonl (one write of a whole line) and the numbers to TB."""
         if not self.main:
@@ -129,5 +172,7 @@ class Run:
             self._tb.close()
         self._tb = None
         if self._lock_fd is not None:
+            if self._created or RUN_ID.match(self.path.name):
+                discard_unused_run(self.path)  # still holding the lock: nobody else is in it
             os.close(self._lock_fd)
             self._lock_fd = None

@@ -7,6 +7,8 @@ RNG streams, the guard and the best-so-far as plain state.
 
 from __future__ import annotations
 
+import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -14,23 +16,38 @@ from gan import checkpoint as ck
 from gan.config import TrainConfig
 from gan.distributed import gather_from_ranks
 from gan.errors import GanError
-from gan.rundir import Run
+from gan.rundir import Run, forget_metrics_after
 from gan.state import State, set_lr
 
 MODEL_FIELDS = ("resolution", "z_dim", "g_width", "d_width", "spectral_norm")  # fixed on resume
 
 
-def latest_resumable(run_dir: Path, cfg: TrainConfig) -> Path:
-    """The run's newest checkpoint, if `cfg` may continue it (same model shape, batch and loss)."""
-    latest = ck.list_checkpoints(run_dir / "checkpoints")
+def latest_resumable(run_dir: Path, cfg: TrainConfig, log: Callable[[str], None] = ck.log_stderr) -> Path:
+    """The run's newest intact checkpoint, if `cfg` may continue it (same model shape, batch and
+    loss). An unreadable newer one (a kill mid-write on a disk that lied about fsync, a bad copy)
+    is passed over with one line. The caller holds the run's lock, so on rank 0 this also gets
+    the run ready to continue: stale temp folders go, and metrics.jsonl forgets the steps after
+    the checkpoint (the resumed run logs them again)."""
+    ckpt_dir = run_dir / "checkpoints"
+    main = int(os.environ.get("RANK", "0")) == 0
+    if main:
+        ck.clean_stale_temps(ckpt_dir)
+    latest = ck.list_checkpoints(ckpt_dir)
     if not latest:
         raise GanError(f"{run_dir} has no checkpoint to resume from")
-    saved = TrainConfig.from_dict(ck.load_state(latest[-1])["config"])
+    chosen = ck.first_intact(latest[::-1], log)
+    if chosen is None:
+        raise GanError(f"{run_dir} has no readable checkpoint to resume from "
+                       f"({ck.check_checkpoint(latest[-1])})")
+    state = ck.load_state(chosen)
+    saved = TrainConfig.from_dict(state["config"])
     changed = [f for f in (*MODEL_FIELDS, "batch", "loss") if getattr(saved, f) != getattr(cfg, f)]
     if changed:
         raise GanError(f"cannot resume with a different {', '.join(changed)} (checkpoint: "
                        + ", ".join(f"{f}={getattr(saved, f)}" for f in changed) + ")")
-    return latest[-1]
+    if main:
+        forget_metrics_after(run_dir, int(state["step"]))
+    return chosen
 
 
 def save_state(st: State, run: Run, world: int, metrics: dict | None) -> Path | None:
