@@ -55,7 +55,9 @@ class ProgressLine:
         done = self.crawler.stats.get_value("response_received_count", 0)
         self.samples.append((now, done))
         t0, n0 = self.samples[0]
-        rate = (done - n0) / (now - t0) if now - t0 >= 1 else 0.0
+        if now - t0 < 1:  # first line: the rate since the start
+            t0, n0 = self.started, 0
+        rate = (done - n0) / max(now - t0, 1e-6)
         pending = self.pending()
         if pending == 0:
             return f"{rate:.1f} req/s"
