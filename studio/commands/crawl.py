@@ -8,7 +8,7 @@ from pathlib import Path
 import typer
 
 from studio.config import load_config, override
-from studio.errors import user_errors
+from studio.errors import UserError, user_errors
 from studio.options import WorkspaceOpt
 from studio.workspace import Workspace
 
@@ -37,8 +37,11 @@ def crawl(
                    image_domains=[*config.crawl.image_domains, *image_domain] if image_domain else None)
     start_urls = list(url or config.sources.urls)
     domains = [*config.sources.allow_domains, *(allow_domain or [])]
-    with user_errors(CrawlError), ws.lock("crawl"):
-        result = run_crawl(ws.raw_dir, ws.crawl_dir, start_urls, domains, cfg)
+    try:
+        with user_errors(CrawlError), ws.lock("crawl"):
+            result = run_crawl(ws.raw_dir, ws.crawl_dir, start_urls, domains, cfg)
+    except OSError as exc:  # the workspace itself cannot be written (read-only, full, permissions)
+        raise UserError(f"cannot write {exc.filename or ws.root}: {exc.strerror or exc}") from None
     s = result.stats
     rejected = sum(s["rejected"].values())
     typer.echo(

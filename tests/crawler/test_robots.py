@@ -64,3 +64,57 @@ def test_the_stock_middleware_still_needs_the_fix():
     """When this fails, Scrapy fixed its middleware: drop crawler/robots.py and this file."""
     got = decisions("scrapy.downloadermiddlewares.robotstxt", "RobotsTxtMiddleware")
     assert "allowed" in got, got  # some waiters are let through
+
+
+# --- robots.txt that cannot be read: RFC 9309 through the real engine ------------------------
+
+import time  # noqa: E402
+
+import pytest  # noqa: E402
+
+from studio.demo_site import Route, serve  # noqa: E402
+from tests.crawler.conftest import make_workspace, run_crawl  # noqa: E402
+from tests.crawler.minisite import build_mini_site  # noqa: E402
+
+
+@pytest.mark.parametrize(("status", "allowed"), [(503, False), (429, False), (404, True)])
+def test_unreadable_robots_txt_disallows_the_host(tmp_path, status, allowed):
+    """5xx/429: disallow all for that host (Scrapy parsed the error page: crawl everything); 4xx: no rules."""
+    root = build_mini_site(tmp_path / "site")
+    ws = make_workspace(tmp_path / "ws", retries="1")
+    with serve(root, routes={"/robots.txt": Route(status=status, body=b"<html>oops</html>")}) as site:
+        run = run_crawl(ws, "--url", site.url)
+    assert run.returncode == 0, run.stderr
+    asked = {r.path for r in site.requests}
+    if allowed:
+        assert {"/", "/img/0.jpg", "/two.html"} <= asked and run.stats["stored"] == 3
+        assert run.stats["robots"] == {"127.0.0.1": f"allow_all_http_{status}"}
+    else:
+        assert asked == {"/robots.txt"}, asked
+        assert run.stats["robots"] == {"127.0.0.1": f"disallow_all_http_{status}"}
+        assert run.stats["robots_forbidden"] >= 1 and run.stats["stored"] == 0
+
+
+def test_robots_txt_timeout_disallows_the_host(tmp_path):
+    root = build_mini_site(tmp_path / "site")
+    ws = make_workspace(tmp_path / "ws", timeout_s="1.0", retries="0")
+    with serve(root, delay_s=2.5) as site:  # every answer slower than the crawl waits
+        run = run_crawl(ws, "--url", site.url)
+        time.sleep(3)  # the server logs a request when it answers it
+    assert run.returncode == 0, run.stderr
+    assert {r.path for r in site.requests} == {"/robots.txt"}
+    assert run.stats["robots"]["127.0.0.1"].startswith("disallow_all_")
+
+
+def test_crawl_delay_is_honoured(tmp_path):
+    """`Crawl-delay: 1` with download_delay 0: about one request a second to that host."""
+    root = build_mini_site(tmp_path / "site", robots="User-agent: *\nCrawl-delay: 1\n")
+    ws = make_workspace(tmp_path / "ws")  # download_delay = 0 (tests' fast settings)
+    with serve(root) as site:
+        run = run_crawl(ws, "--url", site.url)
+    assert run.returncode == 0, run.stderr
+    assert run.stats["crawl_delay"] == {"127.0.0.1": 1.0}
+    logged = [r for r in site.requests if r.path != "/robots.txt"]
+    assert len(logged) >= 5  # /, /sitemap.xml, two.html, 3 images
+    # 6+ requests after robots.txt: at least ~0.9 s apart (the server logs when it answers).
+    assert run.stats["duration_s"] >= 0.9 * (len(logged) - 1)
