@@ -57,3 +57,36 @@ def test_hosts_compared_without_port():
     assert host_allowed("https://img.example.org/x", ["example.org"])
     assert not host_allowed("http://127.0.0.2:8765/x", ["127.0.0.1"])
     assert not host_allowed("http://badexample.org/x", ["example.org"])
+
+
+def test_a_malformed_url_is_skipped_alone():
+    body = ('<img src="http://[::1"><img src="ok.jpg"><img src="http://site.test:99999/x.jpg">'
+            '<a href="http://[::1">x</a><a href="next.html">y</a><a href="//a b/c">z</a>')
+    bad: list[str] = []
+    assert [ref.url for ref in find_images(page(body), bad)] == ["http://site.test:8080/dir/ok.jpg"]
+    assert len(bad) == 2
+    bad = []
+    from crawler.links import find_links
+
+    assert [link.url for link in find_links(page(body), bad)] == ["http://site.test:8080/dir/next.html"]
+    assert len(bad) == 2
+
+
+def test_css_background_images():
+    body = ('<div style="background-image: url(\'a.jpg\')"></div><span style="background:url(b.png) no-repeat">'
+            '</span><style>.x { background: #fff url("/c.webp") } @font-face { src: url(f.woff2) }</style>')
+    assert urls(page(body)) == ["http://site.test:8080/dir/a.jpg", "http://site.test:8080/dir/b.png",
+                                "http://site.test:8080/c.webp"]
+
+
+def test_pagination_links():
+    from crawler.links import find_links
+
+    body = ('<a rel="next" href="p2.html">→</a> <a href="?page=3">3</a> <a href="/post/3">3</a>'
+            '<a href="/blog/page/4/">Older posts »</a> <div class="pagination"><a href="/x">Last</a></div>'
+            '<a href="/about.html">About</a>')
+    head = '<link rel="prev" href="p0.html">'
+    got = {link.url.rsplit("/", 1)[-1] or link.url.split("/")[-2]: link.pagination
+           for link in find_links(page(body, head=head))}
+    assert got == {"p0.html": True, "p2.html": True, "page.html?page=3": True, "3": False, "4": True,
+                   "x": True, "about.html": False}

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from crawler.validate import Rejected, validate_image
@@ -50,3 +52,24 @@ def test_empty_and_unsupported():
     Image.new("RGB", (100, 100)).save(buf, "BMP")
     with pytest.raises(Rejected, match="unsupported_format"):
         validate_image(buf.getvalue())
+
+
+def test_pixel_limit_is_curates():
+    """The crawl keeps nothing curate would refuse (curation/files.py MAX_PIXELS)."""
+    import io
+    import re
+
+    from PIL import Image
+
+    from crawler.validate import MAX_PIXELS
+
+    curate_src = (Path(__file__).resolve().parents[2] / "curation" / "files.py").read_text()
+    assert int(re.search(r"^MAX_PIXELS = ([\d_]+)", curate_src, re.M).group(1).replace("_", "")) == MAX_PIXELS
+    for side, ok in ((8000, True), (8001, False)):  # 64,000,000 px exactly passes, one row more fails
+        buf = io.BytesIO()
+        Image.new("1", (8000, side)).save(buf, "PNG")
+        if ok:
+            assert validate_image(buf.getvalue()).height == side
+        else:
+            with pytest.raises(Rejected, match="too_many_pixels"):
+                validate_image(buf.getvalue())
