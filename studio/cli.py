@@ -14,6 +14,7 @@ from studio.commands.export import export
 from studio.commands.init import init
 from studio.commands.label import label
 from studio.commands.labels import labels_app
+from studio.commands.merge import merge
 from studio.commands.pipeline import pipeline
 from studio.commands.sample import sample
 from studio.commands.schedule import schedule
@@ -31,6 +32,7 @@ app = typer.Typer(
 # In the order of the loop: crawl → curate → label → export → train → sample → app; then automation.
 app.command()(init)
 app.command()(crawl)
+app.command()(merge)
 app.command()(curate)
 app.command()(label)
 app.add_typer(labels_app, name="labels")
