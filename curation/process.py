@@ -1,4 +1,10 @@
-"""Work on one raw image (runs in a worker process): decode, detect, crop, store, score."""
+"""Work on one raw image (runs in a worker process): decode, detect, crop, store, score.
+
+Detection runs on a bounded working copy (at most DETECT_MAX_PIXELS, downscaled with INTER_AREA)
+and its boxes are mapped back to source pixels; crops are cut from the full-resolution image.
+OpenCV's cascades need about 150 bytes per pixel they scan, so a 64-megapixel photo scanned at
+full size took 11.9 GB; at the working size a worker stays under 1.5 GB (docs/benchmarks.md).
+"""
 
 from __future__ import annotations
 
@@ -7,11 +13,12 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import cv2
+import numpy as np
 
 from crawler.store import write_atomic
 from curation.config import CurateConfig
 from curation.crop import crop_face
-from curation.detectors import get_detector
+from curation.detectors import Face, get_detector
 from curation.features import embedding, filter_features, perceptual_hashes, to_signed
 from curation.files import ImageDecodeError, load_rgb
 from curation.pollution import PollutionChecker, rule_probability
@@ -29,6 +36,25 @@ class SourceResult:
 
 
 _state: dict = {}
+DETECT_MAX_PIXELS = 4_000_000  # detection working size (2000x2000): faces there are >= 24 px anyway
+
+
+def working_image(rgb: np.ndarray, max_pixels: int = DETECT_MAX_PIXELS) -> tuple[np.ndarray, float]:
+    """`rgb` downscaled to at most `max_pixels` (itself if small enough) and the scale used."""
+    h, w = rgb.shape[:2]
+    if h * w <= max_pixels:
+        return rgb, 1.0
+    scale = (max_pixels / (h * w)) ** 0.5
+    size = (max(1, int(w * scale)), max(1, int(h * scale)))
+    return cv2.resize(rgb, size, interpolation=cv2.INTER_AREA), size[0] / w
+
+
+def to_source(face: Face, scale: float) -> Face:
+    """A box found on the working copy, in source pixels."""
+    if scale == 1.0:
+        return face
+    return Face(round(face.x / scale), round(face.y / scale), round(face.w / scale),
+                round(face.h / scale), face.score)
 
 
 def init_worker(cfg: dict, faces_dir: str) -> None:
@@ -55,11 +81,14 @@ def process_source(sha256: str, path: str) -> SourceResult:
 
 def _crop_all(sha256: str, rgb) -> SourceResult:
     cfg: CurateConfig = _state["cfg"]
-    faces = _state["detector"](rgb)
+    work, scale = working_image(rgb)
+    faces = [to_source(f, scale) for f in _state["detector"](work)]
     result = SourceResult(sha256, "ok" if faces else "no_face", faces=len(faces))
-    cats = _state["checker"].cat_boxes(rgb) if faces else []
+    cats = [[to_source(c, scale) for c in boxes] for boxes in _state["checker"].cat_boxes(work)] \
+        if faces else []
     # Whole-image hashes link crops of re-encoded / mirrored copies whose boxes shifted.
-    source = perceptual_hashes(rgb) if faces else {}
+    source = perceptual_hashes(work) if faces else {}
+    del work
     for index, face in enumerate(sorted(faces, key=lambda f: (f.y, f.x))):
         crop = crop_face(rgb, face, cfg.margin, cfg.crop_size, cfg.max_upscale)
         if crop is None:

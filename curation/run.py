@@ -4,15 +4,9 @@ regroup duplicates, retrain/score the pollution filter and refresh the decisions
 
 from __future__ import annotations
 
-import dataclasses
-import multiprocessing as mp
-import os
-from collections.abc import Callable, Iterator
-from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
-from concurrent.futures.process import BrokenProcessPool
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from itertools import islice
 from pathlib import Path
 
 from filelock import FileLock, Timeout
@@ -24,13 +18,13 @@ from curation.catalog import (
     open_sources,
     sync_app_tags,
 )
-from curation.children import die_with_parent
 from curation.config import CurateConfig
 from curation.decide import group_duplicates, refresh_decisions, update_pollution, update_uniqueness
 from curation.detectors import get_detector
 from curation.errors import CurationError
 from curation.manifest import sources_by_sha
-from curation.process import SourceResult, init_worker, process_source
+from curation.pool import run_pool
+from curation.process import SourceResult
 
 BATCH = 32  # images per catalog write: the most work an interrupted run repeats
 
@@ -73,8 +67,7 @@ def curate(workspace_root: Path | str, cfg: CurateConfig, progress: bool = True,
     ds.info["pollution_threshold"] = cfg.pollution_threshold
     ds.save()
     sync_app_tags(ds)
-    # Missing files are retried on the next run (the crawler may not have finished writing them).
-    done = {s for s, st in zip(*sources.values(["sha256", "status"]), strict=True) if st != "missing"}
+    done = _settled(sources, manifest, root)
     todo = [(sha, str(root / m["path"])) for sha, m in manifest.items() if sha not in done]
     report = CurateReport(seen=len(manifest), skipped=len(manifest) - len(todo))
     existing_keys = set(ds.values("key"))
@@ -86,12 +79,12 @@ def curate(workspace_root: Path | str, cfg: CurateConfig, progress: bool = True,
 
     if todo:
         try:
-            for result in _run_pool(todo, cfg, root, progress):
+            for result in run_pool(todo, cfg, root, progress):
                 report.processed += 1
                 report.faces += result.faces
                 report.small_faces += result.small_faces
                 report.crops += len(result.crops)
-                if result.status in ("corrupt", "missing", "error"):
+                if result.status in ("corrupt", "missing", "error", "failed"):
                     report.problems.append(f"{result.status}: {result.error}")
                 pending.append(result)
                 if on_result:
@@ -109,42 +102,25 @@ def curate(workspace_root: Path | str, cfg: CurateConfig, progress: bool = True,
     return report
 
 
-def _run_pool(todo: list[tuple[str, str]], cfg: CurateConfig, root: Path,
-              progress: bool) -> Iterator[SourceResult]:
-    """Results in completion order from a spawn process pool, a bounded number in flight."""
-    from tqdm import tqdm
-
-    ctx = mp.get_context("spawn")  # fork after fiftyone/pymongo threads is unsafe
-    workers = min(cfg.workers, len(todo))
-    bar = tqdm(total=len(todo), desc="curate", unit="img", disable=not progress)
-    items = iter(todo)
-    with ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init_orphan_proof_worker,
-                             initargs=(os.getpid(), dataclasses.asdict(cfg),
-                                       str(root / "faces"))) as pool:
-        try:
-            running = {pool.submit(process_source, *item) for item in islice(items, 4 * workers)}
-            while running:
-                finished, running = wait(running, return_when=FIRST_COMPLETED)
-                for future in finished:
-                    try:
-                        result = future.result()
-                    except BrokenProcessPool:
-                        raise CurationError("a curate worker process died (out of memory?); "
-                                            "run curate again to resume") from None
-                    bar.update()
-                    yield result
-                    nxt = next(items, None)
-                    if nxt is not None:
-                        running.add(pool.submit(process_source, *nxt))
-        finally:
-            bar.close()
-            pool.shutdown(wait=True, cancel_futures=True)
-
-
-def _init_orphan_proof_worker(parent_pid: int, *args) -> None:
-    """A worker ends when `curate` does, even after a kill -9 of curate (no orphans)."""
-    die_with_parent(parent_pid)
-    init_worker(*args)
+def _settled(sources, manifest: dict, root: Path) -> set[str]:
+    """Sources that need no new attempt. Missing files are retried on the next run (the crawler
+    may not have finished writing them); corrupt and failed ones when their file has changed
+    since they were recorded (repaired, re-downloaded)."""
+    done = set()
+    for sha, status, recorded in zip(*sources.values(["sha256", "status", "last_modified_at"]),
+                                     strict=True):
+        if status == "missing":
+            continue
+        if status in ("corrupt", "failed") and sha in manifest and recorded is not None:
+            try:
+                mtime = (root / manifest[sha]["path"]).stat().st_mtime
+            except OSError:
+                mtime = None
+            stamp = recorded.replace(tzinfo=UTC) if recorded.tzinfo is None else recorded
+            if mtime is not None and mtime > stamp.timestamp():
+                continue
+        done.add(sha)
+    return done
 
 
 def _filter_summary(model: dict | None) -> dict | None:
