@@ -17,10 +17,12 @@ $(STAMP): requirements.txt pyproject.toml
 	rm -f $(VENV)/.installed-* && touch $@
 
 # Debian's Chromium for the browser tests (Playwright cannot download its own browser offline),
-# and redis-server for the shared crawl frontier test (tests/crawler/test_redis_frontier.py).
+# redis-server for the shared crawl frontier test (tests/crawler/test_redis_frontier.py), and
+# Ren'Py's two games for their MIT-licensed anime sprites (tests/curation, bench/curation_quality.py).
 system-deps:
 	@command -v chromium >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 	@command -v redis-server >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null; }
+	@test -d /usr/share/games/renpy/the_question -a -d /usr/share/games/renpy/demo || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq renpy-thequestion renpy-demo >/dev/null; }
 
 demo: install
 	$(PY) -m studio demo
