@@ -60,6 +60,25 @@ def load_images_rank0_first(data_dir: Path, resolution: int, rank: int, world: i
             dist.barrier()
 
 
+def on_rank0(make: Callable[[], Any], setting: str) -> Any:
+    """`make()` run by rank 0 alone (e.g. claiming a numbered run folder), its result on every
+    rank; starts the process group under torchrun. An error on rank 0 is raised on every rank."""
+    rank, world, _ = init_distributed(setting)
+    if world <= 1:
+        return make()
+    box: list[Any] = [None]
+    if rank == 0:
+        try:
+            box = [("ok", make())]
+        except GanError as exc:
+            box = [("error", str(exc))]
+    dist.broadcast_object_list(box, src=0)
+    kind, value = box[0]
+    if kind == "error":
+        raise GanError(value)
+    return value
+
+
 def mean_over_ranks(t: torch.Tensor, world: int) -> torch.Tensor:
     """The mean of `t` over all ranks (in place), so every rank takes the same decision."""
     if world > 1:

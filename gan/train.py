@@ -11,6 +11,10 @@ check and what is due (log, samples, evaluation, checkpoint). The details live b
 
 Under `torchrun` each process trains on batch / world_size images with DistributedDataParallel;
 only rank 0 writes files.
+
+SIGINT / SIGTERM stop a run cleanly: the current step finishes, a checkpoint is written, and
+`train` returns with `stopped` set (a second signal interrupts at once). Under torchrun the ranks
+agree on stopping at the next log step.
 """
 
 from __future__ import annotations
@@ -38,12 +42,13 @@ from gan.distributed import (
 from gan.errors import GanError
 from gan.evaluate import evaluate
 from gan.losses import d_loss, g_loss
-from gan.notify import notify
+from gan.notify import notify, train_message
 from gan.rundir import Run
 from gan.sampling import generate, grid_image, latents
 from gan.speed import autocast, nhwc
 from gan.state import State, build_state, ema_update, restore, snapshot
 from gan.state_io import latest_resumable, load_state_into, load_weights_into, save_state
+from gan.stopping import StopSignals
 
 __all__ = ["TrainResult", "pick_device", "resume_config", "train"]  # pick_device: bench/, studio
 Progress = Callable[[dict[str, Any]], None]
@@ -60,15 +65,19 @@ class TrainResult:
     metrics: dict[str, Any]  # final evaluation: swd, swd_levels, memorized_fraction, fid, kid (if run)
     checkpoint: Path | None  # the last checkpoint (None on ranks other than 0)
     best_checkpoint: Path | None  # the best one by SWD
+    stopped: str = ""  # the signal that stopped the run early ("SIGINT", "SIGTERM"), "" when it ran to the end
+    total: int = 0  # steps the run was to reach
 
 
 def train(config: TrainConfig, data_dir: Path | str, out_dir: Path | str, *, resume: bool = False,
           init_from: Path | str | None = None, on_progress: Progress | None = None, notify_url: str = "",
-          log: Callable[[str], None] = _stderr, _after_step: Callable[[State], None] | None = None) -> TrainResult:
+          notify_style: str = "auto", log: Callable[[str], None] = _stderr,
+          _after_step: Callable[[State], None] | None = None) -> TrainResult:
     """Train into run folder `out_dir` (created if needed; must not hold a run unless `resume`).
 
     `init_from`: a checkpoint/run whose weights start a fresh run (fine-tuning, fresh optimisers).
     `on_progress`: called on rank 0 with {"event": "step"|"rollback"|"metric"|"checkpoint", …}.
+    `notify_url` / `notify_style`: the chat message at the end (gan.notify: slack, discord, json).
     """
     config.validate()
     rank, world, local = init_distributed(config.device)
@@ -77,16 +86,21 @@ def train(config: TrainConfig, data_dir: Path | str, out_dir: Path | str, *, res
         raise GanError(f"batch {config.batch} is not divisible by {world} processes")
     run = Run(Path(out_dir), main=rank == 0, log=log)
     try:
-        run.open(resume)
-        lp = _Loop(run, device, world, config.total_steps(), on_progress or (lambda e: None), log, _after_step)
-        result = _prepare_and_fit(config, Path(data_dir), lp, rank, resume, init_from)
+        with StopSignals() as stop:
+            run.open(resume)
+            lp = _Loop(run, device, world, config.total_steps(), on_progress or (lambda e: None), log, _after_step,
+                       stop)
+            result = _prepare_and_fit(config, Path(data_dir), lp, rank, resume, init_from)
         if rank == 0:
-            notify(notify_url, {"event": "done", "run": str(run.path), "step": result.step,
-                                "metrics": {k: v for k, v in result.metrics.items() if k != "closest_pairs"}}, log)
+            ckpt = str(result.checkpoint) if result.checkpoint else ""
+            notify(notify_url, train_message("stopped" if result.stopped else "done", run.path, step=result.step,
+                                             total=result.total, metrics=result.metrics, checkpoint=ckpt),
+                   log, style=notify_style)
         return result
     except BaseException as exc:
         if rank == 0:
-            notify(notify_url, {"event": "failed", "run": str(run.path), "error": str(exc) or type(exc).__name__}, log)
+            notify(notify_url, train_message("failed", run.path, error=str(exc) or type(exc).__name__),
+                   log, style=notify_style)
         raise
     finally:
         run.close()
@@ -104,6 +118,7 @@ class _Loop:
     on_progress: Progress
     log: Callable[[str], None]
     after_step: Callable[[State], None] | None  # test hook (kill, poison, hash) after each step
+    stop: StopSignals  # .signal is set by SIGINT / SIGTERM (gan/stopping.py)
     reals: torch.Tensor = None  # (N, 3, R, R) uint8 training images, for evaluation
     fixed_z: torch.Tensor = None  # latents of the sample grids
 
@@ -133,7 +148,7 @@ def _prepare_and_fit(cfg: TrainConfig, data_dir: Path, lp: _Loop, rank: int, res
 def _fit(st: State, lp: _Loop) -> TrainResult:
     cfg, device, batch = st.cfg, lp.device, st.cfg.batch // lp.world
     ops, amp = cfg.augment_ops(), autocast(cfg, device)
-    snap, window, last_ckpt, metrics = snapshot(st), _Window(device), None, {}
+    snap, window, last_ckpt, metrics, how = snapshot(st), _Window(device), None, {}, ""
     while st.step < lp.total:
         real = st.data.sample(batch)  # (B, 3, R, R) in [-1, 1], flipped at random
         z = torch.randn(batch, cfg.z_dim, device=device, generator=st.noise)
@@ -156,21 +171,32 @@ def _fit(st: State, lp: _Loop) -> TrainResult:
         if lp.after_step:
             lp.after_step(st)
         due = _due(cfg, st.step, lp.total)
+        if lp.stop.signal and lp.world == 1:  # one process: stop right after this step
+            due.update(log=True, sample=True, ckpt=True)
         if not any(due.values()):
             continue
-        stats = window.pop(lp.world)  # the one host sync of the window
+        stats = window.pop(lp.world, lp.stop.signal)  # the one host sync of the window
+        stopping = stats.pop("stop") > 0  # any rank was signalled: all stop at this same step
+        due.update(sample=due["sample"] or stopping, ckpt=due["ckpt"] or stopping)
         reason = st.guard.problem(stats)
         if reason:  # back to the last healthy state with lower LRs (raises when out of retries)
             _roll_back(st, snap, reason, lp)
+            if stopping:
+                last_ckpt = save_state(st, lp.run, lp.world, None)
         else:
             snap = snapshot(st)
             _log_window(st, stats, window, lp)
             ckpt, new_metrics = _run_due_tasks(st, due, lp)
             last_ckpt, metrics = ckpt or last_ckpt, new_metrics if new_metrics is not None else metrics
+        if stopping:
+            how = lp.stop.signal or "a signal on another rank"
+            lp.run.record({"event": "stopped", "step": st.step, "signal": how, "total": lp.total})
+            break
         window = _Window(device)  # restarts the img/s clock: evaluation and I/O do not count
     best = st.best.get("checkpoint")
     return TrainResult(lp.run.path, st.step, metrics, last_ckpt if lp.run.main else None,
-                       lp.run.path / "checkpoints" / best if best and lp.run.main else None)
+                       lp.run.path / "checkpoints" / best if best and lp.run.main else None,
+                       stopped=how, total=lp.total)
 
 
 def _due(cfg: TrainConfig, step: int, total: int) -> dict[str, bool]:
@@ -218,6 +244,7 @@ class _Window:
 
     def __init__(self, device: torch.device):
         self.sum = torch.zeros(4, device=device)
+        self.device = device
         self.n = 0
         self.t0 = time.perf_counter()
 
@@ -230,9 +257,11 @@ class _Window:
     def images(self, batch: int) -> int:
         return self.n * batch
 
-    def pop(self, world: int) -> dict[str, float]:
-        v = mean_over_ranks(self.sum / max(self.n, 1), world).tolist()  # every rank: same guard decision
-        return {"loss_d": v[0], "loss_g": v[1], "d_real": v[2], "d_fake": v[3]}
+    def pop(self, world: int, stop: str = "") -> dict[str, float]:
+        """The window's means over every rank, and "stop" > 0 when any rank was signalled."""
+        flag = torch.tensor([1.0 if stop else 0.0], device=self.device)
+        v = mean_over_ranks(torch.cat([self.sum / max(self.n, 1), flag]), world).tolist()  # every rank: same decision
+        return {"loss_d": v[0], "loss_g": v[1], "d_real": v[2], "d_fake": v[3], "stop": v[4]}
 
 
 def resume_config(run_dir: Path | str) -> TrainConfig:

@@ -41,6 +41,9 @@ class ScheduleConfig:
             raise ValueError("misfire_grace_s must be >= 1")
 
 
+NOTIFY_PREFIXES = ("slack+", "discord+", "json+")  # gan.notify's format prefixes
+
+
 @dataclass
 class PipelineConfig:
     min_new_accepted: int = 50  # retrain only when at least this many new accepted crops exist
@@ -49,7 +52,9 @@ class PipelineConfig:
     tolerance: float = 0.05  # promote unless the new metric is worse by more than this fraction
     eval_images: int = 512  # generated and real images per gate evaluation (same set, same seed for both models)
     eval_seed: int = 0  # seed of the gate's noise and real-image draw, so both models see the same set
-    notify_url: str = ""  # Slack-compatible webhook the run report is posted to (empty = none)
+    notify_url: str = ""  # chat webhook the run report is posted to (empty = none); see notify_format
+    notify_format: str = "auto"  # slack, discord, json, or auto: from the URL (its host, or a slack+/discord+/json+ prefix)
+    sanity_check: bool = True  # a `studio train --sanity` run before the first training of the workspace
 
     def validate(self) -> None:
         if self.min_new_accepted < 0:
@@ -58,8 +63,11 @@ class PipelineConfig:
             raise ValueError("steps must be >= 1 and eval_images >= 2")
         if self.tolerance < 0:
             raise ValueError("tolerance must be >= 0")
-        if self.notify_url and not self.notify_url.startswith(("http://", "https://")):
-            raise ValueError("notify_url must start with http:// or https://")
+        url = self.notify_url.split("+", 1)[-1] if self.notify_url.startswith(NOTIFY_PREFIXES) else self.notify_url
+        if url and not url.startswith(("http://", "https://")):
+            raise ValueError("notify_url must start with http:// or https:// (or slack+, discord+, json+ before it)")
+        if self.notify_format not in ("auto", "slack", "discord", "json"):
+            raise ValueError("notify_format must be auto, slack, discord or json")
 
 
 @dataclass

@@ -122,6 +122,8 @@ def run_pipeline(
 
         stages = STAGES
     notify = notify if notify is not None else cfg.pipeline.notify_url
+    if notify and cfg.pipeline.notify_format != "auto" and "+" not in notify.split("://")[0]:
+        notify = f"{cfg.pipeline.notify_format}+{notify}"  # gan.notify reads the format from the prefix
     with ws.lock("pipeline"):
         run_dir = unfinished_run(ws)
         if run_dir is not None:

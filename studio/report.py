@@ -1,5 +1,5 @@
 """The pipeline run report: `report.json` (the run's state, complete) and `report.md` (for people),
-and posting it to a Slack-compatible webhook (`{"text": …}`, stdlib HTTP via gan.notify)."""
+and posting it to a chat webhook (Slack, Discord or generic JSON, stdlib HTTP via gan.notify)."""
 
 from __future__ import annotations
 
@@ -84,17 +84,28 @@ def write_report(ws: Workspace, run_dir: Path, state: dict[str, Any]) -> dict[st
     return report
 
 
-def notify_report(url: str, report: dict[str, Any], log: Callable[[str], None] = print) -> bool:
-    """POST `{"text": report.md, "run", "status", "decision"}`; a dead webhook never fails the run."""
-    from gan.notify import notify
+def notify_report(url: str, report: dict[str, Any], log: Callable[[str], None] = print,
+                  style: str = "auto") -> bool:
+    """Post the report as a chat message (gan.notify: Slack text + blocks, Discord content + embed,
+    or generic JSON `{"text": report.md, "run", "status", "decision", …}`); a dead webhook never
+    fails the run."""
+    from gan.notify import latest_grid, notify
 
+    stages = report.get("stages", {})
+    new = ((stages.get("evaluate") or {}).get("result") or {}).get("new") or {}
+    fields = {k: new[k] for k in ("swd", "fid", "kid") if isinstance(new.get(k), int | float)}
+    steps = ((stages.get("train") or {}).get("result") or {}).get("steps")
     payload = {
+        "event": "pipeline",
+        "title": f"Pipeline run {report['run']}: {report.get('status')}",
         "text": render_markdown(report),  # Slack, Mattermost, Rocket.Chat read `text`
+        "fields": {**({"steps": steps} if steps else {}), **fields},
+        "image": latest_grid(report["run_dir"]) if report.get("run_dir") else "",
         "run": report["run"],
         "status": report.get("status"),
         "decision": report["decision"],
     }
-    ok = notify(url, payload, log=log)
+    ok = notify(url, payload, log=log, style=style)
     if ok:
         log(f"report posted to {url}")
     return ok

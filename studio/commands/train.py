@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Annotated
 
@@ -42,12 +43,22 @@ def train(
     metric_every: Annotated[int | None, _opt("Steps between SWD evaluations (0 = at the end).", "--metric-every")] = None,
     metric_images: Annotated[int | None, _opt("Images per evaluation.", "--metric-images")] = None,
     inception_weights: Annotated[str | None, _opt("Inception weights file for FID/KID.", "--inception-weights")] = None,
-    notify: Annotated[str | None, _opt("POST a JSON message to this URL when the run ends or fails.", "--notify")] = None,
+    notify: Annotated[str | None, _opt("Post a chat message to this webhook when the run ends, stops or fails.",
+                                       "--notify")] = None,
+    notify_format: Annotated[str, typer.Option("--notify-format", help="slack, discord, json, or auto "
+                                               "(from the URL: hooks.slack.com, discord.com/api/webhooks, "
+                                               "or a slack+/discord+/json+ prefix).")] = "auto",
+    sanity: Annotated[bool, typer.Option("--sanity", help="Only check the setup: overfit ~20 images for a few "
+                                         "hundred steps and print a one-line verdict (exit 1 if it fails).")] = False,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the resolved config and exit.")] = False,
 ) -> None:
-    """Train the DCGAN; runs never overwrite each other and can be resumed exactly."""
+    """Train the DCGAN; runs never overwrite each other and can be resumed exactly.
+
+    Ctrl-C (SIGINT) or SIGTERM stops after the current step with a checkpoint; --resume continues."""
     from gan.data import list_images
+    from gan.distributed import on_rank0
     from gan.errors import GanError
+    from gan.notify import STYLES
     from gan.rundir import new_run_dir
     from gan.train import resume_config
 
@@ -63,7 +74,7 @@ def train(
             if data is None:
                 data = Path(json.loads((run_dir / "config.json").read_text())["data"])
         else:
-            if out is None:
+            if out is None and not sanity:
                 ws.require()  # numbered runs live in a workspace; --out trains anywhere
             cfg = override(load_config(ws.config_path).train, **flags)
             run_dir = out
@@ -74,19 +85,46 @@ def train(
         n_files = len(list_images(data))
         if n_files == 0:
             raise UserError(f"--data {data}: no images in it")
+        if notify_format not in STYLES:
+            raise UserError(f"--notify-format must be one of {', '.join(STYLES)}")
+        if sanity:
+            _sanity(cfg, data, ws)
+            return
         if dry_run:
             typer.echo(json.dumps({"config": cfg.to_dict(), "data": str(data.resolve()), "image_files": n_files,
                                    "run": str(run_dir) if run_dir else f"{ws.runs_dir}/<next>-{data.name}-r{cfg.resolution}",
                                    "resume": resume is not None}, indent=2))
             return
-        if run_dir is None:
-            run_dir = new_run_dir(ws.runs_dir, f"{data.resolve().name}-r{cfg.resolution}")
-        result = _run(cfg, data, run_dir, resume is not None, init_from, notify or "")
+        if run_dir is None:  # under torchrun, rank 0 alone claims the number; the others get its folder
+            run_dir = on_rank0(lambda: new_run_dir(ws.runs_dir, f"{data.resolve().name}-r{cfg.resolution}"),
+                               cfg.device)
+        result = _run(cfg, data, run_dir, resume is not None, init_from, notify or "", notify_format)
+    if int(os.environ.get("RANK", "0")) != 0:
+        return
+    if result.stopped:
+        ckpt = f"checkpoint {result.checkpoint.name}" if result.checkpoint else "no checkpoint"
+        typer.echo(f"run {result.run_dir}: stopped by {result.stopped} at step {result.step} of {result.total} "
+                   f"({ckpt}); continue with: studio train --resume {result.run_dir}")
+        return
     typer.echo(f"run {result.run_dir}: {result.step} steps, SWD {result.metrics.get('swd', float('nan')):.2f}"
                + (f", best {result.best_checkpoint.name}" if result.best_checkpoint else ""))
 
 
-def _run(cfg, data, run_dir, resume, init_from, notify_url):
+def _sanity(cfg, data, ws) -> None:
+    """`--sanity`: the one-line verdict; exit 1 when the setup cannot even overfit 20 images."""
+    import tempfile
+
+    from gan.sanity import sanity_check
+
+    ws_tmp = ws.root if ws.root.is_dir() else None
+    with tempfile.TemporaryDirectory(prefix=".sanity-", dir=ws_tmp) as tmp:
+        result = sanity_check(cfg, data, Path(tmp))
+    typer.echo(result.verdict)
+    if not result.passed:
+        raise typer.Exit(1)
+
+
+def _run(cfg, data, run_dir, resume, init_from, notify_url, notify_style):
     from tqdm import tqdm
 
     from gan.train import train as train_gan
@@ -106,6 +144,6 @@ def _run(cfg, data, run_dir, resume, init_from, notify_url):
 
     try:
         return train_gan(cfg, data, run_dir, resume=resume, init_from=init_from, on_progress=on_progress,
-                         notify_url=notify_url, log=tqdm.write)
+                         notify_url=notify_url, notify_style=notify_style, log=tqdm.write)
     finally:
         bar.close()
