@@ -6,6 +6,10 @@ by when their heartbeat expires. A worker that joins when no worker is alive and
 empty starts a new crawl: the previous crawl's seen set is dropped (it made every later shared
 crawl skip everything). The last worker to leave a finished crawl drops it too. A crawl whose
 workers were all killed keeps its queue and seen set, and the next workers resume it.
+
+`studio:<scope>:known` collects the image URLs every worker has stored or rejected (it is never
+dropped): each worker adds its own at start and skips everyone's, so a re-crawl does not fetch
+again what another worker already has.
 """
 
 from __future__ import annotations
@@ -57,6 +61,15 @@ def join(client, prefix: str, worker: str) -> bool:
     """Register `worker`; True when this starts a new shared crawl (seen set dropped)."""
     now = time.time()
     return bool(client.eval(JOIN, 3, *keys(prefix), now, worker, now + EXPIRES_S))
+
+
+def share_known(client, prefix: str, urls: set[str]) -> set[str]:
+    """Add our known image URLs to the shared set; return everyone's."""
+    key = f"{prefix}:known"
+    batch = list(urls)
+    for i in range(0, len(batch), 1000):
+        client.sadd(key, *batch[i:i + 1000])
+    return {u.decode("utf-8", "replace") for u in client.sscan_iter(key, count=1000)}
 
 
 class WorkerHeartbeat:

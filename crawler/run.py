@@ -6,6 +6,7 @@ the `studio crawl` command is that process.
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import json
 import logging
@@ -121,6 +122,8 @@ def run_crawl(
     except OSError as exc:
         raise CrawlError(str(StorageFailed(exc.filename or crawl_dir, exc))) from None
     known = RawStore(raw_dir).known_urls() | _rejected_urls(crawl_dir / "rejected.jsonl")
+    if cfg.redis_url:
+        known = _share_known(cfg.redis_url, prefix, known)
 
     started_at = datetime.now(UTC)
     t0 = time.monotonic()
@@ -141,6 +144,10 @@ def run_crawl(
     )
     process.start()
     duration = time.monotonic() - t0
+    if cfg.redis_url:  # what this worker stored, for the other workers' next crawls
+        with contextlib.suppress(CrawlError):
+            _share_known(cfg.redis_url, prefix,
+                         RawStore(raw_dir).known_urls() | _rejected_urls(crawl_dir / "rejected.jsonl"))
 
     raw_stats = crawler.stats.get_stats() if crawler.stats else {}
     reason = str(raw_stats.get("finish_reason", "unknown"))
@@ -164,6 +171,20 @@ def run_crawl(
             "(each one complete and in raw/manifest.jsonl); free space or fix the folder, then crawl again"
         )
     return CrawlResult(stats, stats_path, interrupted)
+
+
+def _share_known(url: str, prefix: str, known: set[str]) -> set[str]:
+    import redis
+
+    from crawler.redis_scope import share_known
+
+    client = redis.Redis.from_url(url, socket_connect_timeout=3, socket_timeout=30)
+    try:
+        return share_known(client, prefix, known)
+    except redis.RedisError as exc:
+        raise CrawlError(f"[crawl] redis_url {url}: cannot reach Redis ({exc})") from None
+    finally:
+        client.close()
 
 
 def _join_redis(url: str, prefix: str) -> bool:

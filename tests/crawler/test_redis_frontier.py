@@ -2,7 +2,8 @@
 
 Each worker has its own workspace (the crawl lock allows one crawl per workspace, as on two
 machines); together they must store every image of the test site once, never request a URL
-twice, and stay exactly as polite as a single crawl.
+twice, and stay exactly as polite as a single crawl. `studio merge` then brings both into one
+workspace, and a second shared crawl starts afresh instead of skipping everything.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import sys
 import time
 from collections import Counter
 from urllib.parse import urlsplit
@@ -19,16 +21,19 @@ import pytest
 from crawler.config import CrawlConfig
 from crawler.settings import crawl_settings
 from tests.crawler.conftest import REPO, latest_stats, make_workspace, read_manifest, studio_cmd
+from tests.crawler.test_workspace_safety import check_raw_matches_manifest
 from tests.fixtures.crawl_site import NEVER_REQUESTED, STORED, serve_crawl_site
 from tests.helpers import free_port
 
 # Requests that legitimately repeat: each worker reads robots.txt itself, and the site answers
 # these with 503 first (retries are requests of their own, dont_filter by design).
 EXPECTED_REPEATS = {"/robots.txt": 2, "/media/extra/flaky.jpg": 3, "/hostile.html": 2}
+# The same site again later (one key scope per crawl): pages are asked again, nothing is skipped.
 # The only settings a redis_url may change: where requests wait and how they are deduplicated.
 FRONTIER_KEYS = {
     "SCHEDULER", "DUPEFILTER_CLASS", "SCHEDULER_PERSIST", "SCHEDULER_QUEUE_CLASS",
     "SCHEDULER_SERIALIZER", "REDIS_URL", "JOBDIR", "EXTENSIONS", "STUDIO_REDIS_IDLE_S",
+    "SCHEDULER_QUEUE_KEY", "SCHEDULER_DUPEFILTER_KEY", "STUDIO_REDIS_PREFIX",
     "CONCURRENT_REQUESTS",  # lowered only: a worker holds no more than it can download now
 }
 
@@ -98,18 +103,34 @@ def shared_crawl(tmp_path_factory, redis_url):
                 raise
         client = redis.Redis.from_url(redis_url)
         keys = {k.decode(): client.type(k).decode() for k in client.keys("*")}
-        queue_left = client.llen("images:requests")
         client.close()
+        workers = [
+            {"rc": p.returncode, "out": out, "err": err, "stats": latest_stats(ws),
+             "manifest": read_manifest(ws), "ws": ws, "files": len(list((ws / "raw").glob("*/*.*")))}
+            for p, (out, err), ws in zip(procs, outputs, workspaces, strict=True)
+        ]
+        seconds = time.monotonic() - t0
+        first_requests = list(sites.main.requests)
+        # A second shared crawl of the same site by the same two workers.
+        sites.main.delay_s = 0.2
+        procs = [subprocess.Popen(studio_cmd(ws, "--url", sites.main.url), cwd=REPO, env=env, text=True,
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE) for ws in workspaces]
+        again = [(p.communicate(timeout=180), p.returncode) for p in procs]
+        merged = make_workspace(tmp / "merged")
+        merge = [subprocess.run([sys.executable, "-m", "studio", "merge", "-w", str(merged), str(ws1), str(ws2)],
+                                cwd=REPO, capture_output=True, text=True, timeout=120) for ws1, ws2 in [workspaces] * 2]
         yield {
             "sites": sites,
-            "seconds": time.monotonic() - t0,
-            "workers": [
-                {"rc": p.returncode, "out": out, "err": err, "stats": latest_stats(ws),
-                 "manifest": read_manifest(ws), "ws": ws}
-                for p, (out, err), ws in zip(procs, outputs, workspaces, strict=True)
-            ],
+            "seconds": seconds,
+            "workers": workers,
+            "first_requests": first_requests,
+            "again": [{"rc": rc, "err": err, "stats": latest_stats(ws)}
+                      for ((_, err), rc), ws in zip(again, workspaces, strict=True)],
+            "again_requests": sites.main.requests[len(first_requests):],
             "redis_keys": keys,
-            "queue_left": queue_left,
+            "redis_keys_after": {k.decode() for k in redis.Redis.from_url(redis_url).keys("*")},
+            "merged": merged,
+            "merge": merge,
         }
 
 
@@ -118,9 +139,13 @@ def test_both_workers_finish_cleanly(shared_crawl):
         assert w["rc"] == 0, w["err"]
         assert w["stats"]["finish_reason"] == "finished"
         assert not (w["ws"] / "crawl" / "job" / "requests.queue").exists()  # no JOBDIR queue
-    assert shared_crawl["queue_left"] == 0
-    # The drained queue is gone (Redis drops empty lists); the seen set stays (SCHEDULER_PERSIST).
-    assert shared_crawl["redis_keys"] == {"images:dupefilter": "set"}
+    prefixes = {w["stats"]["frontier"]["prefix"] for w in shared_crawl["workers"]}
+    assert len(prefixes) == 1 and next(iter(prefixes)).startswith("studio:")  # one scope for both
+    prefix = next(iter(prefixes))
+    # The drained queue is gone, and the last worker to leave dropped the seen set and the
+    # worker registry: the next shared crawl of this site starts afresh.
+    assert shared_crawl["redis_keys"] == {f"{prefix}:known": "set"}  # stored URLs, shared
+    assert sorted(w["stats"]["frontier"]["fresh"] for w in shared_crawl["workers"]) == [False, True]
 
 
 def test_both_workers_did_part_of_the_work(shared_crawl):
@@ -134,8 +159,7 @@ def test_together_every_image_stored_once(shared_crawl):
     assert len(urls) == len(set(urls))  # no URL stored by both workers
     assert sorted(urlsplit(u).path for u in urls) == STORED
     for w in shared_crawl["workers"]:
-        files = list((w["ws"] / "raw").glob("*/*.*"))
-        assert len(files) == len({m["sha256"] for m in w["manifest"]})
+        assert w["files"] == len({m["sha256"] for m in w["manifest"]})
         for m in w["manifest"]:
             assert (w["ws"] / m["path"]).is_file()
     stored = sum(w["stats"]["stored"] for w in shared_crawl["workers"])
@@ -145,17 +169,17 @@ def test_together_every_image_stored_once(shared_crawl):
 
 def test_no_url_requested_twice_across_workers(shared_crawl):
     sites = shared_crawl["sites"]
-    counts = Counter(r.path for r in sites.main.requests)
+    counts = Counter(r.path for r in shared_crawl["first_requests"])
     repeated = {path: n for path, n in counts.items() if n > 1}
     assert repeated == EXPECTED_REPEATS
-    assert [r.status for r in sites.main.requests if r.path == "/media/extra/flaky.jpg"] == [503, 503, 200]
+    assert [r.status for r in shared_crawl["first_requests"] if r.path == "/media/extra/flaky.jpg"] == [503, 503, 200]
     for path in NEVER_REQUESTED:
         assert path not in counts, path
     assert sites.offsite.requests == []
 
 
 def test_workers_stay_polite(shared_crawl):
-    agents = {r.headers.get("User-Agent") for r in shared_crawl["sites"].main.requests}
+    agents = {r.headers.get("User-Agent") for r in shared_crawl["first_requests"]}
     assert agents == {CrawlConfig().user_agent}
     for w in shared_crawl["workers"]:
         assert w["stats"]["scrapy"].get("robotstxt/request_count") == 1  # each worker read robots.txt
@@ -188,3 +212,27 @@ def test_frontier_codec_round_trips_a_request_without_pickle():
     back = request_from_dict(redis_codec.loads(data))
     assert (back.url, back.body, back.meta, back.priority) == (req.url, req.body, req.meta, 1)
     assert back.headers.getlist("Accept") == [b"image/png"]
+
+
+def test_merge_brings_both_workers_into_one_workspace(shared_crawl):
+    first, second = shared_crawl["merge"]
+    assert first.returncode == 0, first.stderr
+    merged = read_manifest(shared_crawl["merged"])
+    assert sorted(urlsplit(m["url"]).path for m in merged) == STORED  # every URL once
+    check_raw_matches_manifest(shared_crawl["merged"])  # each file once, hashes verified
+    assert "0 bad lines" in first.stdout
+    assert second.returncode == 0 and "0 manifest lines added" in second.stdout  # idempotent
+    assert len(read_manifest(shared_crawl["merged"])) == len(merged)
+
+
+def test_a_second_shared_crawl_is_not_skipped(shared_crawl):
+    """The seen set of the first crawl is gone: pages are asked again (conditional requests)."""
+    for w in shared_crawl["again"]:
+        assert w["rc"] == 0, w["err"]
+    assert any(w["stats"]["frontier"]["fresh"] for w in shared_crawl["again"])
+    pages = {r.path for r in shared_crawl["again_requests"] if r.path.endswith(".html") or r.path == "/"}
+    assert {"/", "/gallery/page-1.html", "/people.html"} <= pages
+    assert sum(w["stats"]["pages"] for w in shared_crawl["again"]) >= 8
+    # What either worker stored the first time is not fetched again by the other.
+    assert sum(w["stats"]["images_downloaded"] for w in shared_crawl["again"]) == 0
+    assert {k.rsplit(":", 1)[1] for k in shared_crawl["redis_keys_after"]} == {"known"}
