@@ -49,7 +49,8 @@ def ensure_server(db_dir: Path) -> str:
 
 
 def uri_for(port: int) -> str:
-    return f"mongodb://127.0.0.1:{port}/?directConnection=true"
+    # 15 s to find the server: enough for the supervisor to restart a mongod that died.
+    return f"mongodb://127.0.0.1:{port}/?directConnection=true&serverSelectionTimeoutMS=15000"
 
 
 def _take_lease(db_dir: Path) -> None:
