@@ -5,7 +5,13 @@ politeness switched off (no delay, no AutoThrottle, no robots.txt, 16 concurrent
 once with `studio crawl`, once with a minimal spider using `scrapy.pipelines.images.ImagesPipeline`.
 Prints images/s and pages/s of both and the ratio.
 
-    .venv/bin/python bench/crawl.py [--images 240] [--per-page 20] [--side 1600]
+`--polite` adds the polite-defaults row: a `studio crawl` with the default [crawl] settings
+(robots.txt, download_delay = 1.0, AutoThrottle, 2 per host) of a chain of pages on 127.0.0.1
+whose images are on 127.0.0.2, timed from the servers' own request logs: requests/s achieved
+per host against the configured rate (1 / download_delay), both hosts at once; beside it the
+same site crawled by a stock Scrapy spider with AutoThrottle and the same delay.
+
+    .venv/bin/python bench/crawl.py [--images 240] [--per-page 20] [--side 1600] [--polite [--polite-pages 30]]
 """
 
 from __future__ import annotations
@@ -105,12 +111,93 @@ def run_stock(url: str, tmp: Path) -> dict:
     return json.loads(out.strip().splitlines()[-1])
 
 
+POLITE_STOCK = {
+    "DOWNLOAD_DELAY": 1.0, "AUTOTHROTTLE_ENABLED": True, "AUTOTHROTTLE_START_DELAY": 1.0,
+    "AUTOTHROTTLE_TARGET_CONCURRENCY": 1.0, "ROBOTSTXT_OBEY": True, "CONCURRENT_REQUESTS_PER_DOMAIN": 2,
+    "LOG_LEVEL": "WARNING", "TELNETCONSOLE_ENABLED": False, "REMOTE_CONTROL_ENABLED": False,
+}
+
+
+def build_polite_site(root: Path, cdn_root: Path, cdn_url: str, pages: int) -> None:
+    """`pages` pages linked by "next", one 400x300 JPEG each, served by the CDN host."""
+    from PIL import Image
+
+    root.mkdir(parents=True)
+    (cdn_root / "img").mkdir(parents=True)
+    for p in range(pages):
+        Image.new("RGB", (400, 300), (p * 7 % 255, 80, 160)).save(cdn_root / "img" / f"{p}.jpg", quality=80)
+        nxt = f'<a rel="next" href="/page-{p + 1}.html">next</a>' if p + 1 < pages else ""
+        (root / f"page-{p}.html").write_text(f'<html><body><img src="{cdn_url}img/{p}.jpg">{nxt}</body></html>')
+
+
+def _timed(site) -> list[float]:
+    """Record when the server answers each request (the site logs no times itself)."""
+    times: list[float] = []
+    log = site._log
+
+    def timed_log(req):
+        times.append(time.monotonic())
+        log(req)
+
+    site._log = timed_log
+    return times
+
+
+def host_rate(times: list[float]) -> float:
+    """Requests per second between the second request (after robots.txt) and the last."""
+    return (len(times) - 2) / (times[-1] - times[1]) if len(times) > 2 else 0.0
+
+
+def run_polite(tmp: Path, pages: int) -> list[dict]:
+    rows = []
+    for name in ("studio crawl", "stock AutoThrottle"):
+        base = tmp / name.replace(" ", "-")
+        (base / "cdn").mkdir(parents=True)
+        with serve(base / "cdn", host="127.0.0.2") as cdn:
+            build_polite_site(base / "site", base / "cdn", cdn.url, pages)
+            with serve(base / "site") as site:
+                t_main, t_cdn = _timed(site), _timed(cdn)
+                url = f"{site.url}page-0.html"
+                t0 = time.monotonic()
+                if name == "studio crawl":
+                    ws = base / "ws"
+                    # BENCH_STUDIO_REPO: another checkout (e.g. an older commit) to measure the same way.
+                    repo = Path(os.environ.get("BENCH_STUDIO_REPO", REPO))
+                    env = {**os.environ, "PYTHONPATH": str(repo)}
+                    subprocess.run([sys.executable, "-m", "studio", "init", "-w", str(ws)], cwd=repo, check=True,
+                                   capture_output=True, env=env)
+                    flag = "--image-domain" if repo == REPO else "--allow-domain"
+                    subprocess.run([sys.executable, "-m", "studio", "crawl", "-w", str(ws), "--url", url,
+                                    flag, "127.0.0.2"], cwd=repo, check=True, capture_output=True, env=env)
+                else:
+                    script = base / "stock_spider.py"
+                    script.write_text(STOCK_SPIDER)
+                    subprocess.run([sys.executable, str(script), url, str(base / "stock"), json.dumps(POLITE_STOCK)],
+                                   cwd=REPO, check=True, capture_output=True)
+                wall = time.monotonic() - t0
+        both = sorted(t_main + t_cdn)
+        rows.append({"name": name, "pages": host_rate(t_main), "images": host_rate(t_cdn), "wall": wall,
+                     "requests": len(both), "both": (len(both) - 1) / (both[-1] - both[0])})
+    return rows
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--images", type=int, default=240)
     ap.add_argument("--per-page", type=int, default=20)
     ap.add_argument("--side", type=int, default=1600, help="image width in pixels")
+    ap.add_argument("--polite", action="store_true", help="also measure the polite defaults (slow: ~1 req/s)")
+    ap.add_argument("--polite-pages", type=int, default=30)
+    ap.add_argument("--polite-only", action="store_true", help="only the polite-defaults rows")
     args = ap.parse_args()
+    if args.polite or args.polite_only:
+        with tempfile.TemporaryDirectory() as d:
+            for r in run_polite(Path(d), args.polite_pages):
+                print(f"polite {r['name']:20s} configured 1.00 req/s per host: pages host {r['pages']:.2f} req/s, "
+                      f"image host {r['images']:.2f} req/s, both hosts {r['both']:.2f} req/s "
+                      f"({r['requests']} requests; {r['wall']:.1f}s with process start-up)")
+        if args.polite_only:
+            return
     with tempfile.TemporaryDirectory() as d:
         tmp = Path(d)
         t = time.perf_counter()

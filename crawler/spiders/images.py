@@ -56,6 +56,10 @@ class ImageSpider(scrapy.Spider):
         self.use_sitemaps = sitemaps
         self.sitemaps_seen: set[str] = set()
         self.lastmods: dict[str, str] = {}  # page URL -> <lastmod> of a sitemap
+        # Pages wait until every sitemap is read, so each page request knows its <lastmod>
+        # (a re-crawl then skips unchanged pages instead of racing the sitemap).
+        self.sitemaps_pending = 0
+        self.held: list[tuple[str, int]] = []
         self.pages_asked: set[str] = set()  # this run, to count the pages a limit left out
         self.pages_left_out: set[str] = set()
         self.too_deep: set[str] = set()
@@ -87,15 +91,24 @@ class ImageSpider(scrapy.Spider):
         return True
 
     async def start(self) -> AsyncIterator[scrapy.Request]:
+        # dont_filter stays False for pages: on resume the seen-set drops pages already crawled.
+        self.held = [(url, 0) for url in self.start_urls]
         if self.use_sitemaps:
             for url in self.start_urls:
                 parts = urlsplit(url)
                 for req in self._sitemap_requests([f"{parts.scheme}://{parts.netloc}/sitemap.xml"]):
                     yield req
-        for url in self.start_urls:
+        for req in self._release():
+            yield req
+
+    def _release(self) -> Iterator[scrapy.Request]:
+        """The held pages, once no sitemap is being read any more."""
+        if self.sitemaps_pending:
+            return
+        held, self.held = self.held, []
+        for url, depth in held:
             if self._take_page_slot(url):
-                # dont_filter stays False: on resume the seen-set drops pages already crawled.
-                yield self._page_request(url, depth=0)
+                yield from self._safe(self._page_request, url, depth)
 
     def _page_request(self, url: str, depth: int) -> scrapy.Request:
         meta = {KIND: "page", DEPTH: depth}
@@ -120,12 +133,16 @@ class ImageSpider(scrapy.Spider):
             if not host_allowed(url, self.allowed_domains):
                 continue
             self.sitemaps_seen.add(url)
+            self.sitemaps_pending += 1
+            # dont_filter: each sitemap is asked once per run (sitemaps_seen); a resumed job's
+            # seen-set must not drop it silently, or the held pages would wait for it forever.
             yield scrapy.Request(url, callback=self.parse_sitemap, errback=self.sitemap_failed,
-                                 meta={KIND: "sitemap"}, priority=10)
+                                 meta={KIND: "sitemap"}, priority=10, dont_filter=True)
 
     def parse_sitemap(self, response: Response) -> Iterator[scrapy.Request]:
         entries = read_sitemap(response.body)
         self.crawler.stats.inc_value("studio/sitemaps")
+        self.sitemaps_pending -= 1
         pages = []
         for entry in entries:
             if entry.is_index:
@@ -135,9 +152,8 @@ class ImageSpider(scrapy.Spider):
                     self.lastmods[entry.loc] = entry.lastmod
                 pages.append(entry.loc)
         self.crawler.stats.inc_value("studio/sitemap_pages", len(pages))
-        for url in pages:
-            if self._take_page_slot(url):
-                yield from self._safe(self._page_request, url, 0)
+        self.held += [(url, 0) for url in pages]
+        yield from self._release()
 
     # --- pages --------------------------------------------------------------------------------
 
@@ -223,8 +239,10 @@ class ImageSpider(scrapy.Spider):
     def page_failed(self, failure: Failure) -> None:
         self.crawler.stats.inc_value(f"studio/failed/pages/{failure_reason(failure)}")
 
-    def sitemap_failed(self, failure: Failure) -> None:
+    def sitemap_failed(self, failure: Failure) -> Iterator[scrapy.Request]:
         self.crawler.stats.inc_value(f"studio/failed/sitemaps/{failure_reason(failure)}")
+        self.sitemaps_pending -= 1
+        yield from self._release()
 
     def closed(self, reason: str) -> None:
         self.crawler.stats.set_value("studio/pages_left", len(self.pages_left_out))
