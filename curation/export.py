@@ -11,7 +11,9 @@ import json
 import os
 import re
 import shutil
+import sys
 from collections import Counter
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -26,8 +28,14 @@ def next_version(exports_dir: Path) -> str:
     return f"v{max(taken, default=0) + 1:04d}"
 
 
-def export(workspace_root: Path | str, out: Path | str | None = None) -> Path:
-    """Export the accepted crops; returns the new folder."""
+def _stderr(msg: str) -> None:
+    print(msg, file=sys.stderr, flush=True)
+
+
+def export(workspace_root: Path | str, out: Path | str | None = None,
+           log: Callable[[str], None] = _stderr) -> Path:
+    """Export the accepted crops; returns the new folder. An accepted crop whose file is gone
+    (deleted by hand) is left out and said so through `log`, and counted in stats.json."""
     root = Path(workspace_root).expanduser().resolve()
     ds = open_catalog(root)
     exports_dir = root / "exports"
@@ -49,14 +57,15 @@ def export(workspace_root: Path | str, out: Path | str | None = None) -> Path:
     cols = ["sha256", "filepath", "source_url", "page_url", "source_sha256", "bbox", "crop_box",
             "detector", "detector_score", "quality", "pollution", "pollution_source",
             "uniqueness", "blur", "contrast", "brightness", "tags", "human_label"]
-    lines, written = [], set()
+    lines, written, gone = [], set(), []
     for row in zip(*accepted.values(cols), strict=True):
         r = dict(zip(cols, row, strict=True))
         if r["sha256"] in written:
             continue  # identical crop bytes twice can only be one training image
         src = Path(r["filepath"])
         if not src.is_file():
-            continue  # a crop deleted by hand: skip rather than export a dangling line
+            gone.append(src)  # a crop deleted by hand: skip rather than export a dangling line
+            continue
         rel = f"images/{r['sha256']}.png"
         _link_or_copy(src, tmp / rel)
         written.add(r["sha256"])
@@ -75,7 +84,7 @@ def export(workspace_root: Path | str, out: Path | str | None = None) -> Path:
         for line in lines:
             f.write(json.dumps(line, sort_keys=True) + "\n")
     stats = export_stats(root, ds)
-    stats.update(version=target.name, images=len(lines),
+    stats.update(version=target.name, images=len(lines), missing_crops=len(gone),
                  created_at=datetime.now(UTC).isoformat(timespec="seconds"))
     (tmp / "stats.json").write_text(json.dumps(stats, indent=2, sort_keys=True) + "\n")
     _fsync_tree(tmp)
@@ -84,7 +93,18 @@ def export(workspace_root: Path | str, out: Path | str | None = None) -> Path:
     except OSError:
         shutil.rmtree(tmp, ignore_errors=True)
         raise CurationError(f"{target} already exists; exports are never overwritten") from None
+    if gone:
+        shown = ", ".join(_shown(root, p) for p in gone[:3]) + (f" and {len(gone) - 3} more" if len(gone) > 3 else "")
+        log(f"export left out {len(gone)} accepted crop(s) whose file is gone (deleted by hand?): "
+            f"{shown}; restore the file(s) or reject the crop(s) to stop this message")
     return target
+
+
+def _shown(root: Path, path: Path) -> str:
+    try:
+        return str(path.relative_to(root))
+    except ValueError:
+        return str(path)
 
 
 def export_stats(root: Path, ds) -> dict:

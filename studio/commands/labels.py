@@ -27,10 +27,8 @@ def import_(
     ws = Workspace.at(workspace).require()
     with user_errors(CurationError), ws.lock("catalog", wait=30):
         report = import_labels(ws.root, file)
-    for line in report.bad:
-        print(f"studio: bad row, {line}", file=sys.stderr)
-    for line in report.unknown:
-        print(f"studio: unknown crop hash, {line}", file=sys.stderr)
+    for line in report.problem_lines():  # the first few of each kind, then a count
+        print(f"studio: {line}", file=sys.stderr)
     typer.echo(f"applied {report.applied} labels ({len(report.bad)} bad rows, "
                f"{len(report.unknown)} unknown hashes); run `studio curate` to retrain the filter")
 
