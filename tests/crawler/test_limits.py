@@ -20,6 +20,7 @@ def test_max_images_stops_the_crawl(sites, tmp_path):
     run = run_crawl(make_workspace(tmp_path / "ws"), "--url", sites.main.url, "--max-images", "3")
     assert run.returncode == 0, run.stderr
     assert run.stats["stored"] == 3 and run.stats["finish_reason"] == "max_images"
+    assert run.stdout.splitlines()[-1].startswith("stopped at max_images=3; ")
     assert len({m["sha256"] for m in run.manifest}) == 3
 
 
@@ -28,8 +29,12 @@ def test_depth_limits_link_following(sites, tmp_path):
     run = run_crawl(make_workspace(tmp_path / "ws"), "--url", sites.main.url, "--depth", "1")
     assert run.returncode == 0, run.stderr
     asked = {r.path for r in sites.main.requests[n:]}
-    assert "/gallery/page-1.html" in asked and "/gallery/page-2.html" not in asked
+    # Pagination (rel=next) keeps the depth of its page: the whole gallery is depth 1.
+    assert {"/gallery/page-1.html", "/gallery/page-2.html", "/gallery/page-3.html"} <= asked
+    assert "/missing.html" not in asked and "/index.html" not in asked  # depth 2 (hostile, people)
     assert "/media/people/group-1.jpg" in asked  # images of depth-1 pages are still fetched
+    assert run.stats["links_too_deep"] >= 2
+    assert "raise [crawl] depth" in run.stdout.splitlines()[-1]
 
 
 def test_max_pages(sites, tmp_path):
