@@ -14,6 +14,7 @@ import typer
 
 from curation.children import die_with_parent
 from studio.errors import UserError
+from studio.hostcheck import allowed_hosts
 from studio.options import WorkspaceOpt
 from studio.workspace import Workspace
 
@@ -35,6 +36,9 @@ def streamlit_command(port: int) -> list[str]:
         "--browser.gatherUsageStats=false",  # no telemetry (and no internet needed)
         "--global.developmentMode=false",
         "--client.toolbarMode=minimal",  # no "Deploy" button: this app is local
+        # DNS rebinding: the websocket (every action of the app) only under the bound address
+        *(f"--server.allowedHosts={name}" for name in allowed_hosts(ADDRESS)),
+        "--server.enableXsrfProtection=true",
     ]
 
 

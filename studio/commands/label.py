@@ -6,7 +6,8 @@ from pathlib import Path
 
 import typer
 
-from studio.errors import user_errors
+from studio.commands.app import check_port_free
+from studio.errors import UserError, user_errors
 from studio.options import WorkspaceOpt
 from studio.workspace import Workspace
 
@@ -25,8 +26,21 @@ def label(
         ensure_saved_views(ds)
         import fiftyone as fo
 
+        from studio.hostcheck import start_fiftyone
+
+        check_port_free(port)
         # Said before the server starts, so whoever sees the App answer has seen the URL line.
         typer.echo(f"FiftyOne App: http://127.0.0.1:{port}/ (saved views: review queue, duplicates, "
                    "rejected, accepted; tag crops `accept` or `reject`). Ctrl-C to stop.")
+        # Our server (FiftyOne's app behind a Host check against DNS rebinding) is up first, so
+        # launch_app finds it on the port and connects instead of starting its own.
+        try:
+            server = start_fiftyone("127.0.0.1", port)
+        except RuntimeError as exc:
+            raise UserError(str(exc)) from None
         session = fo.launch_app(ds, address="127.0.0.1", port=port, remote=True, auto=False)
-    session.wait(-1)
+    try:
+        session.wait(-1)
+    finally:
+        server.terminate()
+        server.wait(timeout=10)

@@ -1,0 +1,117 @@
+"""DNS rebinding: the local UIs answer only requests addressed to the loopback address they bind.
+
+A web page on evil.example can make its own name resolve to 127.0.0.1 (DNS rebinding) and then
+talk to a server there as "same origin": the browser sends `Host: evil.example`. Both UIs write
+labels, promote models and start training, so both refuse any Host but the bound address:
+
+- Streamlit (`studio app`): its own `server.allowedHosts` check on the websocket, which carries
+  every action of the app (studio.commands.app passes the flags).
+- the FiftyOne App (`studio label`): FiftyOne's Starlette app served here under `HostCheck`, an
+  ASGI middleware that answers 403 to HTTP and refuses websockets; `fo.launch_app` then finds
+  this server on the port and uses it instead of starting its own.
+
+    python -m studio.hostcheck --address 127.0.0.1 --port 5151     # the FiftyOne App, checked
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import time
+import urllib.request
+from urllib.parse import urlsplit
+
+LOOPBACK_NAMES = ("127.0.0.1", "localhost")  # names a rebinding page cannot put in Host
+
+
+def allowed_hosts(address: str) -> tuple[str, ...]:
+    """Host names (no port) a request to a server bound on `address` may carry."""
+    return tuple(dict.fromkeys((address, *LOOPBACK_NAMES))) if address in LOOPBACK_NAMES else (address,)
+
+
+def host_allowed(host: str | None, allowed: tuple[str, ...]) -> bool:
+    """Whether a Host header (name[:port]) names one of `allowed`; a missing Host is refused."""
+    if not host:
+        return False
+    try:
+        parts = urlsplit(f"//{host}")
+        name, _ = parts.hostname, parts.port  # .port validates a port given
+    except ValueError:
+        return False
+    if name is None or parts.username is not None or parts.path or parts.query:
+        return False
+    return name.rstrip(".").lower() in allowed
+
+
+class HostCheck:
+    """ASGI middleware: requests (HTTP and websocket) whose Host is not allowed never reach `app`."""
+
+    def __init__(self, app, allowed: tuple[str, ...]):
+        self.app, self.allowed = app, allowed
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] not in ("http", "websocket"):
+            return await self.app(scope, receive, send)
+        host = next((v.decode("latin-1") for k, v in scope.get("headers", []) if k == b"host"), None)
+        if host_allowed(host, self.allowed):
+            return await self.app(scope, receive, send)
+        if scope["type"] == "websocket":
+            await receive()  # websocket.connect
+            await send({"type": "websocket.close", "code": 1008})  # the handshake gets 403
+            return
+        body = b"Host not allowed (this server answers only to its loopback address)\n"
+        await send({"type": "http.response.start", "status": 403,
+                    "headers": [(b"content-type", b"text/plain"), (b"content-length", str(len(body)).encode())]})
+        await send({"type": "http.response.body", "body": body})
+
+
+def serve_fiftyone(address: str, port: int) -> None:
+    """What fiftyone/server/main.py does, with FiftyOne's app behind HostCheck."""
+    os.environ.pop("FIFTYONE_DISABLE_SERVICES", None)
+    os.environ["FIFTYONE_SERVER"] = "1"
+    import asyncio
+
+    from fiftyone.server.app import app
+    from fiftyone.server.events import set_port
+    from hypercorn.asyncio import serve
+    from hypercorn.config import Config
+
+    config = Config()
+    config.bind = [f"{address}:{port}"]
+    config.accesslog = None
+    set_port(port)
+    asyncio.run(serve(HostCheck(app, allowed_hosts(address)), config))
+
+
+def start_fiftyone(address: str, port: int, timeout: float = 90) -> subprocess.Popen:
+    """The checked FiftyOne App server in a child process (ends with this one), once it answers."""
+    from curation.children import die_with_parent
+
+    parent = os.getpid()
+    child = subprocess.Popen([sys.executable, "-m", "studio.hostcheck", "--address", address,
+                              "--port", str(port)], preexec_fn=lambda: die_with_parent(parent))
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if child.poll() is not None:
+            raise RuntimeError(f"the FiftyOne App server exited with status {child.returncode}")
+        try:
+            with urllib.request.urlopen(f"http://{address}:{port}/fiftyone", timeout=2):
+                return child
+        except OSError:
+            time.sleep(0.3)
+    child.terminate()
+    raise RuntimeError(f"the FiftyOne App server did not answer on {address}:{port} in {timeout:.0f} s")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description="The FiftyOne App, answering only to its own address.")
+    ap.add_argument("--address", default="127.0.0.1")
+    ap.add_argument("--port", type=int, default=5151)
+    args = ap.parse_args()
+    serve_fiftyone(args.address, args.port)
+
+
+if __name__ == "__main__":
+    main()
