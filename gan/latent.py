@@ -1,11 +1,18 @@
 """Latent tools: projection of an image into z, PCA (GANSpace-style) and label directions.
 
 All take a generator in eval mode (see `gan.sampling.load_generator`); none changes its weights.
+Directions are saved as JSON (`save_directions` / `load_directions`): plain numbers, nothing to
+unpickle, readable by the app and `studio directions`.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import json
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
 import torch
 
@@ -70,10 +77,68 @@ def _projection_loss(g, d, z, y, y_feat, w):
     return loss
 
 
+def project_each(g, targets: torch.Tensor, steps: int = 200, lr: float = 0.05, seed: int = 0,
+                 batch: int = 64) -> tuple[torch.Tensor, torch.Tensor]:
+    """One z per target image (uint8 (N, 3, R, R)), pixel MSE, `batch` targets optimised at once:
+    (N, z_dim) latents and (N,) final MSEs (images in [-1, 1])."""
+    dev = next(g.parameters()).device
+    zs, errs = [], []
+    for i in range(0, len(targets), batch):
+        y = to_float(targets[i:i + batch]).to(dev)
+        z = latents(len(y), seed + i, g.z_dim).to(dev).requires_grad_(True)
+        opt = torch.optim.Adam([z], lr=lr)
+        for _ in range(steps):
+            loss = (g(z) - y).pow(2).flatten(1).mean(1)
+            opt.zero_grad(set_to_none=True)
+            loss.sum().backward()
+            opt.step()
+        with torch.no_grad():
+            errs.append((g(z) - y).pow(2).flatten(1).mean(1).cpu())
+        zs.append(z.detach().cpu())
+    return torch.cat(zs), torch.cat(errs)
+
+
 @dataclass
 class Directions:
     directions: torch.Tensor  # (k, z_dim) unit vectors in z, most important first
-    explained_variance: torch.Tensor  # (k,) fraction of the layer's variance each explains
+    explained_variance: torch.Tensor  # (k,) fraction of the layer's variance each explains (NaN: labels)
+    names: list[str] = field(default_factory=list)  # one per direction ("PC 1", "smiling", "domain a.example")
+    meta: dict[str, Any] = field(default_factory=dict)  # kind, checkpoint, counts… (saved with them)
+
+    def name(self, i: int) -> str:
+        return self.names[i] if i < len(self.names) else f"PC {i + 1}"
+
+
+def save_directions(path: Path | str, dirs: Directions) -> Path:
+    """Write `dirs` as JSON (atomically: temp file, rename)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    doc = {"format": "gan-directions-1", "z_dim": int(dirs.directions.shape[1]),
+           "names": [dirs.name(i) for i in range(len(dirs.directions))],
+           "directions": dirs.directions.float().tolist(),
+           "explained_variance": [None if v != v else float(v) for v in dirs.explained_variance.tolist()],
+           "meta": dirs.meta}
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        json.dump(doc, f)
+    os.replace(tmp, path)
+    return path
+
+
+def load_directions(path: Path | str, z_dim: int | None = None) -> Directions:
+    """Directions saved by `save_directions`; GanError when unreadable or made for another z size."""
+    try:
+        doc = json.loads(Path(path).read_text(encoding="utf-8"))
+        dirs = torch.tensor(doc["directions"], dtype=torch.float32)
+        var = torch.tensor([float("nan") if v is None else v for v in doc["explained_variance"]])
+        names, meta = [str(n) for n in doc["names"]], dict(doc.get("meta") or {})
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise GanError(f"{path}: not a directions file ({exc})") from None
+    if dirs.dim() != 2 or len(dirs) != len(var) or len(dirs) != len(names):
+        raise GanError(f"{path}: not a directions file (inconsistent sizes)")
+    if z_dim is not None and dirs.shape[1] != z_dim:
+        raise GanError(f"{path}: directions for z size {dirs.shape[1]}, this generator has {z_dim}")
+    return Directions(dirs, var, names, meta)
 
 
 @torch.no_grad()
@@ -93,7 +158,8 @@ def pca_directions(g, n: int = 2000, k: int = 10, seed: int = 0, layer: int = 3)
     b = torch.linalg.lstsq(coeffs, zc).solution  # (k, z_dim): z ≈ coeffs @ b
     dirs = b / b.norm(dim=1, keepdim=True).clamp_min(1e-8)
     var = s.pow(2)
-    return Directions(dirs.cpu(), (var[:k] / var.sum()).cpu())
+    return Directions(dirs.cpu(), (var[:k] / var.sum()).cpu(), [f"PC {i + 1}" for i in range(k)],
+                      {"kind": "pca", "samples": n, "seed": seed, "layer": layer})
 
 
 def label_direction(z: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
@@ -104,6 +170,23 @@ def label_direction(z: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         raise GanError("a label direction needs latents with and without the label")
     d = z[labels].float().mean(0) - z[~labels].float().mean(0)
     return d / d.norm().clamp_min(1e-8)
+
+
+def label_directions(z: torch.Tensor, labels: list[str], min_count: int = 2) -> Directions:
+    """One direction per label value (its latents vs all the others), for values with at least
+    `min_count` latents on each side; most common value first."""
+    values = sorted(set(labels), key=lambda v: (-labels.count(v), v))
+    found, names, counts = [], [], {}
+    for v in values:
+        mask = torch.tensor([lab == v for lab in labels])
+        if int(mask.sum()) >= min_count and int((~mask).sum()) >= min_count:
+            found.append(label_direction(z, mask))
+            names.append(v)
+            counts[v] = int(mask.sum())
+    if not found:
+        raise GanError(f"no label has {min_count}+ examples with and without it ({len(labels)} labelled latents)")
+    return Directions(torch.stack(found), torch.full((len(found),), float("nan")), names,
+                      {"kind": "labels", "counts": counts})
 
 
 def edit(z: torch.Tensor, direction: torch.Tensor, amounts: list[float]) -> torch.Tensor:

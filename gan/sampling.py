@@ -91,9 +91,13 @@ def slerp(a: torch.Tensor, b: torch.Tensor, t: float) -> torch.Tensor:
 def interpolate(g: Generator, seed_a: int, seed_b: int, steps: int = 8,
                 truncation: float | None = None) -> list[Image.Image]:
     """Frames from seed_a's image to seed_b's along the slerp between their latents."""
-    za = latents(1, seed_a, g.z_dim, truncation)
-    zb = latents(1, seed_b, g.z_dim, truncation)
-    z = torch.cat([slerp(za, zb, i / max(1, steps - 1)) for i in range(steps)])
+    return interpolate_latents(g, latents(1, seed_a, g.z_dim, truncation), latents(1, seed_b, g.z_dim, truncation),
+                               steps)
+
+
+def interpolate_latents(g: Generator, za: torch.Tensor, zb: torch.Tensor, steps: int = 8) -> list[Image.Image]:
+    """Frames from G(za) to G(zb) along their slerp (za, zb: (1, z_dim), e.g. a projected image's z)."""
+    z = torch.cat([slerp(za.cpu(), zb.cpu(), i / max(1, steps - 1)) for i in range(steps)])
     return [Image.fromarray(im.permute(1, 2, 0).numpy()) for im in generate(g, z)]
 
 

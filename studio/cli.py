@@ -7,15 +7,18 @@ import sys
 import typer
 
 from studio.commands.app import run_app
+from studio.commands.complete import complete
 from studio.commands.crawl import crawl
 from studio.commands.curate import curate
 from studio.commands.demo import demo
+from studio.commands.directions import directions
 from studio.commands.export import export
 from studio.commands.init import init
 from studio.commands.label import label
 from studio.commands.labels import labels_app
 from studio.commands.merge import merge
 from studio.commands.pipeline import pipeline
+from studio.commands.project import project
 from studio.commands.sample import sample
 from studio.commands.schedule import schedule
 from studio.commands.status import status
@@ -39,6 +42,9 @@ app.add_typer(labels_app, name="labels")
 app.command()(export)
 app.command()(train)
 app.command()(sample)
+app.command()(project)
+app.command()(complete)
+app.command()(directions)
 app.command("app")(run_app)
 app.command()(pipeline)
 app.command()(schedule)

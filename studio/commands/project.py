@@ -1,0 +1,91 @@
+"""`studio project`: find the latent whose generation is closest to an image (see docs/training.md)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from studio.errors import UserError, user_errors
+from studio.options import WorkspaceOpt
+from studio.workspace import Workspace
+
+RunOpt = Annotated[Path | None, typer.Option("--run", help="Run folder, run id or checkpoint folder "
+                                             "(default: the promoted model, models/current.json).")]
+DeviceOpt = Annotated[str, typer.Option("--device", help="cpu or cuda.")]
+
+
+def model_source(ws: Workspace, run: Path | None) -> Path:
+    """What `--run` names (a run folder, a run id under runs/, a checkpoint), else the promoted model."""
+    if run is None:
+        if not ws.current_model.exists():
+            raise UserError(f"no promoted model ({ws.current_model} missing); pass --run RUN")
+        return ws.current_model
+    source = run if run.exists() or not (ws.runs_dir / run).exists() else ws.runs_dir / run
+    if not source.exists():
+        raise UserError(f"--run {run}: no such run or checkpoint")
+    return source
+
+
+def read_square(path: Path, side: int, what: str = "IMAGE"):
+    """An image file checked like the app's uploads (type by content, size, bombs), centre-cropped
+    and resized to the generator's side: uint8 (3, side, side)."""
+    import numpy as np
+    import torch
+
+    from app.uploads import UploadError, read_image, square
+
+    try:
+        im = square(read_image(path.read_bytes()), side)
+    except OSError as exc:
+        raise UserError(f"{what} {path}: cannot read it ({exc.strerror or exc})") from None
+    except UploadError as exc:
+        raise UserError(f"{what} {path}: {exc}") from None
+    return torch.from_numpy(np.array(im)).permute(2, 0, 1).contiguous()
+
+
+def load_models(ws: Workspace, run: Path | None, device: str, with_d: bool = True):
+    """(G, D or None, checkpoint folder, side) of the chosen model."""
+    from gan.checkpoint import resolve_checkpoint
+    from gan.errors import GanError
+    from gan.sampling import load_discriminator, load_generator
+
+    with user_errors(GanError):
+        ckpt = resolve_checkpoint(model_source(ws, run))
+        g, cfg = load_generator(ckpt, device)
+        d = load_discriminator(ckpt, device) if with_d else None
+    return g, d, ckpt, cfg.resolution
+
+
+def project(
+    image: Annotated[Path, typer.Argument(help="PNG, JPEG or WebP image (a face, ideally cropped like the training set).")],
+    out: Annotated[Path, typer.Option("--out", help="PNG of the closest generation.")],
+    workspace: WorkspaceOpt = Path("studio-data"),
+    run: RunOpt = None,
+    steps: Annotated[int, typer.Option("--steps", help="Optimisation steps.")] = 200,
+    restarts: Annotated[int, typer.Option("--restarts", help="Latents optimised at once; the best wins.")] = 4,
+    seed: Annotated[int, typer.Option("--seed", help="Seed of the starting latents.")] = 0,
+    latent: Annotated[Path | None, typer.Option("--latent", help="Also write the latent as JSON here.")] = None,
+    device: DeviceOpt = "cpu",
+) -> None:
+    """Project IMAGE into the generator's latent space: write G(z*) and print its error."""
+    from gan.latent import project as project_image
+    from gan.sampling import grid_image
+
+    if steps < 1 or restarts < 1:
+        raise UserError("--steps and --restarts must be >= 1")
+    ws = Workspace.at(workspace)
+    g, d, ckpt, side = load_models(ws, run, device)
+    target = read_square(image, side)
+    p = project_image(g, target, d, steps=steps, restarts=restarts, seed=seed)
+    rms = float(((p.image.float() - target.float()) / 255).pow(2).mean().sqrt())
+    out.parent.mkdir(parents=True, exist_ok=True)
+    grid_image(p.image[None]).save(out)
+    if latent is not None:
+        latent.parent.mkdir(parents=True, exist_ok=True)
+        latent.write_text(json.dumps({"z": p.z.flatten().tolist(), "checkpoint": str(ckpt), "image": str(image),
+                                      "rms": rms, "loss": p.loss}) + "\n")
+    typer.echo(f"projected {image}: RMS error {rms:.4f} (pixels 0..1) after {steps} steps; wrote {out}"
+               + (f" and {latent}" if latent else ""))
