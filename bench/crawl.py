@@ -166,9 +166,11 @@ def run_polite(tmp: Path, pages: int) -> list[dict]:
                     env = {**os.environ, "PYTHONPATH": str(repo)}
                     subprocess.run([sys.executable, "-m", "studio", "init", "-w", str(ws)], cwd=repo, check=True,
                                    capture_output=True, env=env)
-                    flag = "--image-domain" if repo == REPO else "--allow-domain"
-                    subprocess.run([sys.executable, "-m", "studio", "crawl", "-w", str(ws), "--url", url,
-                                    flag, "127.0.0.2"], cwd=repo, check=True, capture_output=True, env=env)
+                    # An older studio has no --image-domain, and its depth counted every "next" page.
+                    flags = ["--image-domain", "127.0.0.2"] if repo == REPO else [
+                        "--allow-domain", "127.0.0.2", "--depth", str(pages + 1)]
+                    subprocess.run([sys.executable, "-m", "studio", "crawl", "-w", str(ws), "--url", url, *flags],
+                                   cwd=repo, check=True, capture_output=True, env=env)
                 else:
                     script = base / "stock_spider.py"
                     script.write_text(STOCK_SPIDER)
