@@ -59,7 +59,7 @@ def train(
     from gan.distributed import on_rank0
     from gan.errors import GanError
     from gan.notify import STYLES
-    from gan.rundir import new_run_dir
+    from gan.rundir import discard_unused_run, new_run_dir
     from gan.train import resume_config
 
     ws = Workspace.at(workspace)
@@ -95,10 +95,16 @@ def train(
                                    "run": str(run_dir) if run_dir else f"{ws.runs_dir}/<next>-{data.name}-r{cfg.resolution}",
                                    "resume": resume is not None}, indent=2))
             return
-        if run_dir is None:  # under torchrun, rank 0 alone claims the number; the others get its folder
+        numbered = run_dir is None
+        if numbered:  # under torchrun, rank 0 alone claims the number; the others get its folder
             run_dir = on_rank0(lambda: new_run_dir(ws.runs_dir, f"{data.resolve().name}-r{cfg.resolution}"),
                                cfg.device)
-        result = _run(cfg, data, run_dir, resume is not None, init_from, notify or "", notify_format)
+        try:
+            result = _run(cfg, data, run_dir, resume is not None, init_from, notify or "", notify_format)
+        except BaseException:
+            if numbered and int(os.environ.get("RANK", "0")) == 0:
+                discard_unused_run(run_dir)  # a failed start keeps no run number, no empty folder
+            raise
     if int(os.environ.get("RANK", "0")) != 0:
         return
     if result.stopped:

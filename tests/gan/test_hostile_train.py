@@ -141,6 +141,11 @@ def test_failed_start_takes_no_run_number_and_leaves_no_folder(tmp_path):
     runs = ws / "runs"
     assert not runs.exists() or list(runs.iterdir()) == []
     good = tmp_path / "good"
+    if not torch.cuda.is_available():  # a failure before the run folder is even opened
+        make_images(good, n=2)
+        proc = _studio("train", "--workspace", ws, "--data", good, "--device", "cuda", cwd=tmp_path)
+        assert proc.returncode == 2 and "CUDA is not available" in _one_line(proc.stderr)
+        assert list(runs.iterdir()) == []
     make_images(good, n=4)
     shutil.copy(good / "astronaut.jpg", bad / "b.jpg")
     proc = _studio("train", "--workspace", ws, "--data", bad, "--steps", "2", "--batch", "4",
