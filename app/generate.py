@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import random
 import tempfile
 from pathlib import Path
@@ -10,37 +9,13 @@ from pathlib import Path
 import streamlit as st
 import torch
 
-from app import common, data
-from studio.models import current_checkpoint, read_current
+from app import common, data, explore
+from app.explore import png
 
 ws = common.workspace()
 st.title("Generate")
 
-
-def png(image) -> bytes:
-    buf = io.BytesIO()
-    image.save(buf, format="PNG")
-    return buf.getvalue()
-
-
-def model_choices() -> dict[str, Path]:
-    """Label → checkpoint folder: the promoted model first, then each run's best (or latest)."""
-    from gan.checkpoint import resolve_checkpoint
-    from gan.errors import GanError
-
-    found: dict[str, Path] = {}
-    promoted = current_checkpoint(ws)
-    if promoted is not None and (promoted / "weights.safetensors").is_file():
-        found[f"Promoted: {read_current(ws)['run']}"] = promoted
-    for run in data.list_runs(ws):
-        try:
-            found[f"Run {run.id}"] = resolve_checkpoint(run.path)
-        except GanError:
-            continue  # no checkpoint yet
-    return found
-
-
-models = model_choices()
+models = explore.model_choices(ws)
 if not models:
     common.start_here("model", ws)
     st.stop()
@@ -99,13 +74,10 @@ with st.expander("Directions", icon=":material/tune:"):
 
     base = st.number_input("Edit sample", 1, count, 1, key="edit-sample")
     z0 = z[base - 1: base]
-    dirs = common.pca_directions(ckpt)
-    st.caption("PCA directions (GANSpace): the main ways the generator's images vary.")
-    amounts = [st.slider(f"PC {i + 1} ({dirs.explained_variance[i]:.0%} of variance)", -3.0, 3.0, 0.0,
-                         0.25, key=f"pc-{i}") for i in range(min(4, len(dirs.directions)))]
-    moved = z0.clone()
-    for amount, direction in zip(amounts, dirs.directions, strict=False):
-        moved = edit(moved, direction, [amount])
+    dirs = explore.directions_picker(ws, ckpt, g, "gen-dirs")
+    st.caption("PCA directions (GANSpace) are the main ways the generator's images vary; saved label "
+               "directions come from the catalog (`studio directions --kind labels`).")
+    moved = explore.move_along(z0, dirs, "pc")
     st.caption("Label direction: tick the grid's samples that show an attribute (smiling, glasses…).")
     tagged = st.multiselect("Samples with the attribute", list(range(1, count + 1)), key="tagged")
     strength = st.slider("Along the label direction", -3.0, 3.0, 0.0, 0.25, key="label-amount")

@@ -2,7 +2,9 @@
 
 Each job is recorded in `.app/jobs/<run-id>.json` (pid, command, log file) so a reloaded page,
 or another browser tab, still finds it and can stop it. The process outlives the page; it is
-stopped with SIGINT (Ctrl-C: the trainer's own clean-up runs), or SIGTERM when forced.
+stopped with SIGINT: the trainer finishes its step, writes a checkpoint and exits 0 (the page
+then offers "Resume", `studio train --resume`). "Force stop" sends SIGKILL: at once, no
+checkpoint (SIGTERM would stop the same clean way as SIGINT); it resumes from the last periodic one.
 """
 
 from __future__ import annotations
@@ -54,6 +56,31 @@ def train_command(ws: Workspace, run_dir: Path, data: Path, *, resolution: int, 
             "--steps", str(steps), "--batch", str(batch), "--device", device]
 
 
+def resume_command(ws: Workspace, run_dir: Path, steps: int) -> list[str]:
+    """`studio train --resume RUN --steps N`: the run's own config, to `steps` steps in all."""
+    return [sys.executable, "-m", "studio", "train", "--workspace", str(ws.root), "--resume", str(run_dir),
+            "--steps", str(steps)]
+
+
+def resumable(run_dir: Path) -> dict | None:
+    """For a run that ended before its last step and has a checkpoint: {"step" (the checkpoint's),
+    "total", "signal" (what stopped it; "" when it was killed or crashed)}; None otherwise."""
+    from gan.checkpoint import list_checkpoints
+    from gan.config import TrainConfig
+    from studio.workspace import read_jsonl
+
+    ckpts = list_checkpoints(run_dir / "checkpoints")
+    try:
+        total = TrainConfig.from_dict(json.loads((run_dir / "config.json").read_text())).total_steps()
+    except (OSError, ValueError, TypeError):
+        return None
+    if not ckpts or int(ckpts[-1].name.removeprefix("step-")) >= total:
+        return None
+    step = int(ckpts[-1].name.removeprefix("step-"))
+    stops = [r for r in read_jsonl(run_dir / "metrics.jsonl") if r.get("event") == "stopped" and r.get("step") == step]
+    return {"step": step, "total": total, "signal": stops[-1]["signal"] if stops else ""}
+
+
 def start(ws: Workspace, run_dir: Path, command: list[str]) -> Job:
     """Start `command` in the background (its own session, so Ctrl-C on the app spares it)."""
     jobs_dir(ws).mkdir(parents=True, exist_ok=True)
@@ -91,10 +118,11 @@ def job_of(ws: Workspace, run_id: str) -> Job | None:
 
 
 def stop(job: Job, force: bool = False) -> bool:
-    """Ask the run to stop (SIGINT), or end it (SIGTERM); False when it had already ended."""
+    """Ask the run to stop after its step with a checkpoint (SIGINT), or kill it at once (SIGKILL);
+    False when it had already ended."""
     if not job.alive():
         return False
-    os.kill(job.pid, signal.SIGTERM if force else signal.SIGINT)
+    os.kill(job.pid, signal.SIGKILL if force else signal.SIGINT)
     return True
 
 

@@ -28,6 +28,7 @@ PAGES = {
         st.Page(HERE / "train.py", title="Train", icon=":material/model_training:"),
         st.Page(HERE / "generate.py", title="Generate", icon=":material/auto_awesome:"),
         st.Page(HERE / "complete.py", title="Complete", icon=":material/healing:"),
+        st.Page(HERE / "project.py", title="Project", icon=":material/center_focus_strong:"),
     ],
 }
 

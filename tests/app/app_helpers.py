@@ -18,7 +18,7 @@ from tests.helpers import free_port  # noqa: F401  (re-exported for the app test
 
 ENTRY = Path(__file__).resolve().parents[2] / "app" / "main.py"
 PAGES = ["overview.py", "browse.py", "label.py", "duplicates.py", "train.py", "generate.py",
-         "complete.py"]
+         "complete.py", "project.py"]
 
 
 def open_page(monkeypatch, ws: Path, page: str = "overview.py", timeout: float = 60) -> AppTest:
