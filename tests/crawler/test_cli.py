@@ -43,7 +43,7 @@ def test_second_crawl_on_a_workspace_is_refused(workspace):
 def test_help_lists_crawl():
     out = subprocess.run([sys.executable, "-m", "studio", "crawl", "--help"], cwd=REPO, capture_output=True,
                          text=True, check=True).stdout
-    for flag in ("--url", "--allow-domain", "--max-pages", "--max-images", "--depth"):
+    for flag in ("--url", "--allow-domain", "--image-domain", "--max-pages", "--max-images", "--depth"):
         assert flag in out
 
 
