@@ -17,8 +17,8 @@ class CrawlConfig:
     sitemaps: bool = True  # read /sitemap.xml and robots.txt `Sitemap:` lines of the page hosts
     user_agent: str = f"GANStudio/0.1 (+{PROJECT_URL})"  # identifies the crawler to site owners
     obey_robots: bool = True  # robots.txt is obeyed for pages and images
-    autothrottle: bool = True  # adapt the delay to the server's latency
-    download_delay: float = 1.0  # seconds between requests to one domain (AutoThrottle's minimum)
+    autothrottle: bool = True  # above download_delay, follow the server's latency (crawler.pace)
+    download_delay: float = 1.0  # seconds between requests to one host; robots.txt Crawl-delay can raise it
     concurrency_per_domain: int = 2  # parallel requests to one domain
     min_side: int = 64  # images whose short side is smaller are rejected
     max_bytes: int = 20_000_000  # larger downloads are aborted

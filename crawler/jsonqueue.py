@@ -14,6 +14,7 @@ from queuelib import queue
 from scrapy.utils.request import request_from_dict
 
 from crawler import redis_codec
+from crawler.diskguard import storage_failed
 from crawler.store import StorageFailed
 
 
@@ -41,7 +42,9 @@ class JsonFifoDiskQueue(queue.FifoDiskQueue):
         try:
             super().push(data)
         except OSError as exc:
-            raise StorageFailed(Path(self.path), exc) from exc
+            # The crawl stops (diskguard); meanwhile Scrapy keeps this request in memory.
+            storage_failed(self.crawler, StorageFailed(Path(self.path), exc))
+            raise ValueError(f"job queue not writable: {exc}") from exc
 
     def pop(self):
         while True:
