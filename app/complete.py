@@ -66,9 +66,10 @@ if image is None:
 
 # --- the mask and the run --------------------------------------------------------------------------
 c1, c2, c3, c4 = st.columns(4)
-kind = c1.selectbox("Mask", MASK_KINDS, key="mask-kind")
-steps = c2.slider("Steps", 10, 1000, 200, 10)
-restarts = c3.slider("Restarts", 1, 8, 4)
+kind = c1.selectbox("Mask", [*MASK_KINDS, "drawn"], key="mask-kind",
+                    help="custom = an uploaded mask image; drawn = paint the hole on the image.")
+steps = c2.slider("Steps", 10, 1000, 200, 10, key="complete-steps")
+restarts = c3.slider("Restarts", 1, 8, 4, key="complete-restarts")
 blend = c4.selectbox("Blend", ["poisson", "alpha", "none"])
 custom = None
 if kind == "custom":
@@ -81,7 +82,18 @@ if kind == "custom":
     except uploads.UploadError as exc:
         st.error(f"Cannot use this mask: {exc}.")
         st.stop()
-hole = make_mask(kind, side, seed=0, custom=custom)
+if kind == "drawn":
+    from streamlit_drawable_canvas import st_canvas
+
+    st.caption("Paint over the pixels to replace (any colour); the completion fills what you paint.")
+    canvas = st_canvas(stroke_width=st.slider("Brush", 2, 40, 16, key="mask-brush"), stroke_color="#ffffff",
+                       background_image=image.resize((256, 256)), drawing_mode="freedraw", height=256, width=256,
+                       return_image_data=True, key="mask-canvas")
+    custom = uploads.drawn_mask(canvas.image_data)
+    if custom is None:
+        st.info("Paint the hole on the image above.")
+        st.stop()
+hole = make_mask("custom" if kind == "drawn" else kind, side, seed=0, custom=custom)
 pixels = torch.from_numpy(np.array(image)).permute(2, 0, 1).contiguous()  # (3, R, R) uint8
 masked = torch.where(hole, torch.full_like(pixels, 128), pixels)
 

@@ -1,10 +1,11 @@
-"""Checks on uploaded images: size, type by content (not by name), decompression bombs."""
+"""Checks on uploaded images: size, type by content (not by name), decompression bombs; drawn masks."""
 
 from __future__ import annotations
 
 import io
 import warnings
 
+import numpy as np
 from PIL import Image
 
 MAX_BYTES = 10 * 1024 * 1024  # matches `server.maxUploadSize` of `studio app`
@@ -44,3 +45,12 @@ def square(im: Image.Image, side: int) -> Image.Image:
     s = min(im.size)
     left, top = (im.width - s) // 2, (im.height - s) // 2
     return im.crop((left, top, left + s, top + s)).resize((side, side), Image.Resampling.LANCZOS)
+
+
+def drawn_mask(rgba: np.ndarray | None) -> np.ndarray | None:
+    """The canvas's RGBA drawing (strokes only: the background image is not part of it) as a
+    uint8 mask, 255 where anything was painted; None when nothing was."""
+    if rgba is None or rgba.ndim != 3 or rgba.shape[2] != 4:
+        return None
+    painted = rgba[..., 3] > 0
+    return painted.astype(np.uint8) * 255 if painted.any() else None
