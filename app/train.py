@@ -74,11 +74,21 @@ with tab_runs:
         job = jobs.job_of(ws, run.id)
         if job is not None and job.alive():
             left, right = st.columns(2)
-            if left.button("Stop run", icon=":material/stop:"):
+            if left.button("Stop run", icon=":material/stop:", help="SIGINT: the run finishes its step, "
+                           "writes a checkpoint and exits; Resume continues it."):
                 jobs.stop(job)
-                st.toast("Asked the run to stop; it ends after the current step.")
-            if right.button("Force stop", icon=":material/cancel:"):
+                st.toast("Asked the run to stop: it finishes the current step and writes a checkpoint.")
+            if right.button("Force stop", icon=":material/cancel:", help="SIGKILL: at once, no checkpoint; "
+                            "Resume continues from the last periodic one."):
                 jobs.stop(job, force=True)
+        elif not run.running and (stop := jobs.resumable(run.path)):
+            how = f"stopped by {stop['signal']}" if stop["signal"] else "ended early (killed or crashed)"
+            st.info(f"{run.id} {how}: checkpoint at step {stop['step']} of {stop['total']}.")
+            left, right = st.columns(2, vertical_alignment="bottom")
+            to = left.number_input("Resume to step", stop["step"] + 1, 10_000_000, stop["total"], key="resume-steps")
+            if right.button("Resume", icon=":material/play_arrow:", key="resume-run"):
+                job = jobs.start(ws, run.path, jobs.resume_command(ws, run.path, int(to)))
+                st.success(f"Resumed {run.id} (pid {job.pid}); it continues from step {stop['step']}.")
         # A running run refreshes itself every 2 s; a finished one is drawn once.
         st.fragment(run_every=2 if run.running else None)(show_run)(run)
         if job is not None:
