@@ -29,7 +29,8 @@ def evaluate(st: State, reals: torch.Tensor, run: Run, device: torch.device,
     fake = generate(st.G_ema, latents(n, cfg.seed + 2, cfg.z_dim))
     out: dict[str, Any] = swd(real, fake, device=device)
     if cfg.inception_weights:
-        out.update(fid_kid(real, fake, cfg.inception_weights, device, log))
+        # a bad weights file is one line for the whole run, not one per evaluation
+        out.update(fid_kid(real, fake, cfg.inception_weights, device, lambda m: run.log_once(f"fid: {m}", m)))
     else:
         run.log_once("fid", "FID/KID skipped: set inception_weights in [train] to a local Inception weights file")
     mem = memorization(fake, reals, cfg.memorization_threshold, device=device)

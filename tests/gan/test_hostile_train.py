@@ -67,8 +67,8 @@ def test_fid_kid_from_a_random_inception_of_the_real_shape(tmp_path):
 def test_inception_pickle_runs_no_code_and_the_run_keeps_its_final_checkpoint(tmp_path, image_dir):
     marker = tmp_path / "touched-by-inception-weights"
     torch.save({"Conv2d_1a_3x3.conv.weight": _TouchesAFile(marker)}, tmp_path / "evil.pth")
-    result, logs = _run(tmp_path, image_dir, steps=4, metric_images=16,
-                        inception_weights=str(tmp_path / "evil.pth"))
+    result, logs = _run(tmp_path, image_dir, steps=4, metric_every=2, metric_images=16,
+                        inception_weights=str(tmp_path / "evil.pth"))  # two evaluations, one line
     assert not marker.exists()
     assert result.step == 4 and result.checkpoint and result.checkpoint.name == "step-0000004"
     assert "swd" in result.metrics and "fid" not in result.metrics
