@@ -114,6 +114,7 @@ def funnel(ws: Workspace) -> dict[str, Any] | None:
     """The curation funnel with a pollution rate per domain, or None before the first curate."""
     if not has_catalog(ws):
         return None
+    from curation.catalog import count_by
     from curation.catalog import funnel as curation_funnel
 
     ds = dataset(ws)
@@ -122,9 +123,10 @@ def funnel(ws: Workspace) -> dict[str, Any] | None:
     out = curation_funnel(ws.root)
     threshold = ds.info.get("pollution_threshold", 0.5)
     crops, polluted = Counter(), Counter()
-    for domain, p in zip(*ds.values(["domain", "pollution"]), strict=True):
-        crops[domain] += 1
-        polluted[domain] += (p or 0) >= threshold
+    over = {"$gte": [{"$ifNull": ["$pollution", 0]}, threshold]}
+    for (domain, is_polluted), n in count_by(ds, "domain", polluted=over).items():
+        crops[domain] += n
+        polluted[domain] += n if is_polluted else 0
     stages = ("crawled", "detected", "cropped", "unique", "accepted")
     return {
         "stages": {s: out[s] for s in stages},

@@ -12,6 +12,8 @@ import logging
 import numpy as np
 
 from curation import filter_model
+from curation.catalog.columns import read_vectors, write_columns
+from curation.catalog.schema import DECISIONS
 from curation.config import CurateConfig
 from curation.dedup import (
     best_member,
@@ -42,7 +44,7 @@ def group_duplicates(dataset, cfg: CurateConfig, workers: int = 2) -> int:
         dataset.set_field("dup_group", None).save()
         return 0
     hash_sets = {name: to_unsigned(v) for name, v in zip(cols[2:], hashes, strict=True)}
-    emb = np.stack(dataset.values("embedding")).astype(np.float64)
+    emb = np.stack(read_vectors(dataset, "embedding")[1]).astype(np.float64)
     pairs = [confirmed_pairs(hash_pairs(hash_sets, cfg.hash_distance, workers), emb,
                              cfg.embedding_distance)]
     first: dict[str, int] = {}
@@ -80,7 +82,7 @@ def update_uniqueness(dataset) -> None:
 
     if len(dataset) < 3:
         return
-    fob.compute_uniqueness(dataset, embeddings=np.stack(dataset.values("embedding")),
+    fob.compute_uniqueness(dataset, embeddings=np.stack(read_vectors(dataset, "embedding")[1]),
                            progress=False)
 
 
@@ -98,15 +100,15 @@ def update_pollution(dataset, cfg: CurateConfig, force: bool = False) -> dict | 
     if len(labelled) and counts.min() >= filter_model.LR_MIN_PER_CLASS:
         model = dataset.info.get(filter_model.INFO_KEY)
         digest = filter_model.labels_digest(shas, labels)
-        x = filter_model.design_matrix(dataset.values("features"), cat, disagree, rule)
+        x = filter_model.design_matrix(read_vectors(dataset, "features")[1], cat, disagree, rule)
         if force or not model or model.get("kind") != "logistic" or model.get("digest") != digest:
             model = filter_model.train(x[labelled], y)
             model["digest"] = digest
             log.info("pollution filter retrained: cv accuracy %.3f", model["cv_accuracy"])
         p = filter_model.predict(model, x)
     elif len(labelled):
-        signals = filter_model.signal_matrix(cat, disagree, occluded)
-        model, p = filter_model.few_label(np.stack(dataset.values("embedding")), signals,
+        signals = filter_model.signal_matrix(*dataset.values(list(filter_model.SIGNALS)))
+        model, p = filter_model.few_label(read_vectors(dataset, "features")[1], signals,
                                           labelled, y, cfg.pollution_threshold)
         model["digest"] = filter_model.labels_digest(shas, labels)
         previous = dataset.info.get(filter_model.INFO_KEY) or {}
@@ -118,10 +120,15 @@ def update_pollution(dataset, cfg: CurateConfig, force: bool = False) -> dict | 
         dataset.info[filter_model.INFO_KEY] = model
         dataset.save()
     source = model["kind"] if model else "rules"
-    certainty = np.abs(p - cfg.pollution_threshold)
-    dataset.set_values("pollution", dict(zip(ids, p.round(4).tolist(), strict=True)), key_field="id")
-    dataset.set_values("certainty", dict(zip(ids, certainty.tolist(), strict=True)), key_field="id")
-    dataset.set_values("pollution_source", dict.fromkeys(ids, source), key_field="id")
+    p = p.round(4)
+    old = dict(zip(("pollution", "certainty", "pollution_source"),
+                   dataset.values(["pollution", "certainty", "pollution_source"]), strict=True))
+    # Only the crops whose score moved by more than 0.01 are written: the pages show two
+    # decimals, and one label moves few crops that far (each write costs ≈0.3 ms here).
+    write_columns(dataset, ids, {"pollution": p.tolist(),
+                                 "certainty": np.abs(p - cfg.pollution_threshold).round(4).tolist(),
+                                 "pollution_source": [source] * len(ids)},
+                  old=old, tolerance=0.01)
     return model
 
 
@@ -165,15 +172,14 @@ def refresh_decisions(dataset, cfg: CurateConfig | None = None) -> dict[str, int
     for k in range(len(ids)):
         if decision[k] == "duplicate":
             reasons[k] = ["duplicate"]
-    dataset.set_values("decision", dict(zip(ids, decision, strict=True)), key_field="id")
-    dataset.set_values("reasons", dict(zip(ids, reasons, strict=True)), key_field="id")
-    dataset.set_values("dup_kept", dict(zip(ids, kept, strict=True)), key_field="id")
-    from fiftyone import ViewField as F
-
-    dataset.untag_samples(["accepted", "rejected", "duplicate"])
-    for name in ("accepted", "rejected", "duplicate"):
-        dataset.match(F("decision") == name).tag_samples(name)
-    return {name: decision.count(name) for name in ("accepted", "rejected", "duplicate")}
+    old_cols = ("decision", "reasons", "dup_kept", "tags")
+    old = dict(zip(old_cols, dataset.values(list(old_cols)), strict=True))
+    tags = [[t for t in (old["tags"][k] or []) if t not in DECISIONS] + [decision[k]]
+            for k in range(len(ids))]
+    # The tags mirror the decision for the FiftyOne App's sidebar; only changed crops are written.
+    write_columns(dataset, ids, {"decision": decision, "reasons": reasons, "dup_kept": kept,
+                                 "tags": tags}, old=old)
+    return {name: decision.count(name) for name in DECISIONS}
 
 
 def rescore(dataset) -> dict[str, int]:

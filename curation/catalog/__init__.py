@@ -15,6 +15,7 @@ from curation.catalog.connect import (
 from curation.catalog.identity import dataset_name, workspace_id
 from curation.catalog.labels import human_labels, set_label, set_labels, sync_app_tags
 from curation.catalog.queries import (
+    count_by,
     domain_of,
     duplicate_groups,
     ensure_saved_views,
@@ -26,6 +27,7 @@ from curation.catalog.schema import CROP_FIELDS, DECISIONS, LABELS, SAVED_VIEWS,
 
 __all__ = [
     "CROP_FIELDS", "DECISIONS", "LABELS", "SAVED_VIEWS", "SOURCE_FIELDS", "catalog_exists",
+    "count_by",
     "database_configured", "dataset_name", "domain_of", "duplicate_groups", "ensure_saved_views",
     "external_uri", "funnel", "human_labels", "open_catalog", "open_sources", "review_queue",
     "set_kept", "set_label", "set_labels", "sync_app_tags", "workspace_id",

@@ -22,6 +22,8 @@ from curation.catalog.schema import CROP_FIELDS, SOURCE_FIELDS, declare
 from curation.catalog.server import ensure_server
 from curation.errors import CurationError
 
+# What clicks and pages look crops up by: each lookup stays O(log n) at 100k crops.
+INDEXES = ("sha256", "human_label", "certainty", "labeled_at", "decision", "domain", "dup_group")
 OWNER_ENV = "STUDIO_DATABASE_FOR"  # the workspace whose own database FIFTYONE_DATABASE_URI is
 _cache: dict[str, Any] = {}
 _using: dict[str, str] = {}  # {"uri": …, "root": … (own database only)}
@@ -102,6 +104,8 @@ def _open(root: Path):
         ds.info["root"] = str(root)
         ds.save()
     declare(ds, CROP_FIELDS)
+    for field in INDEXES:
+        ds.create_index(field)
     sources_name = ds.name + "-sources"
     sources = (fo.load_dataset(sources_name) if fo.dataset_exists(sources_name)
                else fo.Dataset(sources_name, persistent=True))

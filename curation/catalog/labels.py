@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from curation.catalog.schema import LABELS
+from curation.catalog.schema import DECISIONS, LABELS
 from curation.errors import CurationError
 
 
@@ -28,41 +28,72 @@ def sync_app_tags(dataset) -> int:
     return changed
 
 
-def set_label(dataset, sha256: str, label: str | None, reason: str = "") -> int:
+def set_label(dataset, sha256: str, label: str | None, reason: str = "",
+              rescore: bool = True) -> int:
     """Set (or clear, label=None) the human label of every crop with this sha256; returns count.
 
-    The filter rescores at once, so the review queue's order follows each label."""
+    One indexed update, whatever the catalog's size: the label, and the decision that a human
+    label settles at once (a reject is rejected; an accept is accepted unless it is a copy kept
+    elsewhere). With `rescore` the filter then rescores everything before this returns; the
+    Label page passes False and leaves that to `curation.catalog.rescore.Rescorer`, off the
+    click path."""
     if label is not None and label not in LABELS:
         raise CurationError(f"label must be one of {', '.join(LABELS)}, got {label!r}")
-    from fiftyone import ViewField as F
+    ids = _ids_of(dataset, [sha256])
+    if ids:
+        _write_labels(dataset, ids, label, reason)
+        if rescore:
+            from curation.catalog.rescore import rescore_now
 
-    view = dataset.match(F("sha256") == sha256)
-    n = view.count()
-    if n:
-        view.set_field("human_label", label).save()
-        view.set_field("human_reason", reason or None).save()
-        view.set_field("labeled_at", datetime.now(UTC) if label else None).save()
-        from curation.decide import rescore
-
-        rescore(dataset)
-    return n
+            rescore_now(dataset)
+    return len(ids)
 
 
-def set_labels(dataset, rows: list[tuple[str, str, str]]) -> None:
-    """Apply many (sha256, label, reason) rows at once (one bulk write per field)."""
-    from fiftyone import ViewField as F
+def set_labels(dataset, rows: list[tuple[str, str, str]], rescore: bool = True) -> None:
+    """Apply many (sha256, label, reason) rows at once (one bulk write per distinct label)."""
+    by_label: dict[tuple[str, str], list[str]] = {}
+    for sha, label, reason in rows:
+        if label not in LABELS:
+            raise CurationError(f"label must be one of {', '.join(LABELS)}, got {label!r}")
+        by_label.setdefault((label, reason or ""), []).append(sha)
+    for (label, reason), shas in by_label.items():
+        for start in range(0, len(shas), 10_000):
+            ids = _ids_of(dataset, shas[start:start + 10_000])
+            if ids:
+                _write_labels(dataset, ids, label, reason)
+    if rescore:
+        from curation.catalog.rescore import rescore_now
 
-    by_sha = {sha: (label, reason) for sha, label, reason in rows}
-    view = dataset.match(F("sha256").is_in(list(by_sha)))
-    shas, ids = view.values(["sha256", "id"])
+        rescore_now(dataset)
+
+
+def _ids_of(dataset, shas: list[str]) -> list:
+    """Object ids of the crops with these hashes (sha256 is indexed: see connect.INDEXES)."""
+    coll = dataset._sample_collection
+    return [d["_id"] for d in coll.find({"sha256": {"$in": shas}}, {"_id": 1})]
+
+
+def _write_labels(dataset, ids: list, label: str | None, reason: str) -> None:
+    """The label and the decision it settles, in one update (an update pipeline, so the tags
+    and a kept-elsewhere copy are handled by the database without reading the crops)."""
     now = datetime.now(UTC)
-    values = {i: by_sha[s] for i, s in zip(ids, shas, strict=True)}
-    view.set_values("human_label", {i: v[0] for i, v in values.items()}, key_field="id")
-    view.set_values("human_reason", {i: v[1] or None for i, v in values.items()}, key_field="id")
-    view.set_values("labeled_at", dict.fromkeys(values, now), key_field="id")
-    from curation.decide import rescore
-
-    rescore(dataset)
+    # labeled_at is when the label last changed (also a clear), so "labels since the last
+    # rescore" is one indexed count.
+    fields: dict = {"human_label": label, "human_reason": reason or None, "labeled_at": now,
+                    "last_modified_at": now}
+    if label == "reject":
+        fields.update(decision="rejected", reasons=[f"human:{reason or 'reject'}"])
+    elif label == "accept":
+        copy = {"$and": [{"$ne": [{"$ifNull": ["$dup_group", None]}, None]},
+                         {"$ne": ["$dup_kept", True]}]}
+        fields.update(decision={"$cond": [copy, "duplicate", "accepted"]},
+                      reasons={"$cond": [copy, ["duplicate"], []]})
+    stages = [{"$set": {k: {"$literal": v} if not isinstance(v, dict) else v
+                        for k, v in fields.items()}}]
+    if label is not None:
+        stages.append({"$set": {"tags": {"$concatArrays": [
+            {"$setDifference": [{"$ifNull": ["$tags", []]}, list(DECISIONS)]}, ["$decision"]]}}})
+    dataset._sample_collection.update_many({"_id": {"$in": ids}}, stages)
 
 
 def human_labels(dataset) -> list[tuple[str, str, str]]:

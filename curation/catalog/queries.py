@@ -8,6 +8,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
+import numpy as np
+
+from curation.catalog.columns import decode_vector
 from curation.catalog.connect import open_catalog, open_sources
 from curation.errors import CurationError
 
@@ -17,11 +20,27 @@ def domain_of(url: str | None) -> str:
 
 
 def review_queue(dataset, n: int = 50):
-    """Unlabelled crops the filter is least sure about, least certain first."""
-    from fiftyone import ViewField as F
+    """The next `n` unlabelled crops to review, as an ordered view: among those the filter is
+    least sure about, spread over the kinds of crop (`curation.review_order`), so a few clicks
+    meet each kind of pollution. Reads a constant number of candidates (indexed on certainty),
+    whatever the catalog's size."""
+    from curation.review_order import POOL_FACTOR, POOL_MIN, diverse_order
 
-    return (dataset.match(F("human_label") == None)  # noqa: E711
-            .sort_by("certainty").limit(n))
+    coll = dataset._sample_collection
+    pool = list(coll.find({"human_label": None}, {"_id": 1, "certainty": 1, "embedding": 1})
+                .sort([("certainty", 1), ("_id", 1)]).limit(max(POOL_MIN, POOL_FACTOR * n)))
+    if not pool:
+        return dataset.select([])
+    certainty = np.array([d.get("certainty") if d.get("certainty") is not None else 0.0
+                          for d in pool])
+    layout: dict = {}
+    emb = [np.zeros(0) if d.get("embedding") is None else decode_vector(d["embedding"], layout)
+           for d in pool]
+    width = max((len(e) for e in emb), default=0)
+    emb = np.stack([e if len(e) == width else np.zeros(width) for e in emb]) if width else \
+        np.zeros((len(pool), 1))
+    order = diverse_order(certainty, emb, n)
+    return dataset.select([str(pool[k]["_id"]) for k in order], ordered=True)
 
 
 def duplicate_groups(dataset) -> dict[str, list[dict]]:
@@ -79,20 +98,29 @@ def funnel(workspace_root: Path | str, manifest: list[dict] | None = None) -> di
     for m in manifest:
         crawled.setdefault(m["sha256"], domain_of(m.get("page_url") or m.get("url")))
     ds, sources = open_catalog(root), open_sources(root)
-    detected = Counter(d for d, f in zip(*sources.values(["domain", "faces"]), strict=True) if f)
-    failed = Counter(d for d, s in zip(*sources.values(["domain", "status"]), strict=True)
-                     if s in ("corrupt", "missing"))
-    domains, decisions = ds.values(["domain", "decision"])
-    stages = {
-        "crawled": Counter(crawled.values()),
-        "detected": detected,
-        "cropped": Counter(domains),
-        "unique": Counter(d for d, k in zip(domains, decisions, strict=True) if k != "duplicate"),
-        "accepted": Counter(d for d, k in zip(domains, decisions, strict=True) if k == "accepted"),
-    }
+    detected, failed = Counter(), Counter()
+    for (domain, faces, status), n in count_by(sources, "domain", "faces", "status").items():
+        detected[domain] += n if faces else 0
+        failed[domain] += n if status in ("corrupt", "missing") else 0
+    cropped, unique, accepted = Counter(), Counter(), Counter()
+    for (domain, decision), n in count_by(ds, "domain", "decision").items():
+        cropped[domain] += n
+        unique[domain] += n if decision != "duplicate" else 0
+        accepted[domain] += n if decision == "accepted" else 0
+    stages = {"crawled": Counter(crawled.values()), "detected": +detected, "cropped": cropped,
+              "unique": unique, "accepted": accepted}
     names = sorted(set().union(*stages.values()))
     return {
         **{stage: sum(c.values()) for stage, c in stages.items()},
         "unreadable": sum(failed.values()),
         "per_domain": {d: {stage: c.get(d, 0) for stage, c in stages.items()} for d in names},
     }
+
+
+def count_by(dataset, *fields: str, **expressions) -> dict[tuple, int]:
+    """Crops per combination of field values (and of MongoDB `expressions`, e.g. a threshold
+    test), counted in the database with one $group: the Overview and `studio status` stay fast
+    at 100k crops without reading every crop. Keys: the values in the order given."""
+    keys = {**{f: f"${f}" for f in fields}, **expressions}
+    rows = dataset._sample_collection.aggregate([{"$group": {"_id": keys, "n": {"$sum": 1}}}])
+    return {tuple(r["_id"].get(k) for k in keys): r["n"] for r in rows}
