@@ -4,7 +4,8 @@ Images go to a spawn process pool, a bounded number in flight. When a worker die
 killer, a native crash in a decoder or a detector plug-in) the pool breaks and every image then in
 flight is a suspect: the pool restarts for the images not yet tried, and each suspect is retried
 alone in a process of its own, once. An image that kills that process too comes back as status
-`failed` with the reason; the others come back as if nothing had happened.
+`failed` with the reason; the others come back as if nothing had happened. A lone worker that
+cannot even start stops the run instead (that is no image's fault).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from pathlib import Path
 
 from curation.children import die_with_parent
 from curation.config import CurateConfig
+from curation.errors import CurationError
 from curation.process import SourceResult, init_worker, process_source
 
 IN_FLIGHT = 4  # images queued per worker: enough to keep it busy, few to retry after a crash
@@ -53,10 +55,17 @@ def _pool_pass(items: deque, suspects: list, workers: int, args: tuple) -> Itera
     with ProcessPoolExecutor(workers, mp_context=ctx, initializer=init_pool_worker,
                              initargs=args) as pool:
         running: dict = {}
+
+        def submit_next() -> None:
+            item = items.popleft()
+            try:
+                running[pool.submit(process_source, *item)] = item
+            except BrokenProcessPool:  # broke since the last wait: this one was never tried
+                items.appendleft(item)
+
         try:
             while items and len(running) < IN_FLIGHT * workers:
-                item = items.popleft()
-                running[pool.submit(process_source, *item)] = item
+                submit_next()
             while running:
                 finished, _ = wait(running, return_when=FIRST_COMPLETED)
                 for future in finished:
@@ -69,8 +78,7 @@ def _pool_pass(items: deque, suspects: list, workers: int, args: tuple) -> Itera
                     del running[future]
                     yield result
                     if items:
-                        item = items.popleft()
-                        running[pool.submit(process_source, *item)] = item
+                        submit_next()
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
 
@@ -82,19 +90,23 @@ def init_pool_worker(parent_pid: int, *args) -> None:
 
 
 def alone(item: tuple[str, str], args: tuple) -> SourceResult:
-    """Process one suspect image in a fresh process; `failed` if that process dies too."""
+    """Process one suspect image in a fresh process; `failed` if that process dies on it."""
     ctx = mp.get_context("spawn")
     receive, send = ctx.Pipe(duplex=False)
     child = ctx.Process(target=_work_alone, args=(send, args, item), daemon=True)
     child.start()
     send.close()
+    ready = result = None
     try:
+        ready = receive.recv()  # the worker is set up: from here on a death is the image's doing
         result = receive.recv()
     except EOFError:  # died before answering
-        result = None
+        pass
     finally:
         receive.close()
         child.join()
+    if ready is None:  # not the image: the worker itself cannot start (see its error above)
+        raise CurationError(f"a curate worker could not start ({_death(child.exitcode)})")
     if isinstance(result, SourceResult):
         return result
     return SourceResult(item[0], "failed", f"{item[1]}: quarantined, the curate worker "
@@ -103,6 +115,7 @@ def alone(item: tuple[str, str], args: tuple) -> SourceResult:
 
 def _work_alone(send, args: tuple, item: tuple[str, str]) -> None:
     init_pool_worker(*args)
+    send.send("ready")
     send.send(process_source(*item))
     send.close()
 
