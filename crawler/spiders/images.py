@@ -126,7 +126,10 @@ class ImageSpider(scrapy.Spider):
         for req in self._sitemap_requests(list(getattr(rp, "sitemaps", []) or [])):
             self.crawler.engine.crawl(req)
 
-    def _sitemap_requests(self, urls: list[str]) -> Iterator[scrapy.Request]:
+    def _sitemap_requests(self, urls: list[str]) -> list[scrapy.Request]:
+        """Requests for sitemaps not seen yet, counted as pending at once (not lazily: spider
+        outputs interleave, and held pages must not be released while one is still coming)."""
+        out = []
         for url in urls:
             if url in self.sitemaps_seen or len(self.sitemaps_seen) >= MAX_SITEMAPS:
                 continue
@@ -136,23 +139,26 @@ class ImageSpider(scrapy.Spider):
             self.sitemaps_pending += 1
             # dont_filter: each sitemap is asked once per run (sitemaps_seen); a resumed job's
             # seen-set must not drop it silently, or the held pages would wait for it forever.
-            yield scrapy.Request(url, callback=self.parse_sitemap, errback=self.sitemap_failed,
-                                 meta={KIND: "sitemap"}, priority=10, dont_filter=True)
+            out.append(scrapy.Request(url, callback=self.parse_sitemap, errback=self.sitemap_failed,
+                                      meta={KIND: "sitemap"}, priority=10, dont_filter=True))
+        return out
 
     def parse_sitemap(self, response: Response) -> Iterator[scrapy.Request]:
         entries = read_sitemap(response.body)
         self.crawler.stats.inc_value("studio/sitemaps")
-        self.sitemaps_pending -= 1
+        nested = self._sitemap_requests([e.loc for e in entries if e.is_index])
         pages = []
         for entry in entries:
             if entry.is_index:
-                yield from self._sitemap_requests([entry.loc])
-            elif host_allowed(entry.loc, self.allowed_domains) and path_ext(entry.loc) not in UNSUPPORTED_EXTS:
+                continue
+            if host_allowed(entry.loc, self.allowed_domains) and path_ext(entry.loc) not in UNSUPPORTED_EXTS:
                 if entry.lastmod:
                     self.lastmods[entry.loc] = entry.lastmod
                 pages.append(entry.loc)
         self.crawler.stats.inc_value("studio/sitemap_pages", len(pages))
         self.held += [(url, 0) for url in pages]
+        self.sitemaps_pending -= 1
+        yield from nested
         yield from self._release()
 
     # --- pages --------------------------------------------------------------------------------

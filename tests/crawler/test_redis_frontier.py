@@ -25,9 +25,10 @@ from tests.crawler.test_workspace_safety import check_raw_matches_manifest
 from tests.fixtures.crawl_site import NEVER_REQUESTED, STORED, serve_crawl_site
 from tests.helpers import free_port
 
-# Requests that legitimately repeat: each worker reads robots.txt itself, and the site answers
-# these with 503 first (retries are requests of their own, dont_filter by design).
-EXPECTED_REPEATS = {"/robots.txt": 2, "/media/extra/flaky.jpg": 3, "/hostile.html": 2}
+# Requests that legitimately repeat: each worker reads robots.txt and the sitemap itself (it needs
+# the <lastmod>s), and the site answers these with 503 first (retries are requests of their own,
+# dont_filter by design).
+EXPECTED_REPEATS = {"/robots.txt": 2, "/sitemap.xml": 2, "/media/extra/flaky.jpg": 3, "/hostile.html": 2}
 # The same site again later (one key scope per crawl): pages are asked again, nothing is skipped.
 # The only settings a redis_url may change: where requests wait and how they are deduplicated.
 FRONTIER_KEYS = {
