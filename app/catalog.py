@@ -34,6 +34,18 @@ def dataset(ws: Workspace):
     return ds
 
 
+@st.cache_resource(show_spinner=False)
+def _rescorer(root: str):
+    from curation.catalog.rescore import Rescorer
+
+    return Rescorer(_dataset(root), root)
+
+
+def rescorer(ws: Workspace):
+    """The server process's background rescorer of this catalog (one thread, debounced)."""
+    return _rescorer(str(ws.root))
+
+
 def has_crawl(ws: Workspace) -> bool:
     return ws.raw_manifest.is_file() and ws.raw_manifest.stat().st_size > 0
 
@@ -94,8 +106,12 @@ def filtered(ds, f: Filters):
 
 def page_of(view, page: int, size: int, fields: list[str] = GRID_FIELDS) -> list[dict[str, Any]]:
     """Rows of one page of `view` (skip/limit run in MongoDB)."""
-    part = view.sort_by("sha256").skip(page * size).limit(size)
-    columns = part.values(fields)
+    return rows_of(view.sort_by("sha256").skip(page * size).limit(size), fields)
+
+
+def rows_of(view, fields: list[str] = GRID_FIELDS) -> list[dict[str, Any]]:
+    """The rows of a small view in its own order (the review queue's)."""
+    columns = view.values(fields)
     return [dict(zip(fields, row, strict=True)) for row in zip(*columns, strict=True)]
 
 
@@ -137,15 +153,13 @@ def funnel(ws: Workspace) -> dict[str, Any] | None:
 
 
 def progress(ds) -> dict[str, Any]:
-    """Labelled crops, the unlabelled rest, and the learned filter's cross-validated accuracy."""
-    from fiftyone import ViewField as F
+    """Labelled crops, the unlabelled rest, and the learned filter's cross-validated accuracy
+    with its 95 % interval and the chance level (`curation.filter_model.accuracy_summary`)."""
+    from curation.filter_model import INFO_KEY, accuracy_summary
 
-    from curation.filter_model import INFO_KEY
-
-    labelled = ds.match(F("human_label") != None).count()  # noqa: E711
-    model = ds.info.get(INFO_KEY) or {}
-    return {"labelled": labelled, "unlabelled": len(ds) - labelled,
-            "accuracy": model.get("cv_accuracy"), "filter_labels": model.get("labels")}
+    labelled = ds._sample_collection.count_documents({"human_label": {"$ne": None}})
+    summary = accuracy_summary(ds.info.get(INFO_KEY))
+    return {"labelled": labelled, "unlabelled": len(ds) - labelled, **summary}
 
 
 def label_of(ds, sha256: str) -> tuple[str | None, str]:

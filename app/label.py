@@ -1,7 +1,9 @@
-"""Label: the review queue (least certain first), accept / reject with a reason, bulk, undo.
+"""Label: the review queue (unsure and varied first), accept / reject with a reason, bulk, undo.
 
-Every click writes to the FiftyOne catalog at once (`curation.catalog.set_label`); the undo
-stack in the session remembers each crop's previous label.
+A click writes its label at once (`curation.catalog.set_label`, one indexed update); the filter
+retrains and rescores every crop in the background once labelling pauses, and the page says
+when the scores shown are from before the latest labels. The undo stack in the session
+remembers each crop's previous label.
 """
 
 from __future__ import annotations
@@ -9,96 +11,113 @@ from __future__ import annotations
 import streamlit as st
 
 from app import catalog, common
-
-ws = common.workspace()
-st.title("Label")
-
-ds = catalog.dataset_or_start_here(ws)
-
-from curation.catalog import review_queue, set_label, set_labels  # noqa: E402
-
-undo_stack: list[list[tuple[str, str | None, str]]] = st.session_state.setdefault("undo", [])
+from curation.catalog import review_queue, set_label, set_labels
+from curation.catalog.rescore import scoring_state
 
 
-def apply(rows: list[tuple[str, str, str]]) -> None:
-    """Write labels (sha256, label, reason) and remember the previous ones for undo."""
-    undo_stack.append([(sha, *catalog.label_of(ds, sha)) for sha, _, _ in rows])
-    if len(rows) == 1:
-        set_label(ds, *rows[0])
+def render() -> None:
+    ws = common.workspace()
+    st.title("Label")
+    ds = catalog.dataset_or_start_here(ws)
+    rescorer = catalog.rescorer(ws)
+    undo_stack = st.session_state.setdefault("undo", [])
+
+    def apply(rows: list[tuple[str, str, str]]) -> None:
+        """Write labels (sha256, label, reason), remember the previous ones, rescore later."""
+        undo_stack.append([(sha, *catalog.label_of(ds, sha)) for sha, _, _ in rows])
+        if len(rows) == 1:
+            set_label(ds, *rows[0], rescore=False)
+        else:
+            set_labels(ds, rows, rescore=False)
+        rescorer.request()
+        st.session_state.last_action = f"{rows[0][1]} × {len(rows)}" if len(rows) > 1 else \
+            f"{rows[0][1]} {rows[0][0][:10]}" + (f" ({rows[0][2]})" if rows[0][2] else "")
+
+    def undo() -> None:
+        previous = undo_stack.pop()
+        for sha, label, reason in previous:
+            set_label(ds, sha, label, reason, rescore=False)
+        rescorer.request()
+        st.session_state.last_action = f"undid the last action ({len(previous)} crop(s))"
+
+    progress_header(ds, rescorer)
+    top = st.columns([1, 3], vertical_alignment="center")
+    if top[0].button("Undo", icon=":material/undo:", disabled=not undo_stack, shortcut="U"):
+        undo()
+        st.rerun()
+    if st.session_state.get("last_action"):
+        top[1].caption(f"Last: {st.session_state.last_action}")
+    one, bulk = st.tabs(["Review queue", "Bulk"])
+    with one:
+        review_one(ds, apply)
+    with bulk:
+        review_bulk(ds, apply)
+
+
+def progress_header(ds, rescorer) -> None:
+    stats = catalog.progress(ds)
+    c1, c2, c3 = st.columns(3)
+    c1.metric("Labelled", stats["labelled"])
+    c2.metric("Still in the queue", stats["unlabelled"])
+    if stats["accuracy"] is None:
+        c3.metric("Pollution filter", "rules only", help=stats["text"])
     else:
-        set_labels(ds, rows)
-    st.session_state.last_action = f"{rows[0][1]} × {len(rows)}" if len(rows) > 1 else \
-        f"{rows[0][1]} {rows[0][0][:10]}" + (f" ({rows[0][2]})" if rows[0][2] else "")
+        c3.metric("Pollution filter accuracy", f"{stats['accuracy']:.0%}",
+                  delta=f"chance {stats['chance']:.0%}", delta_color="off", help=stats["text"])
+        st.caption(stats["text"])
+    st.progress(stats["labelled"] / max(1, len(ds)),
+                text=f"{stats['labelled']} of {len(ds)} crops labelled")
+    state = scoring_state(ds, rescorer)
+    if state.error:
+        st.warning(f"The last background rescore failed: {state.error}. Your labels are saved; "
+                   "`studio curate` rescores too.", icon=":material/warning:")
+    elif state.stale:
+        st.info(f"Scores are from the filter before your last {state.labels_since} label(s)"
+                + ("; rescoring in the background…" if state.running else "."),
+                icon=":material/schedule:")
 
 
-def undo() -> None:
-    previous = undo_stack.pop()
-    for sha, label, reason in previous:
-        set_label(ds, sha, label, reason)
-    st.session_state.last_action = f"undid the last action ({len(previous)} crop(s))"
-
-
-# --- progress ------------------------------------------------------------------------------------
-stats = catalog.progress(ds)
-c1, c2, c3 = st.columns(3)
-c1.metric("Labelled", stats["labelled"])
-c2.metric("Still in the queue", stats["unlabelled"])
-c3.metric("Pollution filter accuracy",
-          "not trained" if stats["accuracy"] is None else f"{stats['accuracy']:.1%}",
-          help="Cross-validated accuracy on your labels, as of the last `studio curate`.")
-st.progress(stats["labelled"] / max(1, len(ds)), text=f"{stats['labelled']} of {len(ds)} crops labelled")
-
-top = st.columns([1, 3], vertical_alignment="center")
-if top[0].button("Undo", icon=":material/undo:", disabled=not undo_stack, shortcut="U"):
-    undo()
-    st.rerun()
-if st.session_state.get("last_action"):
-    top[1].caption(f"Last: {st.session_state.last_action}")
-
-one, bulk = st.tabs(["Review queue", "Bulk"])
-
-# --- one at a time -------------------------------------------------------------------------------
-with one:
-    queue = catalog.page_of(review_queue(ds, 9), 0, 9,
-                            [*catalog.GRID_FIELDS, "certainty"]) if stats["unlabelled"] else []
-    queue.sort(key=lambda r: (r["certainty"] is None, r["certainty"] or 0.0))
+def review_one(ds, apply) -> None:
+    fields = [*catalog.GRID_FIELDS, "certainty"]
+    queue = catalog.rows_of(review_queue(ds, 9), fields)
     if not queue:
         st.success("The queue is empty: every crop has a human label.")
-    else:
-        crop = queue[0]
-        left, right = st.columns([2, 3])
-        left.image(crop["filepath"], width=320)
-        with right:
-            st.markdown(f"**{crop['domain']}** · pollution {crop['pollution'] or 0:.2f} · "
-                        f"quality {crop['quality'] or 0:.2f} · filter says **{crop['decision']}**")
-            st.caption("Keys: A accept · 1–4 reject with a reason · U undo")
-            if st.button("Accept", type="primary", icon=":material/check:", shortcut="A",
-                         key="accept"):
-                apply([(crop["sha256"], "accept", "")])
+        return
+    crop = queue[0]
+    left, right = st.columns([2, 3])
+    left.image(crop["filepath"], width=320)
+    with right:
+        st.markdown(f"**{crop['domain']}** · pollution {crop['pollution'] or 0:.2f} · "
+                    f"quality {crop['quality'] or 0:.2f} · filter says **{crop['decision']}**")
+        st.caption("Keys: A accept · 1–4 reject with a reason · U undo")
+        if st.button("Accept", type="primary", icon=":material/check:", shortcut="A", key="accept"):
+            apply([(crop["sha256"], "accept", "")])
+            st.rerun()
+        cols = st.columns(len(catalog.REJECT_REASONS))
+        for i, (col, reason) in enumerate(zip(cols, catalog.REJECT_REASONS, strict=True)):
+            if col.button(f"Reject: {reason}", shortcut=str(i + 1), key=f"reject-{reason}"):
+                apply([(crop["sha256"], "reject", reason)])
                 st.rerun()
-            cols = st.columns(len(catalog.REJECT_REASONS))
-            for i, (col, reason) in enumerate(zip(cols, catalog.REJECT_REASONS, strict=True)):
-                if col.button(f"Reject: {reason}", shortcut=str(i + 1), key=f"reject-{reason}"):
-                    apply([(crop["sha256"], "reject", reason)])
-                    st.rerun()
-            with st.form("custom-reason", clear_on_submit=True, border=False):
-                c1, c2 = st.columns([3, 1], vertical_alignment="bottom")
-                custom = c1.text_input("Other reason")
-                if c2.form_submit_button("Reject") and custom.strip():
-                    apply([(crop["sha256"], "reject", custom.strip()[:80])])
-                    st.rerun()
-        if len(queue) > 1:
-            st.caption("Next in the queue")
-            st.image([r["filepath"] for r in queue[1:]], width=80)
+        with st.form("custom-reason", clear_on_submit=True, border=False):
+            c1, c2 = st.columns([3, 1], vertical_alignment="bottom")
+            custom = c1.text_input("Other reason")
+            if c2.form_submit_button("Reject") and custom.strip():
+                apply([(crop["sha256"], "reject", custom.strip()[:80])])
+                st.rerun()
+    if len(queue) > 1:
+        st.caption("Next in the queue (unsure first, one of each kind before a second)")
+        st.image([r["filepath"] for r in queue[1:]], width=80)
 
-# --- bulk ----------------------------------------------------------------------------------------
-with bulk:
+
+def review_bulk(ds, apply) -> None:
     c1, c2, c3 = st.columns(3)
-    decision = c1.selectbox("Decision", ["all", "accepted", "rejected", "duplicate"], key="b-decision")
+    decision = c1.selectbox("Decision", ["all", "accepted", "rejected", "duplicate"],
+                            key="b-decision")
     domain = c2.selectbox("Source domain", ["all", *catalog.domains(ds)], key="b-domain")
     min_pollution = c3.slider("Pollution at least", 0.0, 1.0, 0.0, 0.05, key="b-pollution")
     view = catalog.filtered(ds, catalog.Filters(
-        decision=None if decision == "all" else decision, domain=None if domain == "all" else domain,
+        decision=None if decision == "all" else decision,
+        domain=None if domain == "all" else domain,
         pollution=(min_pollution, 1.0) if min_pollution > 0 else None))
     rows = catalog.page_of(view, 0, 48)
     st.caption(f"{view.count()} crops match; the first {len(rows)} are shown.")
@@ -116,3 +135,6 @@ with bulk:
     if c2.button(f"Reject {len(picked)}", disabled=not picked, key="bulk-reject"):
         apply([(sha, "reject", reason) for sha in picked])
         st.rerun()
+
+
+render()
