@@ -72,8 +72,9 @@ def _still_serving(info: dict, db_dir: Path) -> bool:
     come back (it restarts a mongod that died)."""
     if answers(info["port"], db_dir):
         return True
-    if not dbfiles.pid_alive(int(info.get("pid", 0) or 0)):
-        return False
+    pid = int(info.get("pid", 0) or 0)
+    if not (pid and dbfiles.pid_alive(pid) and _serves(pid, db_dir)):
+        return False  # dead, or a copied workspace's record of the original's server
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline and dbfiles.pid_alive(int(info["pid"])):
         if answers(info["port"], db_dir, timeout_ms=1000):
