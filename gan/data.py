@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 import sys
 import tempfile
 from collections.abc import Callable
@@ -118,7 +119,8 @@ def load_images(root: Path | str, resolution: int, log: Callable[[str], None] = 
         raise GanError(f"none of the {len(files)} images in {root} could be decoded")
     arr = np.stack(good)
     try:
-        _save_cache(cache, arr, {"files": len(files), "images": len(good), "skipped": skipped})
+        _save_cache(cache, arr, {"files": len(files), "images": len(good), "skipped": skipped,
+                                 "folder": str(root.resolve())})
     except OSError as exc:
         log(f"cannot write the image cache in {cache.parent} ({exc.strerror}); keeping it in memory only")
         cache = None
@@ -136,6 +138,19 @@ def _save_cache(cache: Path, arr: np.ndarray, meta: dict) -> None:
         os.fsync(f.fileno())
     os.replace(tmp, cache)  # readers see the whole cache or none
     cache.with_suffix(".json").write_text(json.dumps(meta))
+    _forget_gone_folders(cache.parent.parent)
+
+
+def _forget_gone_folders(images_cache: Path) -> None:
+    """Delete the caches of data folders that no longer exist (the cache is outside them, so
+    deleting a folder no longer deletes its cache)."""
+    for meta in images_cache.glob("*/images-r*.json"):
+        try:
+            folder = json.loads(meta.read_text()).get("folder")
+        except (OSError, ValueError):
+            continue
+        if folder and not Path(folder).exists():
+            shutil.rmtree(meta.parent, ignore_errors=True)
 
 
 class DeviceSampler:

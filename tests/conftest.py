@@ -15,6 +15,19 @@ for _key in ("FIFTYONE_DATABASE_URI", "FIFTYONE_DATABASE_DIR", "FIFTYONE_PRIVATE
     os.environ.pop(_key, None)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _private_user_cache(tmp_path_factory):
+    """GAN Studio's user cache dir (training image caches, detector files) is a temp folder for
+    the whole session, subprocesses included: tests never read or fill the real one."""
+    old = os.environ.get("GAN_STUDIO_CACHE_DIR")
+    os.environ["GAN_STUDIO_CACHE_DIR"] = str(tmp_path_factory.mktemp("user-cache"))
+    yield
+    if old is None:
+        os.environ.pop("GAN_STUDIO_CACHE_DIR", None)
+    else:
+        os.environ["GAN_STUDIO_CACHE_DIR"] = old
+
+
 @pytest.fixture(scope="session")
 def fiftyone_db():
     """A real FiftyOne database for the session: the studio's own supervised mongod on a temp

@@ -2,23 +2,9 @@
 
 from __future__ import annotations
 
-import os
-
 import pytest
 
 from tests.gan.gan_helpers import make_images, tiny
-
-
-@pytest.fixture(scope="session", autouse=True)
-def _private_cache(tmp_path_factory):
-    """The image caches go to a temp folder, never the real user cache dir (subprocesses too)."""
-    old = os.environ.get("GAN_STUDIO_CACHE_DIR")
-    os.environ["GAN_STUDIO_CACHE_DIR"] = str(tmp_path_factory.mktemp("gan-cache"))
-    yield
-    if old is None:
-        os.environ.pop("GAN_STUDIO_CACHE_DIR", None)
-    else:
-        os.environ["GAN_STUDIO_CACHE_DIR"] = old
 
 
 @pytest.fixture(scope="session")

@@ -128,6 +128,10 @@ def test_image_cache_stays_out_of_the_data_folder(tmp_path):
     assert sorted(p.relative_to(data) for p in data.rglob("*")) == before
     assert len(ImageFolder(str(data))) == 7
     assert load_images(data, 32, lambda m: None).cache == first.cache  # found again
+    shutil.rmtree(data)  # a deleted folder's cache goes when the next cache is written
+    other = tmp_path / "other"
+    make_images(other, n=2)
+    assert load_images(other, 32, lambda m: None).cache.is_file() and not first.cache.parent.exists()
 
 
 def test_failed_start_takes_no_run_number_and_leaves_no_folder(tmp_path):
