@@ -1,5 +1,5 @@
 """Numbers computed once per crop: perceptual hashes (also of the mirror image), a small
-embedding for fiftyone.brain, and the feature vector of the learned pollution filter."""
+embedding for fiftyone.brain and dedup, and the feature vector of the learned pollution filter."""
 
 from __future__ import annotations
 
@@ -10,6 +10,10 @@ from PIL import Image
 
 # HOG over a 32×32 grey crop: 3×3 blocks of 2×2 cells of 8 px, 9 orientations = 324 values.
 _HOG = cv2.HOGDescriptor((32, 32), (16, 16), (8, 8), (8, 8), 9)
+# Sizes of the feature groups, in order: style statistics, HSV histogram, gradient magnitudes,
+# gradient orientations, quality scores, HOG. The filter gives each group equal weight.
+FEATURE_GROUPS = (9, 54, 8, 8, 5, 324)
+FEATURE_LENGTH = sum(FEATURE_GROUPS)
 QUALITY_KEYS = ("blur", "brightness", "contrast", "entropy", "colour")
 
 
@@ -44,15 +48,35 @@ def embedding(rgb: np.ndarray) -> np.ndarray:
 
 
 def filter_features(rgb: np.ndarray, quality: dict[str, float]) -> np.ndarray:
-    """HOG shape + HSV colour histogram + quality scores: the learned filter's input (389 values)."""
-    gray = cv2.resize(cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY), (32, 32), interpolation=cv2.INTER_AREA)
-    hog = _HOG.compute(gray).ravel()
-    hsv = cv2.cvtColor(rgb, cv2.COLOR_RGB2HSV)
-    hist = cv2.calcHist([hsv], [0, 1, 2], None, [4, 4, 4], [0, 180, 0, 256, 0, 256]).ravel()
+    """The learned filter's input (FEATURE_LENGTH values), statistics of style rather than
+    pixels so that a few labels generalise to other pictures of the same kind: the face
+    region's photo statistics and sharpness, its colour (HSV histogram, saturation and value
+    spread), its gradient magnitude and orientation histograms, the crop's quality scores, and
+    coarse shape (HOG of 16×16 grey). Standardised and projected per workspace by the filter."""
+    from curation.photo_signals import face_region, face_sharpness, photo_statistics
+
+    face = face_region(rgb)
+    stats = photo_statistics(rgb)
+    hsv = cv2.cvtColor(face, cv2.COLOR_RGB2HSV).reshape(-1, 3).astype(np.float32)
+    hist = cv2.calcHist([cv2.cvtColor(face, cv2.COLOR_RGB2HSV)], [0, 1, 2], None, [6, 3, 3],
+                        [0, 180, 0, 256, 0, 256]).ravel()
     hist /= max(float(hist.sum()), 1.0)
+    gray = cv2.cvtColor(face, cv2.COLOR_RGB2GRAY).astype(np.float32)
+    gx, gy = cv2.Sobel(gray, cv2.CV_32F, 1, 0), cv2.Sobel(gray, cv2.CV_32F, 0, 1)
+    mag, ang = cv2.cartToPolar(gx, gy)
+    mags = np.histogram(np.log1p(mag), bins=8, range=(0, 7))[0].astype(np.float32)
+    mags /= max(float(mags.sum()), 1.0)
+    orient = np.histogram(ang % np.pi, bins=8, range=(0, np.pi), weights=mag)[0].astype(np.float32)
+    orient /= max(float(orient.sum()), 1e-6)
+    small = cv2.resize(cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY), (32, 32), interpolation=cv2.INTER_AREA)
+    hog = _HOG.compute(small).ravel()
+    style = np.array([stats["flat"], stats["edge_share"], stats["colours"] * 4, stats["noise"] / 4,
+                      np.log1p(face_sharpness(rgb)) / 8, hsv[:, 1].mean() / 255,
+                      hsv[:, 1].std() / 128, hsv[:, 2].mean() / 255, hsv[:, 2].std() / 128],
+                     dtype=np.float32)
     q = np.array([np.log1p(quality["blur"]), quality["brightness"] / 255, quality["contrast"] / 128,
                   quality["entropy"] / 8, quality["colour"] / 64], dtype=np.float32)
-    return np.concatenate([hog, hist, q]).astype(np.float32)
+    return np.concatenate([style, hist, mags, orient, q, hog]).astype(np.float32)
 
 
 def to_signed(h: int) -> int:

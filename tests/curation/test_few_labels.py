@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 
+import cv2
 import numpy as np
 from PIL import Image
 from skimage import data
@@ -14,8 +15,9 @@ from curation.config import CurateConfig
 from curation.crop import crop_face
 from curation.dedup import confirmed_pairs, hash_pairs, source_pairs
 from curation.detectors import get_detector
-from curation.features import embedding, perceptual_hashes
+from curation.features import embedding, filter_features, perceptual_hashes
 from curation.filter_model import few_label, rule_probabilities, signal_probabilities
+from curation.quality import quality_scores
 from curation.run import curate
 from tests.fixtures import face_scenes as fs
 
@@ -29,20 +31,45 @@ def _crops(masked: bool, first: int, n: int) -> list[np.ndarray]:
     return [np.pad(f, ((22, 22), (22, 22), (0, 0)), mode="edge") for f in faces]
 
 
+def _features(crops: list[np.ndarray]) -> np.ndarray:
+    return np.stack([filter_features(c, quality_scores(c)) for c in crops])
+
+
 def test_two_labels_make_look_alikes_of_a_rejected_crop_suspect():
     crops = _crops(False, 0, 12) + _crops(True, 20, 6)
-    emb = np.stack([embedding(c) for c in crops])
-    signals = np.zeros((len(crops), 3), bool)  # the rules missed every mask
+    x = _features(crops)
+    signals = np.zeros((len(crops), 6), bool)  # the rules missed every mask
     labelled, y = np.array([0, 12]), np.array([0, 1])  # one face accepted, one mask rejected
-    model, p = few_label(emb, signals, labelled, y)
+    model, p = few_label(x, signals, labelled, y)
     faces, masks = p[1:12], p[13:]
     assert model["labels"] == {"accept": 1, "reject": 1} and model["kind"] == "few-label"
-    assert masks.min() > 0.05 + 0.05  # above the rules' 0.05: the one reject taught something
-    assert masks.mean() > faces.mean() + 0.1
+    assert masks.min() > 0.05  # above the rules' 0.05: the one reject taught something
+    assert masks.min() > faces.max()  # every mask ranks above every face (measured 0.08 > 0.07)
+    assert masks.mean() > 2 * faces.mean()
+    assert p.max() < 0.5  # two labels: no verdict against the rules on anything unlabelled
+
+
+def test_few_labels_stay_near_the_rules_far_from_any_label():
+    """14 labels (7 and 7) of one kind of crop: a crop unlike any of them keeps roughly its
+    rule probability, whichever way the labels went."""
+    crops = _crops(False, 0, 14) + _crops(True, 20, 14)
+    rng = np.random.default_rng(9)
+    odd = [np.full((128, 128, 3), rng.integers(0, 255, 3), np.uint8) for _ in range(3)]
+    for o in odd:
+        cv2.circle(o, (64, 64), 30, (250, 250, 250), -1)
+    x = _features(crops + odd)
+    signals = np.zeros((len(x), 6), bool)
+    signals[-1, 3] = True  # the last odd one: the human-face rule fired (0.72)
+    labelled = np.r_[0:7, 14:21]
+    y = np.r_[np.zeros(7, int), np.ones(7, int)]
+    _, p = few_label(x, signals, labelled, y)
+    rules = rule_probabilities(signals, signal_probabilities(signals, labelled, y))
+    assert np.abs(p[-3:] - rules[-3:]).max() < 0.35
+    assert p[-1] > 0.5  # the rule's verdict stands
 
 
 def test_accepts_teach_that_a_rule_is_wrong_here():
-    signals = np.zeros((10, 3), bool)
+    signals = np.zeros((10, 6), bool)
     signals[:6, 0] = True  # the cat rule fired on six human faces
     before = rule_probabilities(signals, signal_probabilities(signals, np.array([], int),
                                                               np.array([], int)))
