@@ -5,8 +5,8 @@ studio's own per-workspace database (a real mongod, real FiftyOne).
     .venv/bin/python bench/label_scale.py [--sizes 1000 10000 30000 100000] [--clicks 25]
 
 Prints one table: click median / p90, queue, browse page, overview funnel, background rescore,
-and the process's peak RSS. Crops are synthetic rows (random embeddings and features, a few
-duplicate groups); no image files are read, so this measures the catalog alone.
+export (hard links of the accepted crops) and the process's peak RSS. Crops are synthetic rows
+(random embeddings and features, a few duplicate groups) pointing at one tiny PNG each.
 """
 
 from __future__ import annotations
@@ -38,6 +38,8 @@ def build(root: Path, n: int, rng: np.random.Generator):
     root.mkdir(parents=True)
     (root / "studio.toml").write_text("")
     ds = open_catalog(root)
+    (root / "faces").mkdir()
+    png = _tiny_png()
     now = datetime.now(UTC)
     domains = [f"site{k}.example" for k in range(8)]
     for start in range(0, n, 5000):
@@ -46,6 +48,7 @@ def build(root: Path, n: int, rng: np.random.Generator):
             emb = rng.standard_normal(256).astype(np.float32)
             feats = rng.standard_normal(FEATURE_LENGTH).astype(np.float32)
             p = float(rng.random())
+            (root / "faces" / f"{i:06d}.png").write_bytes(png)  # for the export
             batch.append(fo.Sample(
                 filepath=str(root / "faces" / f"{i:06d}.png"), path=f"faces/{i:06d}.png",
                 sha256=f"{i:064x}", key=f"{i:064x}:0", domain=domains[i % 8],
@@ -56,6 +59,16 @@ def build(root: Path, n: int, rng: np.random.Generator):
                 decision="accepted", reasons=[], added_at=now))
         ds.add_samples(batch, progress=False)
     return ds
+
+
+def _tiny_png() -> bytes:
+    import io
+
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.new("RGB", (64, 64), (200, 150, 120)).save(buf, "PNG")
+    return buf.getvalue()
 
 
 def click(ds, rescorer, sha: str, label: str) -> None:
@@ -75,6 +88,7 @@ def measure(n: int, clicks: int, rng: np.random.Generator) -> dict:
     from app.catalog import Filters, filtered, page_of
     from curation.catalog import funnel, review_queue
     from curation.catalog.rescore import Rescorer, rescore_now
+    from curation.export import export
 
     root = Path(tempfile.mkdtemp(prefix=f"bench-label-{n}-")) / "ws"
     t_build, ds = timed(build, root, n, rng)
@@ -92,6 +106,7 @@ def measure(n: int, clicks: int, rng: np.random.Generator) -> dict:
     t_rescore, _ = timed(rescore_now, ds)
     t_browse, _ = timed(page_of, filtered(ds, Filters(decision="accepted")), 3, 48)
     t_funnel, _ = timed(funnel, root, [])
+    t_export, _ = timed(export, root, None, lambda msg: None)
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     from curation.catalog import connect
 
@@ -101,7 +116,7 @@ def measure(n: int, clicks: int, rng: np.random.Generator) -> dict:
     return {"crops": n, "build_s": t_build, "click_med": statistics.median(click_s),
             "click_p90": sorted(click_s)[int(0.9 * (len(click_s) - 1))],
             "queue_med": statistics.median(queue_s), "browse": t_browse, "funnel": t_funnel,
-            "rescore": t_rescore, "rss_mb": rss}
+            "rescore": t_rescore, "export": t_export, "rss_mb": rss}
 
 
 def main() -> None:
@@ -120,12 +135,13 @@ def main() -> None:
         rows.append(json.loads(out.stdout.strip().splitlines()[-1]))
         print(f"{n} crops measured", file=sys.stderr, flush=True)
     print("| crops | click median | click p90 | queue median | browse page | overview funnel "
-          "| background rescore | peak RSS |")
-    print("|---:|---:|---:|---:|---:|---:|---:|---:|")
+          "| background rescore | export | peak RSS |")
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for r in rows:
         print(f"| {r['crops']:,} | {r['click_med'] * 1000:.0f} ms | {r['click_p90'] * 1000:.0f} ms "
               f"| {r['queue_med'] * 1000:.0f} ms | {r['browse'] * 1000:.0f} ms "
-              f"| {r['funnel'] * 1000:.0f} ms | {r['rescore']:.1f} s | {r['rss_mb']:.0f} MB |")
+              f"| {r['funnel'] * 1000:.0f} ms | {r['rescore']:.1f} s | {r['export']:.1f} s "
+              f"| {r['rss_mb']:.0f} MB |")
 
 
 if __name__ == "__main__":

@@ -1,5 +1,5 @@
 """The files of a workspace's database folder that the studio keeps beside MongoDB's own, and
-the process facts both sides of the server need (stdlib only: the supervisor starts fast).
+the process facts both sides of the server need (stdlib, and pymongo for `answers`).
 
     db/                     mongod's --dbpath (its data and mongod.lock)
     db/log/mongod.log       mongod's log
@@ -102,6 +102,21 @@ def _message(line: str) -> str:
     if isinstance(detail, dict):
         detail = detail.get("errmsg") or detail.get("reason") or json.dumps(detail)
     return f"{entry.get('msg', '')}{': ' + str(detail) if detail else ''}"[:300]
+
+
+def answers(port: int, db_dir: Path, timeout_ms: int = 500) -> bool:
+    """Whether a mongod on this port answers and serves exactly this folder."""
+    import pymongo  # only here: the rest of this module is stdlib
+
+    try:
+        with pymongo.MongoClient("127.0.0.1", port, directConnection=True,
+                                 serverSelectionTimeoutMS=timeout_ms,
+                                 connectTimeoutMS=timeout_ms) as client:
+            opts = client.admin.command("getCmdLineOpts")
+    except pymongo.errors.PyMongoError:
+        return False
+    served = opts.get("parsed", {}).get("storage", {}).get("dbPath", "")
+    return bool(served) and os.path.realpath(served) == os.path.realpath(db_dir)
 
 
 def pid_alive(pid: int) -> bool:

@@ -33,7 +33,7 @@ def workspace_id(root: Path) -> str:
 
 def new_workspace_id(root: Path) -> str:
     """Give the workspace a fresh id (written atomically) and return it."""
-    from crawler.store import write_atomic
+    from records import write_atomic
 
     wid = uuid.uuid4().hex[:16]
     record = {"id": wid, "created_at": datetime.now(UTC).isoformat(timespec="seconds")}

@@ -18,7 +18,6 @@ from pathlib import Path
 from filelock import FileLock, Timeout
 
 from curation.catalog import dbfiles
-from curation.catalog.supervisor import answers
 from curation.errors import CurationError
 
 START_SECONDS = 90  # start-up, including mongod's recovery after an unclean stop
@@ -70,14 +69,14 @@ def _take_lease(db_dir: Path) -> None:
 def _still_serving(info: dict, db_dir: Path) -> bool:
     """Whether the recorded server answers for this folder; a live supervisor gets a while to
     come back (it restarts a mongod that died)."""
-    if answers(info["port"], db_dir):
+    if dbfiles.answers(info["port"], db_dir):
         return True
     pid = int(info.get("pid", 0) or 0)
     if not (pid and dbfiles.pid_alive(pid) and _serves(pid, db_dir)):
         return False  # dead, or a copied workspace's record of the original's server
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline and dbfiles.pid_alive(int(info["pid"])):
-        if answers(info["port"], db_dir, timeout_ms=1000):
+        if dbfiles.answers(info["port"], db_dir, timeout_ms=1000):
             return True
         time.sleep(0.5)
     return False

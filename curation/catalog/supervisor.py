@@ -110,27 +110,12 @@ def start_mongod(db_dir: Path, port: int) -> subprocess.Popen:
         if proc.poll() is not None:
             raise RuntimeError(f"the catalog database in {db_dir} did not start: "
                                f"{dbfiles.mongod_problem(log)}")
-        if answers(port, db_dir):
+        if dbfiles.answers(port, db_dir):
             return proc
         time.sleep(0.1)
     stop_process(proc)
     raise RuntimeError(f"the catalog database in {db_dir} did not answer within "
                        f"{READY_SECONDS} s: {dbfiles.mongod_problem(log)}")
-
-
-def answers(port: int, db_dir: Path, timeout_ms: int = 500) -> bool:
-    """Whether a mongod on this port answers and serves exactly this folder."""
-    import pymongo
-
-    try:
-        with pymongo.MongoClient("127.0.0.1", port, directConnection=True,
-                                 serverSelectionTimeoutMS=timeout_ms,
-                                 connectTimeoutMS=timeout_ms) as client:
-            opts = client.admin.command("getCmdLineOpts")
-    except pymongo.errors.PyMongoError:
-        return False
-    served = opts.get("parsed", {}).get("storage", {}).get("dbPath", "")
-    return bool(served) and os.path.realpath(served) == os.path.realpath(db_dir)
 
 
 def stop_process(proc: subprocess.Popen, grace: float = 30) -> None:
