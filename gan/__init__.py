@@ -8,7 +8,8 @@ Public API (for the app, the pipeline and `studio`; details in docs/training.md)
 
     gan.config.TrainConfig                      the [train] section (dataclass, a comment per field)
     gan.train.train(cfg, data_dir, out_dir, resume=False, init_from=None, on_progress=None,
-                    notify_url="") -> TrainResult(run_dir, step, metrics, checkpoint, best_checkpoint)
+                    notify_url="", notify_style="auto")
+        -> TrainResult(run_dir, step, metrics, checkpoint, best_checkpoint, stopped, total)
     gan.train.resume_config(run_dir)            the config a run started with
     gan.rundir.new_run_dir(runs_dir, desc)      the next numbered run folder (never reused)
     gan.checkpoint.resolve_checkpoint(path)     run / checkpoint / models/current.json → checkpoint
@@ -19,6 +20,11 @@ Public API (for the app, the pipeline and `studio`; details in docs/training.md)
     gan.sampling.interpolate(G, seed_a, seed_b, steps) -> frames; save_strip / save_gif
     gan.latent.project(G, target, D) -> Projection(z, image, loss, history)
     gan.latent.pca_directions(G, n, k) -> Directions; label_direction(z, labels); edit(z, dir, amounts)
+    gan.latent.project_each(G, images) -> (z, mse); label_directions(z, labels) -> Directions
+    gan.latent.save_directions(path, dirs) / load_directions(path, z_dim)   JSON, for the app
+    gan.sampling.interpolate_latents(G, za, zb, steps) -> frames
+    gan.sanity.sanity_check(cfg, data_dir, work_dir) -> SanityResult(passed, verdict, …)
+    gan.notify.notify(url, msg, style) ; train_message(event, run_dir, …)   Slack / Discord / JSON
     gan.completion.make_mask(kind, R) ; complete(G, D, image, hole) -> Completion
     gan.metrics.swd(real, fake) ; fid_kid(...) ; memorization(fake, train, threshold)
     gan.errors.GanError                         user-caused errors (one line in `studio`)

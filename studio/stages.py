@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from crawler.report import list_crawls
 from studio.errors import UserError
 from studio.lineage import crawls, export_of_run, export_shas, label_state, write_export_lineage
 from studio.models import current, current_checkpoint, promote, run_dir
@@ -30,7 +31,7 @@ def crawl_stage(ctx: Context) -> dict[str, Any]:
     ws = ctx.ws
     if not ctx.cfg.sources.urls:
         raise UserError(f"no sources to crawl: set [sources] urls in {ws.config_path}")
-    before = {p.parent.name for p in ws.crawl_dir.glob("*/stats.json")}
+    before = {c.id for c in list_crawls(ws.crawl_dir)}
     proc = subprocess.run(
         [sys.executable, "-m", "studio", "crawl", "--workspace", str(ws.root)],
         capture_output=True, text=True, check=False,
@@ -40,10 +41,10 @@ def crawl_stage(ctx: Context) -> dict[str, Any]:
         errors = [ln for ln in lines if "error" in ln.lower()]
         raise UserError(f"crawl exited with status {proc.returncode}: "
                         f"{(errors or lines or ['no message'])[-1].removeprefix('studio: error: ')}")
-    new = sorted({p.parent.name for p in ws.crawl_dir.glob("*/stats.json")} - before)
+    new = [c for c in list_crawls(ws.crawl_dir) if c.id not in before]
     if not new:
         raise UserError("crawl wrote no stats.json")
-    stats = json.loads((ws.crawl_dir / new[-1] / "stats.json").read_text())
+    stats = new[-1].stats or {}
     failed_pages = stats.get("failed_pages") or {}
     # Scrapy's HTTP cache answers for pages it cannot download ("error recovery"): such a crawl
     # "succeeds" on stale pages. If no page came from the server, the sources are down: stop here.
@@ -59,7 +60,7 @@ def crawl_stage(ctx: Context) -> dict[str, Any]:
         "summary": f"{stats.get('stored', 0)} new images from {stats.get('pages', 0)} pages "
                    f"({stats.get('images_known', 0)} already known and not downloaded again, "
                    f"{stats.get('duplicates', 0)} duplicates, {sum(rejected.values())} rejected)",
-        "crawl": new[-1],
+        "crawl": new[-1].id,
         "start_urls": stats.get("start_urls", []),
         "pages": stats.get("pages", 0),
         "new_images": stats.get("stored", 0),
@@ -209,7 +210,19 @@ def train_stage(ctx: Context) -> dict[str, Any]:
                      "note": warm_note or ("warm start" if warm is not None else "from scratch")}
         ctx.state["train_start"] = start_rec
         save_state(run, ctx.state)  # before the first step: a killed run still knows its origin
+    sanity = None  # the workspace's first training: overfit 20 images first (gan/sanity.py)
+    if not resume and pointer is None and cfg.pipeline.sanity_check and ctx.extra.get("sanity", True):
+        from gan.sanity import sanity_check_in
+
+        check = sanity_check_in(tcfg, export_dir, ws.root)
+        ctx.log(f"train: {check.verdict}")
+        if not check.passed:
+            raise UserError(f"{check.verdict} (off: [pipeline] sanity_check = false, or --no-sanity)")
+        sanity = check.verdict
     result = train(tcfg, export_dir, run, resume=resume, init_from=None if resume else warm, log=ctx.log)
+    if result.stopped:  # SIGINT / SIGTERM: checkpointed; this stage fails and the next pipeline resumes it
+        raise UserError(f"training stopped by {result.stopped} at step {result.step} (checkpointed); "
+                        "the next `studio pipeline` resumes it")
     ckpt = result.best_checkpoint or result.checkpoint
     warm_from = start_rec.get("warm_start_from")
     start = (f"warm start from {start_rec.get('warm_start_run')}" if warm_from
@@ -230,6 +243,7 @@ def train_stage(ctx: Context) -> dict[str, Any]:
         "final_metrics": metrics,
         "resolution": tcfg.resolution,
         "device": json.loads((run / "config.json").read_text()).get("device"),
+        "sanity": sanity,
     }
 
 

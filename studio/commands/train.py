@@ -118,13 +118,9 @@ def train(
 
 def _sanity(cfg, data, ws) -> None:
     """`--sanity`: the one-line verdict; exit 1 when the setup cannot even overfit 20 images."""
-    import tempfile
+    from gan.sanity import sanity_check_in
 
-    from gan.sanity import sanity_check
-
-    ws_tmp = ws.root if ws.root.is_dir() else None
-    with tempfile.TemporaryDirectory(prefix=".sanity-", dir=ws_tmp) as tmp:
-        result = sanity_check(cfg, data, Path(tmp))
+    result = sanity_check_in(cfg, data, ws.root if ws.root.is_dir() else None)
     typer.echo(result.verdict)
     if not result.passed:
         raise typer.Exit(1)
