@@ -8,6 +8,7 @@ from pathlib import Path
 
 import streamlit as st
 
+from studio.errors import one_line
 from studio.workspace import Workspace
 
 log = logging.getLogger("studio.app")
@@ -56,12 +57,6 @@ def no_workspace(ws: Workspace) -> None:
     st.warning(f"No workspace at {ws.root}.")
     st.markdown("Create one, then restart the app on it:")
     st.code(f"studio init --workspace {shlex.quote(str(ws.root))}", language="bash")
-
-
-def one_line(exc: BaseException) -> str:
-    """The first line of an error's message, with its type when the message is empty."""
-    text = str(exc).strip().splitlines()
-    return text[0] if text else type(exc).__name__
 
 
 def show_error(exc: BaseException, doing: str = "") -> None:

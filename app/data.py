@@ -6,7 +6,6 @@ Plain functions over files (no Streamlit), so the pages stay thin and the tests 
 from __future__ import annotations
 
 import fcntl
-import json
 import os
 import re
 from collections import Counter
@@ -15,7 +14,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from studio.workspace import Workspace, read_jsonl
+from crawler.report import list_crawls
+from records import iter_jsonl, read_json
+from studio.workspace import Workspace
 
 SAMPLE_STEP = re.compile(r"(\d+)")
 
@@ -28,7 +29,7 @@ def source_domains(ws: Workspace) -> list[dict[str, Any]]:
     """Per source domain (the host of the page an image was found on): URLs and unique images."""
     urls: Counter[str] = Counter()
     images: dict[str, set[str]] = {}
-    for m in read_jsonl(ws.raw_manifest):
+    for m in iter_jsonl(ws.raw_manifest):
         domain = host(m.get("page_url") or m.get("url", ""))
         urls[domain] += 1
         images.setdefault(domain, set()).add(m.get("sha256", ""))
@@ -38,14 +39,8 @@ def source_domains(ws: Workspace) -> list[dict[str, Any]]:
 
 def crawl_history(ws: Workspace) -> list[dict[str, Any]]:
     """The stats.json of every crawl, oldest first, with its folder name as `crawl`."""
-    out = []
-    for path in sorted(ws.crawl_dir.glob("*/stats.json")):
-        try:
-            stats = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            continue  # a crawl still writing or killed: skip it rather than fail the page
-        out.append({"crawl": path.parent.name, **stats})
-    return out
+    # A damaged stats.json is skipped rather than failing the page.
+    return [{"crawl": c.id, **c.stats} for c in list_crawls(ws.crawl_dir) if c.stats is not None]
 
 
 @dataclass
@@ -75,16 +70,12 @@ def is_running(run_dir: Path) -> bool:
 
 
 def read_config(run_dir: Path) -> dict[str, Any]:
-    try:
-        config = json.loads((run_dir / "config.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-    return config if isinstance(config, dict) else {}
+    return read_json(run_dir / "config.json") or {}
 
 
 def read_metrics(run_dir: Path) -> list[dict[str, Any]]:
     """The metrics.jsonl lines of a run that carry a step (events without one are left out)."""
-    return [m for m in read_jsonl(run_dir / "metrics.jsonl") if isinstance(m.get("step"), int)]
+    return [m for m in iter_jsonl(run_dir / "metrics.jsonl") if isinstance(m.get("step"), int)]
 
 
 def list_runs(ws: Workspace) -> list[RunInfo]:

@@ -29,6 +29,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from crawler.report import list_crawls  # noqa: E402
 from studio.demo_site import serve  # noqa: E402
 
 STOCK_SPIDER = '''
@@ -98,7 +99,7 @@ def run_ours(url: str, tmp: Path, depth: int) -> dict:
     toml.write_text(text)
     subprocess.run([sys.executable, "-m", "studio", "crawl", "-w", str(ws), "--url", url, "--depth", str(depth),
                     "--max-pages", "0", "--max-images", "0"], cwd=REPO, check=True, capture_output=True)
-    stats = json.loads(next((ws / "crawl").glob("*/stats.json")).read_text())
+    stats = list_crawls(ws / "crawl")[0].stats
     elapsed = stats["scrapy"]["elapsed_time_seconds"]
     return {"elapsed": elapsed, "images": stats["stored"], "pages": stats["pages"]}
 

@@ -25,7 +25,8 @@ from scrapy.http import Headers
 from scrapy.responsetypes import responsetypes
 
 from crawler.diskguard import storage_failed
-from crawler.store import StorageFailed, write_atomic
+from crawler.store import StorageFailed
+from records import write_atomic
 
 LASTMOD = "studio_lastmod"  # request meta: the page's <lastmod> from a sitemap (ISO 8601)
 

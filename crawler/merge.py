@@ -15,15 +15,9 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from crawler.store import (
-    MANIFEST_FIELDS,
-    JsonlLog,
-    RawStore,
-    StorageFailed,
-    iter_jsonl,
-    write_atomic,
-)
+from crawler.store import MANIFEST_FIELDS, JsonlLog, RawStore, StorageFailed
 from crawler.validate import ALLOWED_FORMATS
+from records import iter_jsonl, write_atomic
 
 SHA256 = re.compile(r"^[0-9a-f]{64}$")
 EXTS = set(ALLOWED_FORMATS.values())

@@ -1,13 +1,36 @@
-"""What a finished crawl reports: `stats.json` (our counters by name) and the end line.
+"""What a finished crawl reports: `stats.json` (our counters by name) and the end line, and the
+one reader of those files, `list_crawls`.
 
 The end line says why the crawl stopped, and when a limit stopped it early, how much it left
-and which setting to raise.
+and which setting to raise. Each crawl writes `<crawl dir>/<UTC timestamp>/stats.json`
+(crawler.run) when it ends; a crawl folder without one is still running or was killed.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import Any
+
+from records import read_json
+
+STATS_FILE = "stats.json"
+
+
+@dataclass(frozen=True)
+class Crawl:
+    """One finished crawl: its folder name (a UTC timestamp, so names sort by time) and stats."""
+
+    id: str
+    path: Path  # the crawl's folder
+    stats: dict[str, Any] | None  # its stats.json; None when damaged (edited or truncated by hand)
+
+
+def list_crawls(crawl_dir: Path) -> list[Crawl]:
+    """Every finished crawl under `crawl_dir` (a workspace's `crawl/`), oldest first."""
+    return [Crawl(p.parent.name, p.parent, read_json(p))
+            for p in sorted(Path(crawl_dir).glob(f"*/{STATS_FILE}"))]
 
 
 def summarize(

@@ -24,8 +24,9 @@ from urllib.parse import urlsplit
 from crawler.config import CrawlConfig
 from crawler.errors import CrawlError
 from crawler.redis_scope import frontier_prefix
-from crawler.report import end_line, summarize
-from crawler.store import RawStore, StorageFailed, iter_jsonl, write_atomic
+from crawler.report import STATS_FILE, end_line, summarize
+from crawler.store import RawStore, StorageFailed
+from records import iter_jsonl, write_atomic
 
 JOB_META = "studio-job.json"
 # Bumped when the job dir's format changes: a job of another format is discarded, never read
@@ -159,7 +160,7 @@ def run_crawl(
     stats = summarize(raw_stats, started_at, duration, start_urls, domains, resumed, known, image_domains)
     stats["frontier"] = {"prefix": prefix, "fresh": fresh_frontier} if cfg.redis_url else None
     stats["end"] = end_line(stats, cfg.max_pages, cfg.max_images, cfg.depth)
-    stats_path = run_dir / "stats.json"
+    stats_path = run_dir / STATS_FILE
     try:
         write_atomic(stats_path, (json.dumps(stats, indent=2, sort_keys=True, default=str) + "\n").encode())
     except OSError as exc:

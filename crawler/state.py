@@ -15,7 +15,8 @@ from scrapy.exceptions import NotConfigured
 from scrapy.utils.job import job_dir
 
 from crawler.diskguard import storage_failed
-from crawler.store import StorageFailed, write_atomic
+from crawler.store import StorageFailed
+from records import read_json, write_atomic
 
 STATE_FILE = "studio-state.json"
 
@@ -36,13 +37,9 @@ class JsonSpiderState:
         return ext
 
     def spider_opened(self, spider) -> None:
-        try:
-            state = json.loads(self.path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            state = {}
+        state = read_json(self.path) or {}
         # Only counters survive: anything else in a crafted file is dropped.
-        spider.state = {k: v for k, v in state.items() if isinstance(k, str) and type(v) is int} \
-            if isinstance(state, dict) else {}
+        spider.state = {k: v for k, v in state.items() if isinstance(k, str) and type(v) is int}
 
     def spider_closed(self, spider, reason) -> None:
         if not self.path.parent.is_dir():

@@ -11,10 +11,10 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 import threading
-from collections.abc import Iterator
 from pathlib import Path
+
+from records import iter_jsonl, write_atomic
 
 MANIFEST_FIELDS = (
     "url", "page_url", "sha256", "path", "width", "height", "bytes", "content_type", "fetched_at", "alt",
@@ -28,35 +28,6 @@ class StorageFailed(Exception):
         self.path = str(path)
         self.error = error
         super().__init__(f"cannot write {self.path}: {error.strerror or error}")
-
-
-def write_atomic(path: Path, data: bytes) -> None:
-    """Temp file in the same folder, fsync, rename: readers never see half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def iter_jsonl(path: Path) -> Iterator[dict]:
-    """Objects of a JSONL file; a torn last line (killed writer) is skipped."""
-    if not path.exists():
-        return
-    with open(path, encoding="utf-8") as f:
-        for line in f:
-            try:
-                obj = json.loads(line)
-            except json.JSONDecodeError:
-                continue
-            if isinstance(obj, dict):
-                yield obj
 
 
 class JsonlLog:

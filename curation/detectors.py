@@ -18,8 +18,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from crawler.store import write_atomic
 from curation.errors import CurationError
+from records import write_atomic
 
 ANIME_CASCADE_NAME = "lbpcascade_animeface.xml"
 ANIME_CASCADE_URL = (

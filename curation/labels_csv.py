@@ -121,7 +121,7 @@ def export_labels(workspace_root: Path | str, csv_path: Path | str) -> int:
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow(["sha256", "label", "reason"])
     writer.writerows((sha, label, neutralise(reason or "")) for sha, label, reason in rows)
-    from crawler.store import write_atomic
+    from records import write_atomic
 
     write_atomic(Path(csv_path), buf.getvalue().encode("utf-8"))
     return len(rows)

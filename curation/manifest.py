@@ -1,11 +1,11 @@
-"""Reading the crawler's raw/manifest.jsonl (one line per image URL; see ARCHITECTURE.md)."""
+"""Reading the crawler's raw/manifest.jsonl (one line per image URL; see docs/architecture.md)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
 
-from crawler.store import iter_jsonl
+from records import iter_jsonl
 
 REQUIRED = ("sha256", "path")
 

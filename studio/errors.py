@@ -29,6 +29,12 @@ def user_errors(*exc_types: type[BaseException]) -> Iterator[None]:
         raise UserError(str(exc)) from exc
 
 
+def one_line(exc: BaseException) -> str:
+    """The first line of an error's message, with its type when the message is empty."""
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__
+
+
 def environment_problem(exc: BaseException) -> str | None:
     """One line for a failure of the machine rather than of the code (a full or read-only disk,
     the catalog database unreachable), or None for a bug, which keeps its traceback."""

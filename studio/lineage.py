@@ -12,26 +12,21 @@ import json
 from pathlib import Path
 from typing import Any
 
+from crawler.report import list_crawls
+from records import iter_jsonl, read_json, write_atomic_json
 from studio.models import current, run_dir
-from studio.workspace import Workspace, atomic_write_json, read_jsonl
+from studio.workspace import Workspace
 
 LINEAGE = "lineage.json"
-
-
-def _json(path: Path) -> dict[str, Any] | None:
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
 
 
 def crawls(ws: Workspace) -> list[dict[str, Any]]:
     """Every finished crawl (crawl/<id>/stats.json), oldest first: id, start URLs, what it stored."""
     out = []
-    for stats_path in sorted(ws.crawl_dir.glob("*/stats.json")):
-        stats = _json(stats_path) or {}
+    for crawl in list_crawls(ws.crawl_dir):
+        stats = crawl.stats or {}
         out.append({
-            "crawl": stats_path.parent.name,
+            "crawl": crawl.id,
             "started_at": stats.get("started_at"),
             "start_urls": stats.get("start_urls", []),
             "pages": stats.get("pages", 0),
@@ -59,18 +54,18 @@ def write_export_lineage(export_dir: Path, *, crawl_list: list[dict], labels: di
         "label_state": labels,
         "made_by": run,
     }
-    atomic_write_json(export_dir / LINEAGE, record)
+    write_atomic_json(export_dir / LINEAGE, record)
     return record
 
 
 def export_shas(export_dir: Path) -> set[str]:
     """sha256 of every crop in an export (its manifest)."""
-    return {m["sha256"] for m in read_jsonl(export_dir / "manifest.jsonl") if "sha256" in m}
+    return {m["sha256"] for m in iter_jsonl(export_dir / "manifest.jsonl") if "sha256" in m}
 
 
 def export_of_run(ws: Workspace, run: Path) -> Path | None:
     """The export folder a run trained on (from its config.json `data`), if it was an export."""
-    cfg = _json(run / "config.json") or {}
+    cfg = read_json(run / "config.json") or {}
     data = cfg.get("data")
     if not data:
         return None
@@ -87,8 +82,8 @@ def chain(ws: Workspace) -> dict[str, Any] | None:
         return None
     run = run_dir(ws, pointer)
     export = export_of_run(ws, run)
-    lineage = _json(export / LINEAGE) if export else None
-    stats = _json(export / "stats.json") if export else None
+    lineage = read_json(export / LINEAGE) if export else None
+    stats = read_json(export / "stats.json") if export else None
     return {
         "model": {"run": pointer["run"], "checkpoint": pointer.get("checkpoint"),
                   "metrics": {k: v for k, v in (pointer.get("metrics") or {}).items()

@@ -10,21 +10,19 @@ file. Every promotion is also appended to `models/history.jsonl`, newest last.
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from studio.workspace import Workspace, append_jsonl, atomic_write_json
+from records import append_jsonl, read_json, write_atomic_json
+from studio.errors import UserError
+from studio.workspace import Workspace
 
 
 def current(ws: Workspace) -> dict[str, Any] | None:
     """The promoted model's pointer, or None when nothing has been promoted (or it is unreadable)."""
-    try:
-        pointer = json.loads(ws.current_model.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    return pointer if isinstance(pointer, dict) and "run" in pointer else None
+    pointer = read_json(ws.current_model)
+    return pointer if pointer is not None and "run" in pointer else None
 
 
 read_current = current
@@ -42,6 +40,17 @@ def current_checkpoint(ws: Workspace) -> Path | None:
         return None
     path = run_dir(ws, pointer) / pointer.get("checkpoint", "")
     return path if path.is_dir() else None
+
+
+def require_current_checkpoint(ws: Workspace) -> Path:
+    """The promoted checkpoint folder, for a command run without `--run`; a UserError if none."""
+    if current(ws) is None:
+        raise UserError(f"no promoted model ({ws.current_model} missing or damaged); pass --run RUN")
+    path = current_checkpoint(ws)
+    if path is None:
+        raise UserError(f"the promoted model's checkpoint is gone ({ws.current_model}); "
+                        "promote another or pass --run RUN")
+    return path
 
 
 def promote(
@@ -66,6 +75,6 @@ def promote(
         "reason": reason,
         "promoted_at": datetime.now(UTC).isoformat(timespec="seconds"),
     }
-    atomic_write_json(ws.current_model, record)
+    write_atomic_json(ws.current_model, record)
     append_jsonl(ws.models_dir / "history.jsonl", record)
     return record

@@ -23,8 +23,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from records import read_json
 from studio.config import StudioConfig
-from studio.errors import UserError
+from studio.errors import UserError, one_line
 from studio.report import notify_report, write_report
 from studio.workspace import Workspace, atomic_write_json
 
@@ -82,12 +83,7 @@ def unfinished_run(ws: Workspace) -> Path | None:
 
 
 def read_state(run_dir: Path) -> dict[str, Any] | None:
-    import json
-
-    try:
-        return json.loads((run_dir / STATE).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
+    return read_json(run_dir / STATE)
 
 
 def list_pipeline_runs(ws: Workspace) -> list[tuple[Path, dict[str, Any]]]:
@@ -176,11 +172,6 @@ def run_pipeline(
 
 # Error classes of the packages (they cannot import studio.errors): their message is for the user.
 USER_ERRORS = {"CrawlError", "CurateError", "CurationError", "GanError", "TrainError"}
-
-
-def one_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return text[0] if text else type(exc).__name__
 
 
 def _finish(ws: Workspace, run_dir: Path, state: dict[str, Any], notify: str, log) -> dict[str, Any]:

@@ -3,12 +3,12 @@ and posting it to a chat webhook (Slack, Discord or generic JSON, stdlib HTTP vi
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from studio.workspace import Workspace, atomic_write_json, atomic_write_text
+from records import read_json, write_atomic_json, write_atomic_text
+from studio.workspace import Workspace
 
 HEADLINES = {
     "crawl": "Crawled",
@@ -79,8 +79,8 @@ def _fmt(value: Any) -> str:
 
 def write_report(ws: Workspace, run_dir: Path, state: dict[str, Any]) -> dict[str, Any]:
     report = build_report(ws, run_dir, state)
-    atomic_write_json(run_dir / "report.json", report)
-    atomic_write_text(run_dir / "report.md", render_markdown(report))
+    write_atomic_json(run_dir / "report.json", report)
+    write_atomic_text(run_dir / "report.md", render_markdown(report))
     return report
 
 
@@ -112,7 +112,4 @@ def notify_report(url: str, report: dict[str, Any], log: Callable[[str], None] =
 
 
 def load_report(run_dir: Path) -> dict[str, Any] | None:
-    try:
-        return json.loads((run_dir / "report.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
+    return read_json(run_dir / "report.json")

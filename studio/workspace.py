@@ -1,8 +1,11 @@
-"""The workspace: where every stage keeps its files, atomic writes and per-stage locks."""
+"""The workspace: where every stage keeps its files, and the per-stage locks.
+
+The atomic writer and the JSONL reader are `records`' (the ground floor); their older names
+here are kept for the studio and app modules that import them from this module.
+"""
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -11,38 +14,31 @@ from pathlib import Path
 
 from filelock import FileLock, Timeout
 
-from crawler.store import iter_jsonl, write_atomic
+from records import append_jsonl, iter_jsonl, write_atomic, write_atomic_json, write_atomic_text
 from studio.errors import UserError
 
-# One atomic writer and one JSONL reader for everything above gan/ (which must run alone).
 atomic_write_bytes = write_atomic
+atomic_write_text = write_atomic_text
+atomic_write_json = write_atomic_json
 read_jsonl = iter_jsonl
+__all__ = [
+    "CONFIG_NAME",
+    "DEFAULT_WORKSPACE",
+    "Workspace",
+    "append_jsonl",
+    "atomic_write_bytes",
+    "atomic_write_json",
+    "atomic_write_text",
+    "read_jsonl",
+]
 
 DEFAULT_WORKSPACE = Path("studio-data")
 CONFIG_NAME = "studio.toml"
 
 
-def atomic_write_text(path: Path, text: str) -> None:
-    atomic_write_bytes(path, text.encode("utf-8"))
-
-
-def atomic_write_json(path: Path, obj: object) -> None:
-    atomic_write_text(path, json.dumps(obj, indent=2, sort_keys=True) + "\n")
-
-
-def append_jsonl(path: Path, obj: object) -> None:
-    """Append one JSON line; a single write() of a full line, flushed and fsynced."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    line = json.dumps(obj, sort_keys=True, separators=(",", ":")) + "\n"
-    with open(path, "a", encoding="utf-8") as f:
-        f.write(line)
-        f.flush()
-        os.fsync(f.fileno())
-
-
 @dataclass(frozen=True)
 class Workspace:
-    """Paths of one workspace (see ARCHITECTURE.md, "Workspace layout")."""
+    """Paths of one workspace (see docs/architecture.md, "The workspace's files")."""
 
     root: Path
 

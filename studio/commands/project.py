@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from studio.errors import UserError, user_errors
+from studio.models import require_current_checkpoint
 from studio.options import WorkspaceOpt
 from studio.workspace import Workspace
 
@@ -20,9 +21,7 @@ DeviceOpt = Annotated[str, typer.Option("--device", help="cpu or cuda.")]
 def model_source(ws: Workspace, run: Path | None) -> Path:
     """What `--run` names (a run folder, a run id under runs/, a checkpoint), else the promoted model."""
     if run is None:
-        if not ws.current_model.exists():
-            raise UserError(f"no promoted model ({ws.current_model} missing); pass --run RUN")
-        return ws.current_model
+        return require_current_checkpoint(ws)
     source = run if run.exists() or not (ws.runs_dir / run).exists() else ws.runs_dir / run
     if not source.exists():
         raise UserError(f"--run {run}: no such run or checkpoint")

@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from studio.errors import UserError, user_errors
+from studio.models import require_current_checkpoint
 from studio.options import WorkspaceOpt
 from studio.workspace import Workspace
 
@@ -32,9 +33,7 @@ def sample(
 
     ws = Workspace.at(workspace)
     if run is None:
-        if not ws.current_model.exists():
-            raise UserError(f"no promoted model ({ws.current_model} missing); pass --run RUN")
-        source = ws.current_model
+        source = require_current_checkpoint(ws)
     else:
         source = run if run.exists() or not (ws.runs_dir / run).exists() else ws.runs_dir / run
         if not source.exists():

@@ -1,4 +1,4 @@
-"""Workspace files: atomic writes, torn JSONL lines, and the per-stage lock across processes."""
+"""The workspace's per-stage lock across processes (its files' writers: tests/test_records.py)."""
 
 from __future__ import annotations
 
@@ -9,24 +9,7 @@ import textwrap
 import pytest
 
 from studio.errors import UserError
-from studio.workspace import Workspace, append_jsonl, atomic_write_bytes, read_jsonl
-
-
-def test_atomic_write_leaves_no_temp_files(tmp_path):
-    target = tmp_path / "a" / "b.bin"
-    atomic_write_bytes(target, b"one")
-    atomic_write_bytes(target, b"two")
-    assert target.read_bytes() == b"two"
-    assert [p.name for p in target.parent.iterdir()] == ["b.bin"]
-
-
-def test_read_jsonl_skips_a_torn_last_line(tmp_path):
-    path = tmp_path / "m.jsonl"
-    append_jsonl(path, {"a": 1})
-    append_jsonl(path, {"a": 2})
-    with open(path, "a") as f:
-        f.write('{"a": 3')  # a writer killed mid-line
-    assert [r["a"] for r in read_jsonl(path)] == [1, 2]
+from studio.workspace import Workspace
 
 
 def test_second_process_cannot_take_a_held_stage_lock(tmp_path):

@@ -1,0 +1,64 @@
+"""The ground floor's records: atomic writes, torn JSONL lines, JSON records that may be absent,
+and the readers the owners of two workspace formats publish (crawl stats, the promoted model)."""
+
+from __future__ import annotations
+
+import json
+
+from crawler.report import list_crawls
+from records import append_jsonl, iter_jsonl, read_json, write_atomic, write_atomic_json
+from studio.models import current, promote
+from studio.workspace import Workspace
+
+
+def test_atomic_write_leaves_no_temp_files(tmp_path):
+    target = tmp_path / "a" / "b.bin"
+    write_atomic(target, b"one")
+    write_atomic(target, b"two")
+    assert target.read_bytes() == b"two"
+    assert [p.name for p in target.parent.iterdir()] == ["b.bin"]
+
+
+def test_iter_jsonl_skips_a_torn_last_line(tmp_path):
+    path = tmp_path / "m.jsonl"
+    append_jsonl(path, {"a": 1})
+    append_jsonl(path, {"a": 2})
+    with open(path, "a") as f:
+        f.write('{"a": 3')  # a writer killed mid-line
+    assert [r["a"] for r in iter_jsonl(path)] == [1, 2]
+    assert list(iter_jsonl(tmp_path / "missing.jsonl")) == []
+
+
+def test_read_json_is_none_for_a_missing_damaged_or_non_object_file(tmp_path):
+    write_atomic_json(tmp_path / "ok.json", {"b": 1, "a": [2]})
+    assert read_json(tmp_path / "ok.json") == {"a": [2], "b": 1}
+    assert (tmp_path / "ok.json").read_text() == '{\n  "a": [\n    2\n  ],\n  "b": 1\n}\n'
+    (tmp_path / "torn.json").write_text('{"a": ')
+    (tmp_path / "list.json").write_text("[1, 2]")
+    (tmp_path / "folder.json").mkdir()
+    for name in ("missing.json", "torn.json", "list.json", "folder.json"):
+        assert read_json(tmp_path / name) is None, name
+
+
+def test_list_crawls_oldest_first_a_damaged_one_has_no_stats(tmp_path):
+    crawl_dir = tmp_path / "crawl"
+    write_atomic_json(crawl_dir / "20260102T000000Z" / "stats.json", {"stored": 2})
+    write_atomic_json(crawl_dir / "20260101T000000Z" / "stats.json", {"stored": 1})
+    (crawl_dir / "20260103T000000Z").mkdir()  # still running: no stats.json yet
+    (crawl_dir / "20260104T000000Z").mkdir()
+    (crawl_dir / "20260104T000000Z" / "stats.json").write_text("{")
+    found = list_crawls(crawl_dir)
+    assert [c.id for c in found] == ["20260101T000000Z", "20260102T000000Z", "20260104T000000Z"]
+    assert [c.stats for c in found] == [{"stored": 1}, {"stored": 2}, None]
+    assert list_crawls(tmp_path / "nothing") == []
+
+
+def test_the_promoted_model_reads_back_and_a_damaged_pointer_is_none(tmp_path):
+    ws = Workspace.at(tmp_path)
+    assert current(ws) is None
+    (ws.runs_dir / "00001-x" / "checkpoints" / "step-0000001").mkdir(parents=True)
+    record = promote(ws, "00001-x", "checkpoints/step-0000001", reason="test")
+    assert current(ws) == record
+    assert json.loads(ws.current_model.read_text())["run"] == "runs/00001-x"
+    ws.current_model.write_text('{"checkpoint": "x"}')  # no run: not a pointer
+    assert current(ws) is None
