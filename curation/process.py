@@ -15,7 +15,6 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from crawler.store import write_atomic
 from curation.config import CurateConfig
 from curation.crop import crop_face
 from curation.detectors import Face, get_detector
@@ -23,6 +22,7 @@ from curation.features import embedding, filter_features, perceptual_hashes, to_
 from curation.files import ImageDecodeError, load_rgb
 from curation.pollution import PollutionChecker, rule_probability
 from curation.quality import quality_failures, quality_rank, quality_scores
+from records import write_atomic
 
 
 @dataclass
