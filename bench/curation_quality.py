@@ -62,6 +62,20 @@ def curate_crops(scenes, cfg: CurateConfig, work: Path) -> list[dict]:
     return crops
 
 
+def _rederive(crop: dict) -> None:
+    """Rules from a cached crop's stored numbers with today's thresholds (photo statistics
+    are the first features; the relative blur ratio and the cascades' verdicts are stored)."""
+    from curation import photo_signals as ps
+    from curation.pollution import rule_probability
+    from curation.quality import quality_failures
+
+    f = crop["features"]
+    crop["photo"] = ps.looks_like_photo({"flat": f[0], "edge_share": f[1], "noise": f[3] * 4})
+    crop["blurred"] = crop["blur_ratio"] < ps.BLUR_LOG_RATIO
+    crop["rule_pollution"] = rule_probability(crop)
+    crop["quality_reasons"] = quality_failures(crop, CurateConfig(detector="anime"))
+
+
 def _jsonable(crop: dict) -> dict:
     return {k: (v.tolist() if isinstance(v, np.ndarray) else v) for k, v in crop.items()}
 
@@ -112,6 +126,8 @@ def main() -> None:
     if cache and cache.is_file():  # the crop records of an earlier run (JSON, to iterate on the filter)
         scenes, crops = json.loads(cache.read_text()), None
         crops, n_images = scenes["crops"], scenes["images"]
+        for c in crops:
+            _rederive(c)
         t1 = t2 = time.perf_counter()
     else:
         # Seed 1: the signal thresholds were chosen on an early draw with seed 0.

@@ -116,3 +116,19 @@ def test_each_signal_raises_the_rule_probability():
     for name in SIGNALS:
         assert rule_probability({name: True}) > quiet + 0.3
     assert rule_probability({"human_face": True, "photo": True}) > 0.85
+
+
+def test_drawn_faces_pass_the_entropy_floor_for_anime_but_blank_crops_do_not():
+    from curation.config import CurateConfig
+    from curation.quality import quality_failures, quality_scores
+
+    rng = np.random.default_rng(4)
+    crops = [crop_face(an.composite(an.illustration(rng), an.drawn_face(rng, 150), 100, 100),
+                       Face(122, 122, 105, 105, 1.0), 1.5, 128, 2.0).pixels for _ in range(10)]
+    anime, human = CurateConfig(detector="anime"), CurateConfig(detector="human")
+    assert not any("low_entropy" in quality_failures(quality_scores(c), anime) for c in crops)
+    # The photo-made 4-bit floor rejects most flat-coloured drawings (why anime has its own).
+    assert sum("low_entropy" in quality_failures(quality_scores(c), human) for c in crops) >= 5
+    blank = np.full((128, 128, 3), (200, 180, 170), np.uint8)
+    blank[60:68] = (190, 170, 160)
+    assert "low_entropy" in quality_failures(quality_scores(blank), anime)
