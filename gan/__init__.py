@@ -2,7 +2,7 @@
 
 Imports only torch, torchvision, numpy and Pillow (+ stdlib); the one exception is
 `safetensors`, imported lazily by gan/checkpoint.py because weights are stored as safetensors
-(ARCHITECTURE.md). `import gan` does no work; import the submodules you need.
+(docs/architecture.md). `import gan` does no work; import the submodules you need.
 
 Public API (for the app, the pipeline and `studio`; details in docs/training.md):
 

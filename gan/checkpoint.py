@@ -7,7 +7,7 @@
 
 A folder is written under a temporary name and renamed into place, so a killed process leaves
 either the whole checkpoint or none. `safetensors` is the one import of gan/ beyond torch,
-torchvision, numpy and Pillow (ARCHITECTURE.md stores weights as safetensors); it is imported
+torchvision, numpy and Pillow (docs/architecture.md: weights are safetensors); it is imported
 lazily here only.
 """
 

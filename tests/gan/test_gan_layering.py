@@ -1,4 +1,4 @@
-"""gan/ runs on a GPU machine that has only torch, torchvision, numpy and Pillow (ARCHITECTURE.md).
+"""gan/ runs on a GPU machine that has only torch, torchvision, numpy and Pillow (docs/architecture.md).
 
 A child interpreter refuses to import anything of the studio or its other dependencies, imports
 every gan module and trains two steps: a forbidden import anywhere on that path fails the test.
