@@ -1,4 +1,4 @@
-"""Safe image decoding for curation, with a decompression-bomb guard (atomic writes: crawler.store)."""
+"""Safe image decoding for curation, with a decompression-bomb guard (atomic writes: records)."""
 
 from __future__ import annotations
 

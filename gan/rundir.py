@@ -25,7 +25,7 @@ RUN_ID = re.compile(r"^(\d{5})-")
 
 
 def atomic_write(path: Path, data: bytes) -> None:
-    """Temp file, fsync, rename. The twin of crawler.store.write_atomic: gan/ must run on a GPU
+    """Temp file, fsync, rename. The twin of records.write_atomic: gan/ must run on a GPU
     machine with nothing of the studio installed, so it keeps its own."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
