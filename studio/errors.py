@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import errno
+import os
+import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
+LOW_DISK_BYTES = 64 * 2**20  # below this, a database failure is most likely the full disk
 # A full, read-only or unwritable disk is the user's to fix: one line naming the path.
 ENVIRONMENT_ERRNOS = {errno.ENOSPC: "the disk is full", errno.EROFS: "the file system is read-only",
                       errno.EACCES: "permission denied", errno.EDQUOT: "the disk quota is exceeded",
@@ -44,9 +48,23 @@ def environment_problem(exc: BaseException) -> str | None:
             return (f"{ENVIRONMENT_ERRNOS[e.errno]}{where}; free space or fix the permissions, "
                     "then run the command again (it resumes)")
         if type(e).__module__.startswith("pymongo."):
-            text = str(e).strip().splitlines()
-            return f"the catalog database failed: {text[0][:300] if text else type(e).__name__}"
+            return _database_problem(e)
     return None
+
+
+def _database_problem(exc: BaseException) -> str:
+    """Why the workspace's own database went away, from its supervisor's record or the disk,
+    rather than the driver's view of a refused connection."""
+    root = os.environ.get("STUDIO_DATABASE_FOR")  # set while this process uses its own db/
+    if root:
+        record = Path(root) / "db" / "studio" / "server.error"
+        if record.is_file() and (reason := record.read_text(errors="replace").strip()):
+            return reason.splitlines()[-1]
+        if shutil.disk_usage(root).free < LOW_DISK_BYTES:
+            return (f"the disk is full ({root}); free space, then run the command again "
+                    "(it resumes)")
+    text = str(exc).strip().splitlines()
+    return f"the catalog database failed: {text[0][:200] if text else type(exc).__name__}"
 
 
 def _chain(exc: BaseException | None) -> Iterator[BaseException]:

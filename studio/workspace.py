@@ -7,6 +7,7 @@ here are kept for the studio and app modules that import them from this module.
 from __future__ import annotations
 
 import os
+import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -99,6 +100,15 @@ class Workspace:
         """Fail with a clear message when the folder is not a workspace yet."""
         if not self.exists():
             raise UserError(f"no workspace at {self.root} (run `studio init --workspace {self.root}`)")
+        return self
+
+    def require_space(self, min_bytes: int = 256 * 2**20) -> Workspace:
+        """Refuse to start a stage that writes (curate, export) on an almost full disk: one
+        line now beats a database that dies of ENOSPC halfway through."""
+        free = shutil.disk_usage(self.root).free
+        if free < min_bytes:
+            raise UserError(f"only {free // 2**20} MiB free on the disk of {self.root}; free at "
+                            f"least {min_bytes // 2**20} MiB and run the command again")
         return self
 
     @contextmanager

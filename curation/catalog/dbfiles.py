@@ -74,14 +74,20 @@ def mongod_binary() -> Path:
     return mongod
 
 
+FATAL_HINTS = ("No space left", "Read-only file system", "Permission denied")
+
+
 def mongod_problem(log: Path) -> str:
     """The most telling line of mongod's log (JSON lines), for a one-line error."""
     try:
         lines = log.read_text(errors="replace").splitlines()[-200:]
     except OSError as exc:
         return f"cannot read {log} ({exc.strerror})"
-    hints = ("No space left", "Read-only file system", "Permission denied", "Unable to lock",
-             "Address already in use")
+    hints = (*FATAL_HINTS, "Unable to lock", "Address already in use")
+    for line in reversed(lines):  # WiredTiger logs the errno alone: 28 ENOSPC, 30 EROFS
+        for code, text in (('"error":28', FATAL_HINTS[0]), ('"error":30', FATAL_HINTS[1])):
+            if code in line:
+                return f"{text} (mongod could not write to {log.parent.parent})"
     for line in reversed(lines):
         for hint in hints:
             if hint in line:

@@ -54,6 +54,11 @@ def main(db_dir: Path) -> int:
         time.sleep(POLL_SECONDS)
         live = dbfiles.live_clients(db_dir)
         if proc.poll() is not None:  # mongod died under us
+            problem = dbfiles.mongod_problem(db_dir / "log" / "mongod.log")
+            if any(hint in problem for hint in dbfiles.FATAL_HINTS):  # a restart would die too
+                dbfiles.error_file(db_dir).write_text(
+                    f"the catalog database in {db_dir} stopped: {problem}\n")
+                break
             if not live or restarts >= MAX_RESTARTS:
                 break
             restarts += 1

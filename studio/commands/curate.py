@@ -24,7 +24,7 @@ def curate(
     from curation.errors import CurationError
     from curation.run import curate as run_curate
 
-    ws = Workspace.at(workspace).require()
+    ws = Workspace.at(workspace).require().require_space()
     cfg = override(load_config(ws.config_path).curate, detector=detector,
                    cascade=str(cascade) if cascade else None, workers=workers)
     with user_errors(CurationError), ws.lock("curate"), ws.lock("catalog"):

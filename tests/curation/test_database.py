@@ -259,7 +259,7 @@ def test_read_only_workspace_is_one_line_not_a_traceback(tmp_path):
     make_workspace(ws)
     ro = tmp_path / "ro"
     ro.mkdir()
-    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64m", "tmpfs", str(ro)], check=True)
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1g", "tmpfs", str(ro)], check=True)
     try:
         shutil.copytree(ws, ro / "ws")
         subprocess.run(["mount", "-o", "remount,ro", str(ro)], check=True)
@@ -269,3 +269,22 @@ def test_read_only_workspace_is_one_line_not_a_traceback(tmp_path):
         assert "read-only" in proc.stderr
     finally:
         subprocess.run(["umount", "-l", str(ro)], check=False)
+
+
+def test_full_disk_is_refused_up_front_in_one_line(tmp_path):
+    ws = tmp_path / "ws"
+    make_workspace(ws)
+    full = tmp_path / "full"
+    full.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64m", "tmpfs", str(full)], check=True)
+    try:
+        shutil.copytree(ws, full / "ws")
+        with open(full / "filler", "wb") as f:
+            f.write(b"\0" * (60 * 2**20))
+        t0 = time.monotonic()
+        proc = studio("curate", "-w", str(full / "ws"), "--no-progress", check=False)
+        assert proc.returncode == 2 and proc.stderr.strip().count("\n") == 0, proc.stderr
+        assert "MiB free on the disk" in proc.stderr and time.monotonic() - t0 < 30
+        assert not (full / "ws" / "db").exists()  # nothing started, nothing half-written
+    finally:
+        subprocess.run(["umount", "-l", str(full)], check=False)
