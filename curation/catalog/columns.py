@@ -48,6 +48,7 @@ def write_columns(dataset, ids: Sequence[str], columns: dict[str, Sequence],
                                        "whenMatched": "merge", "whenNotMatched": "discard"}}])
     finally:
         scratch.drop()
+    refresh_in_memory(dataset, [r["_id"] for r in rows])
     return len(rows)
 
 
@@ -97,3 +98,11 @@ def decode_vector(stored, layout: dict | None = None) -> np.ndarray:
         layout[header] = (10 + header_len, np.dtype(meta["descr"]))
     offset, dtype = layout[header]
     return np.frombuffer(raw, dtype=dtype, offset=offset)
+
+
+def refresh_in_memory(dataset, ids: list) -> None:
+    """Sample objects already loaded (e.g. the App's detail view) see the write, as after
+    FiftyOne's own set_values."""
+    import fiftyone.core.sample as fos
+
+    fos.Sample._reload_docs(dataset._sample_collection_name, sample_ids=ids)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from curation.catalog.columns import refresh_in_memory
 from curation.catalog.schema import DECISIONS, LABELS
 from curation.errors import CurationError
 
@@ -94,6 +95,7 @@ def _write_labels(dataset, ids: list, label: str | None, reason: str) -> None:
         stages.append({"$set": {"tags": {"$concatArrays": [
             {"$setDifference": [{"$ifNull": ["$tags", []]}, list(DECISIONS)]}, ["$decision"]]}}})
     dataset._sample_collection.update_many({"_id": {"$in": ids}}, stages)
+    refresh_in_memory(dataset, ids)
 
 
 def human_labels(dataset) -> list[tuple[str, str, str]]:
