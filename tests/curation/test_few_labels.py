@@ -7,6 +7,7 @@ import io
 
 import cv2
 import numpy as np
+import pytest
 from PIL import Image
 from skimage import data
 
@@ -14,7 +15,7 @@ from curation.catalog import open_catalog, review_queue, set_label
 from curation.config import CurateConfig
 from curation.crop import crop_face
 from curation.dedup import confirmed_pairs, hash_pairs, source_pairs
-from curation.detectors import get_detector
+from curation.detectors import Face, get_detector
 from curation.features import embedding, filter_features, perceptual_hashes
 from curation.filter_model import few_label, rule_probabilities, signal_probabilities
 from curation.quality import quality_scores
@@ -152,3 +153,53 @@ def test_flipped_reencoded_copy_grouped_and_labels_rescore_at_once(fiftyone_db, 
     set_label(ds, copy_sha, "accept")  # the human's word on the copy wins
     copy.reload()
     assert copy.decision == "accepted"
+
+
+def test_half_of_each_pollution_kind_teaches_the_other_half(anime_cascade):
+    """Real anime art (Ren'Py sprites, on white and on their backgrounds) and drawn faces are
+    good; defocused copies and photos of people (lfw in sklearn's photos) are pollution. The
+    rules are silenced: only the learned representation can tell them apart."""
+    from curation.detectors import cascade_detector
+    from tests.fixtures import anime_scenes as an
+
+    sprites = an.renpy_sprites()
+    if not sprites:
+        pytest.skip(an.SKIP_REASON)
+    detect, rng = cascade_detector(anime_cascade), np.random.default_rng(8)
+    bgs = [bg for bg, _ in an.renpy_backgrounds().values()]
+    good, blurred = [], []
+    for k, rgba in enumerate(sprites.values()):
+        bg = bgs[k % len(bgs)]
+        sharp, soft = (an.composite(bg, rgba, 100 + 40 * k, 0),
+                       an.composite(bg, an.blur_rgba(rgba, 4.0), 100 + 40 * k, 0))
+        faces = detect(sharp)
+        if faces:
+            f = max(faces, key=lambda f: f.w)
+            good.append(crop_face(sharp, f, 1.5, 128, 2.0).pixels)
+            blurred.append(crop_face(soft, f, 1.5, 128, 2.0).pixels)
+    for _ in range(12):
+        img = an.composite(an.illustration(rng), an.drawn_face(rng, 150), 100, 100)
+        good.append(crop_face(img, Face(122, 122, 105, 105, 1.0), 1.5, 128, 2.0).pixels)
+    people = []
+    for i in range(12):
+        img = an.photos()["china"][0].copy()
+        img[100:220, 200:320] = an.lfw_person(i, 120, rng)
+        people.append(crop_face(img, Face(200, 100, 120, 120, 1.0), 1.5, 128, 2.0).pixels)
+    crops = good + blurred + people
+    kind = np.array([0] * len(good) + [1] * len(blurred) + [2] * len(people))
+    x = _features(crops)
+    labelled = np.sort(np.concatenate([np.flatnonzero(kind == 0)[:3]]
+                                      + [np.flatnonzero(kind == k)[::2] for k in (1, 2)]))
+    y = (kind[labelled] > 0).astype(int)
+    model, p = few_label(x, np.zeros((len(x), 6), bool), labelled, y)
+    assert model["cv_folds"] == len(labelled)  # leave-one-out
+    held = np.setdiff1d(np.arange(len(x)), labelled)
+    polluted, clean = held[kind[held] > 0], held[kind[held] == 0]
+    # Every unlabelled polluted crop ranks above every unlabelled clean one (measured: clean
+    # 0.03-0.23, defocused 0.15-0.44, people 0.54-0.74), no clean crop is rejected, and with 15
+    # labels and no rule the moderated shift carries half of the pollution over 0.5 (the rest
+    # stays near the rules' 0.05 until more labels: by design, no confident verdict yet).
+    assert p[polluted].min() > p[clean].max()
+    assert (p[clean] >= 0.5).sum() == 0
+    assert (p[polluted] >= 0.5).mean() >= 0.4
+    assert (p[held[kind[held] == 2]] >= 0.5).all()  # photos of people: all of them
