@@ -5,66 +5,72 @@ from __future__ import annotations
 import math
 
 import streamlit as st
+from PIL import Image, ImageDraw
 
 from app import catalog, common
+from studio.workspace import Workspace
 
-ws = common.workspace()
-st.title("Browse")
-
-ds = catalog.dataset_or_start_here(ws)
+COLS = 6
 
 
-def full_range(field: str) -> tuple[float, float]:
+def render() -> None:
+    ws = common.workspace()
+    st.title("Browse")
+    ds = catalog.dataset_or_start_here(ws)
+    view = catalog.filtered(ds, filter_form(ds))
+    total = view.count()
+
+    c1, c2, c3 = st.columns([1, 1, 4], vertical_alignment="bottom")
+    size = c1.selectbox("Per page", [24, 48, 96], key="page-size")
+    pages = max(1, math.ceil(total / size))
+    page = c2.number_input("Page", 1, pages, 1, key="page") - 1
+    c3.caption(f"{total} of {len(ds)} crops · page {page + 1} of {pages}")
+
+    rows = catalog.page_of(view, page, size)
+    if not rows:
+        st.info("No crop matches these filters.")
+    for start in range(0, len(rows), COLS):
+        cols = st.columns(COLS)
+        for col, row in zip(cols, rows[start:start + COLS], strict=False):
+            with col:
+                st.image(row["filepath"], width=120,
+                         caption=f"{row['decision'] or '?'} · q {row['quality'] or 0:.2f} · p {row['pollution'] or 0:.2f}")
+                if st.button("Details", key=f"detail-{row['id']}", type="tertiary"):
+                    st.session_state.detail = row["id"]
+
+    if st.session_state.get("detail"):
+        detail(ws, ds, st.session_state.pop("detail"))
+
+
+def full_range(ds, field: str) -> tuple[float, float]:
     lo, hi = ds.bounds(field)
     return (float(lo or 0.0), float(hi or 1.0)) if lo is not None else (0.0, 1.0)
 
 
-with st.expander("Filters", expanded=True, icon=":material/filter_alt:"):
-    c1, c2, c3, c4 = st.columns(4)
-    decision = c1.selectbox("Decision", ["all", "accepted", "rejected", "duplicate"], key="f-decision")
-    label = c2.selectbox("Human label", ["all", "unlabelled", "accept", "reject"], key="f-label")
-    domain = c3.selectbox("Source domain", ["all", *catalog.domains(ds)], key="f-domain")
-    group = c4.text_input("Duplicate group", key="f-group", placeholder="id, or 'any'")
-    c1, c2 = st.columns(2)
-    q_full, p_full = full_range("quality"), (0.0, 1.0)
-    quality = c1.slider("Quality", q_full[0], max(q_full[1], q_full[0] + 1e-6), q_full, key="f-quality")
-    pollution = c2.slider("Pollution probability", 0.0, 1.0, p_full, 0.01, key="f-pollution")
+def filter_form(ds) -> catalog.Filters:
+    with st.expander("Filters", expanded=True, icon=":material/filter_alt:"):
+        c1, c2, c3, c4 = st.columns(4)
+        decision = c1.selectbox("Decision", ["all", "accepted", "rejected", "duplicate"], key="f-decision")
+        label = c2.selectbox("Human label", ["all", "unlabelled", "accept", "reject"], key="f-label")
+        domain = c3.selectbox("Source domain", ["all", *catalog.domains(ds)], key="f-domain")
+        group = c4.text_input("Duplicate group", key="f-group", placeholder="id, or 'any'")
+        c1, c2 = st.columns(2)
+        q_full, p_full = full_range(ds, "quality"), (0.0, 1.0)
+        quality = c1.slider("Quality", q_full[0], max(q_full[1], q_full[0] + 1e-6), q_full, key="f-quality")
+        pollution = c2.slider("Pollution probability", 0.0, 1.0, p_full, 0.01, key="f-pollution")
 
-filters = catalog.Filters(
-    decision=None if decision == "all" else decision,
-    label=None if label == "all" else label,
-    domain=None if domain == "all" else domain,
-    quality=None if quality == q_full else quality,  # untouched: crops without a score stay in
-    pollution=None if pollution == p_full else pollution,
-    group=group.strip() or None,
-)
-view = catalog.filtered(ds, filters)
-total = view.count()
-
-c1, c2, c3 = st.columns([1, 1, 4], vertical_alignment="bottom")
-size = c1.selectbox("Per page", [24, 48, 96], key="page-size")
-pages = max(1, math.ceil(total / size))
-page = c2.number_input("Page", 1, pages, 1, key="page") - 1
-c3.caption(f"{total} of {len(ds)} crops · page {page + 1} of {pages}")
-
-rows = catalog.page_of(view, page, size)
-if not rows:
-    st.info("No crop matches these filters.")
-COLS = 6
-for start in range(0, len(rows), COLS):
-    cols = st.columns(COLS)
-    for col, row in zip(cols, rows[start:start + COLS], strict=False):
-        with col:
-            st.image(row["filepath"], width=120,
-                     caption=f"{row['decision'] or '?'} · q {row['quality'] or 0:.2f} · p {row['pollution'] or 0:.2f}")
-            if st.button("Details", key=f"detail-{row['id']}", type="tertiary"):
-                st.session_state.detail = row["id"]
+    return catalog.Filters(
+        decision=None if decision == "all" else decision,
+        label=None if label == "all" else label,
+        domain=None if domain == "all" else domain,
+        quality=None if quality == q_full else quality,  # untouched: crops without a score stay in
+        pollution=None if pollution == p_full else pollution,
+        group=group.strip() or None,
+    )
 
 
 @st.dialog("Crop", width="large")
-def detail(sample_id: str) -> None:
-    from PIL import Image, ImageDraw
-
+def detail(ws: Workspace, ds, sample_id: str) -> None:
     info = catalog.crop(ds, sample_id)
     left, right = st.columns(2)
     with left:
@@ -100,5 +106,4 @@ def detail(sample_id: str) -> None:
                      caption=["kept" if m["decision"] != "duplicate" else "duplicate" for m in members])
 
 
-if st.session_state.get("detail"):
-    detail(st.session_state.pop("detail"))
+render()

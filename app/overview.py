@@ -7,34 +7,45 @@ import streamlit as st
 
 from app import catalog, common, data
 from studio.models import current_checkpoint, read_current
+from studio.workspace import Workspace
 
-ws = common.workspace()
-st.title("Overview")
 
-# --- the funnel, per source domain ---------------------------------------------------------
-domains = data.source_domains(ws)
-st.subheader("Dataset funnel")
-if not domains:
-    common.start_here("crawl", ws)
-else:
+def render() -> None:
+    ws = common.workspace()
+    st.title("Overview")
+    funnel_section(ws)
+    latest_crawl(ws)
+    training_runs(ws)
+    promoted_model(ws)
+
+
+def funnel_section(ws: Workspace) -> None:
+    """The funnel, per source domain."""
+    domains = data.source_domains(ws)
+    st.subheader("Dataset funnel")
+    if not domains:
+        common.start_here("crawl", ws)
+        return
     funnel = catalog.funnel(ws)
     if funnel is None:
         total = sum(d["images"] for d in domains)
         st.metric("Crawled images", total)
         common.start_here("curate", ws)
         st.dataframe(pd.DataFrame(domains), hide_index=True)
-    else:
-        stages = funnel["stages"]  # {"crawled": n, "detected": n, "cropped": n, "unique": n, "accepted": n}
-        st.bar_chart(pd.DataFrame({"stage": list(stages), "images": list(stages.values())}),
-                     x="stage", y="images", horizontal=True, sort=False)
-        per_domain = pd.DataFrame(funnel["domains"])
-        st.dataframe(per_domain, hide_index=True,
-                     column_config={"pollution_rate": st.column_config.ProgressColumn(
-                         "pollution rate", format="percent", min_value=0.0, max_value=1.0)})
+        return
+    stages = funnel["stages"]  # {"crawled": n, "detected": n, "cropped": n, "unique": n, "accepted": n}
+    st.bar_chart(pd.DataFrame({"stage": list(stages), "images": list(stages.values())}),
+                 x="stage", y="images", horizontal=True, sort=False)
+    per_domain = pd.DataFrame(funnel["domains"])
+    st.dataframe(per_domain, hide_index=True,
+                 column_config={"pollution_rate": st.column_config.ProgressColumn(
+                     "pollution rate", format="percent", min_value=0.0, max_value=1.0)})
 
-# --- crawls ----------------------------------------------------------------------------------
-crawls = data.crawl_history(ws)
-if crawls:
+
+def latest_crawl(ws: Workspace) -> None:
+    crawls = data.crawl_history(ws)
+    if not crawls:
+        return
     st.subheader("Latest crawl")
     last = crawls[-1]
     cols = st.columns(5)
@@ -47,25 +58,28 @@ if crawls:
                f"{last.get('duration_s', 0):.0f} s, finished: {last.get('finish_reason', '?')}; "
                f"{len(crawls)} crawls in all.")
 
-# --- runs and the promoted model ---------------------------------------------------------------
-runs = data.list_runs(ws)
-st.subheader("Training runs")
-if not runs:
-    common.start_here("train", ws)
-else:
+
+def training_runs(ws: Workspace) -> None:
+    runs = data.list_runs(ws)
+    st.subheader("Training runs")
+    if not runs:
+        common.start_here("train", ws)
+        return
     st.dataframe(pd.DataFrame([{"run": r.id, "running": r.running, "step": r.last.get("step"),
                                 **{k: v for k, v in r.last.items() if k != "step"
                                    and isinstance(v, int | float)}} for r in runs[:10]]),
                  hide_index=True)
 
-st.subheader("Promoted model")
-pointer = read_current(ws)
-ckpt = current_checkpoint(ws)
-if ckpt is not None and not (ckpt / "weights.safetensors").is_file():
-    ckpt = None  # the promoted checkpoint was deleted
-if pointer is None or ckpt is None:
-    st.info("No model promoted yet: promote a run's checkpoint on the Train page.")
-else:
+
+def promoted_model(ws: Workspace) -> None:
+    st.subheader("Promoted model")
+    pointer = read_current(ws)
+    ckpt = current_checkpoint(ws)
+    if ckpt is not None and not (ckpt / "weights.safetensors").is_file():
+        ckpt = None  # the promoted checkpoint was deleted
+    if pointer is None or ckpt is None:
+        st.info("No model promoted yet: promote a run's checkpoint on the Train page.")
+        return
     left, right = st.columns([1, 2])
     with left:
         st.markdown(f"**{pointer['run']}** · `{pointer.get('checkpoint', '')}`")
@@ -73,7 +87,10 @@ else:
         for name, value in (pointer.get("metrics") or {}).items():
             st.metric(name, f"{value:.4g}" if isinstance(value, float) else value)
     with right:
-        from gan.sampling import sample_grid
+        from gan.sampling import sample_grid  # torch: paid only once a model is promoted
 
         st.image(sample_grid(common.generator(ckpt), n=16, seed=0, nrow=8),
                  caption="Seed 0, 16 samples")
+
+
+render()
