@@ -30,14 +30,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 def build(root: Path, n: int, rng: np.random.Generator):
     """A workspace whose catalog holds n crops (inserted in bulk, as curate's batches do)."""
-    import fiftyone as fo
-
     from curation.catalog import open_catalog
     from curation.features import FEATURE_LENGTH
 
     root.mkdir(parents=True)
     (root / "studio.toml").write_text("")
-    ds = open_catalog(root)
+    ds = open_catalog(root)  # configures fiftyone for this workspace's database first
+    import fiftyone as fo
+
     (root / "faces").mkdir()
     png = _tiny_png()
     now = datetime.now(UTC)

@@ -28,7 +28,8 @@ def review_queue(dataset, n: int = 50):
 
     coll = dataset._sample_collection
     pool = list(coll.find({"human_label": None}, {"_id": 1, "certainty": 1, "embedding": 1})
-                .sort([("certainty", 1), ("_id", 1)]).limit(max(POOL_MIN, POOL_FACTOR * n)))
+                .sort("certainty", 1).hint("certainty_1")  # walk the index; never sort in memory
+                .limit(max(POOL_MIN, POOL_FACTOR * n)))
     if not pool:
         return dataset.select([])
     certainty = np.array([d.get("certainty") if d.get("certainty") is not None else 0.0
