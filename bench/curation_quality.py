@@ -184,6 +184,13 @@ def main() -> None:
     held = np.setdiff1d(np.arange(len(crops)), half)
     print(f"many labels ({len(half)}, half of all crops, random): unlabelled {evaluate(crops, p, held)}")
     print("  ", fm.accuracy_summary(model)["text"])
+    # What decide.py runs from 10 labels of each kind: train / predict on design_matrix.
+    dm = fm.design_matrix([c["features"] for c in crops], [c["cat"] for c in crops],
+                          [c["disagree"] for c in crops], [c["rule_pollution"] for c in crops])
+    model = fm.train(dm[half], y[half])
+    p = fm.predict(model, dm)
+    print(f"many labels, decide.py's train/predict: unlabelled {evaluate(crops, p, held)}")
+    print("  ", fm.accuracy_summary(model)["text"])
 
 
 if __name__ == "__main__":
