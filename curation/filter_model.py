@@ -69,7 +69,9 @@ def signal_matrix(*columns: list) -> np.ndarray:
 
 def signal_probabilities(signals: np.ndarray, labelled: np.ndarray, y: np.ndarray) -> dict:
     """Each rule's pollution probability given the labels: the posterior mean of a Beta prior
-    at its default (PRIOR_STRENGTH pseudo-labels) updated with the labelled crops it fired on.
+    at its default (PRIOR_STRENGTH pseudo-labels) updated with the labelled crops it alone
+    fired on (the cat cascades fire on defocused drawings the blur rule already rejects: those
+    rejects taught "cat = polluted" and then rejected 6 sharp anime crops the cat rule hit).
     `base` (no rule fired) stays at its default: labels come from the review queue, not at
     random, so their reject rate says nothing about the crops no rule fired on; the learned
     shift is what moves those."""
@@ -77,8 +79,9 @@ def signal_probabilities(signals: np.ndarray, labelled: np.ndarray, y: np.ndarra
 
     sig = signals[labelled]
     out = {"base": P_BASE}
+    alone = sig.sum(axis=1) == 1
     for k in range(signals.shape[1]):
-        fired = sig[:, k]
+        fired = sig[:, k] & alone  # where another rule fired too, the label explains neither
         out[SIGNALS[k]] = float((PRIOR_STRENGTH * SIGNAL_PRIORS[k] + y[fired].sum())
                                 / (PRIOR_STRENGTH + fired.sum()))
     return out
