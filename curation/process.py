@@ -103,7 +103,7 @@ def _crop_all(sha256: str, rgb) -> SourceResult:
         if not target.exists():
             write_atomic(target, data)
         q = quality_scores(crop.pixels)
-        signals = _state["checker"].signals(crop.pixels, face, cats)
+        signals = _state["checker"].signals(crop.pixels, face, cats, rgb, cfg.margin)
         hashes = {k: to_signed(v) for k, v in perceptual_hashes(crop.pixels).items()}
         result.crops.append({
             "key": f"{sha256}:{index}", "sha256": crop_sha, "filepath": str(target),
