@@ -142,6 +142,8 @@ def fit_shift(z: np.ndarray, offset: np.ndarray, y: np.ndarray) -> dict:
     """Posterior (Laplace) of w in p = σ(offset + z·w), w ~ N(0, PRIOR_SD² I): its mode by
     Newton's method with step halving, and the covariance there."""
     k = z.shape[1]
+    if k == 0:  # no usable features (e.g. crops cataloged before them): the rules alone
+        return {"w": np.zeros(0), "cov": np.zeros((0, 0)), "z": z, "reach": 1.0}
     prec0 = np.eye(k) / PRIOR_SD**2
     w = np.zeros(k)
 

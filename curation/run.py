@@ -126,7 +126,8 @@ def _settled(sources, manifest: dict, root: Path) -> set[str]:
 def _filter_summary(model: dict | None) -> dict | None:
     if model is None:
         return None
-    return {k: model.get(k) for k in ("kind", "cv_accuracy", "cv_folds", "labels", "trained_at")}
+    return {k: model.get(k) for k in ("kind", "cv_accuracy", "cv_hits", "cv_folds", "labels",
+                                      "trained_at")}
 
 
 def _commit(ds, sources, root: Path, manifest: dict, results: list[SourceResult],
