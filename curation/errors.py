@@ -5,3 +5,5 @@ from __future__ import annotations
 
 class CurationError(Exception):
     """Bad input or setup for curation: a missing cascade, a busy catalog, a bad labels file."""
+
+    user_facing = True  # its message is for the user: no traceback in reports

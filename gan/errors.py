@@ -3,3 +3,5 @@
 
 class GanError(Exception):
     """Something the user can fix; `studio` prints it as one line."""
+
+    user_facing = True  # its message is for the user: no traceback in reports

@@ -68,6 +68,16 @@ def discard_unused_run(path: Path | str) -> bool:
     return True
 
 
+def reset_unstarted(path: Path | str) -> None:
+    """Make a run killed before its first checkpoint startable again (it has nothing to resume):
+    its metrics.jsonl is kept as metrics.attempt-N.jsonl and its config.json removed."""
+    path = Path(path)
+    n = len(list(path.glob("metrics.attempt-*.jsonl"))) + 1
+    if (path / "metrics.jsonl").exists():
+        (path / "metrics.jsonl").rename(path / f"metrics.attempt-{n}.jsonl")
+    (path / "config.json").unlink(missing_ok=True)
+
+
 def forget_metrics_after(run_dir: Path | str, step: int) -> int:
     """Drop the metrics.jsonl lines of steps after `step` (what a resume from the checkpoint of
     `step` logs again, so nothing is plotted twice) and a line torn by a kill; returns how many

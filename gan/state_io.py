@@ -16,10 +16,29 @@ from gan import checkpoint as ck
 from gan.config import TrainConfig
 from gan.distributed import gather_from_ranks
 from gan.errors import GanError
-from gan.rundir import Run, forget_metrics_after
+from gan.rundir import Run, forget_metrics_after, reset_unstarted
 from gan.state import State, set_lr
 
 MODEL_FIELDS = ("resolution", "z_dim", "g_width", "d_width", "spectral_norm")  # fixed on resume
+
+
+def model_shape_changes(checkpoint: Path | str, cfg: TrainConfig) -> list[str]:
+    """The model-shape fields (MODEL_FIELDS) in which `cfg` differs from the config saved in
+    `checkpoint` (a checkpoint, run or pointer file): empty when its weights can start a run of
+    `cfg` (a warm start)."""
+    saved = ck.load_state(ck.resolve_checkpoint(checkpoint))["config"]
+    return [f for f in MODEL_FIELDS if saved.get(f) != getattr(cfg, f)]
+
+
+def ready_to_resume(run_dir: Path) -> bool:
+    """Whether `run_dir` holds a training to resume (config.json and a complete checkpoint). A run
+    killed before its first checkpoint is reset (gan.rundir.reset_unstarted) to start again."""
+    started = (run_dir / "config.json").exists()
+    if started and ck.list_checkpoints(run_dir / "checkpoints"):
+        return True
+    if started:
+        reset_unstarted(run_dir)
+    return False
 
 
 def latest_resumable(run_dir: Path, cfg: TrainConfig, log: Callable[[str], None] = ck.log_stderr) -> Path:

@@ -19,6 +19,8 @@ ENVIRONMENT_ERRNOS = {errno.ENOSPC: "the disk is full", errno.EROFS: "the file s
 class UserError(Exception):
     """Bad input, bad config, a busy workspace: something the user can fix."""
 
+    user_facing = True  # the packages' error classes carry the same mark (they cannot import this one)
+
 
 @contextmanager
 def user_errors(*exc_types: type[BaseException]) -> Iterator[None]:

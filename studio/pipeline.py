@@ -18,88 +18,23 @@ from __future__ import annotations
 import time
 import traceback
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from records import read_json
 from studio.config import StudioConfig
 from studio.errors import UserError, one_line
+from studio.outcomes import Outcome, as_json
 from studio.report import notify_report, write_report
-from studio.workspace import Workspace, atomic_write_json
+from studio.run_state import Context, new_run, now, read_state, save_state, unfinished_run
+from studio.workspace import Workspace
 
-STATE = "pipeline.json"
-RUN_DESC = "pipeline"
+__all__ = ["Context", "Stage", "StageFailed", "read_state", "run_pipeline"]
 
-
-def now() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds")
-
-
-@dataclass
-class Context:
-    """What a stage gets: the workspace, the config, its run folder and the earlier stages' results."""
-
-    ws: Workspace
-    cfg: StudioConfig
-    run_dir: Path
-    state: dict[str, Any]
-    force_train: bool = False
-    log: Callable[[str], None] = print
-    extra: dict[str, Any] = field(default_factory=dict)  # per-call knobs (tests, demo), not persisted
-
-    @property
-    def run_id(self) -> str:
-        return self.run_dir.name
-
-    def result(self, stage: str) -> dict[str, Any]:
-        """The recorded result of an earlier stage ({} when it did not run)."""
-        return self.state["stages"].get(stage, {}).get("result") or {}
-
-
-Stage = Callable[[Context], dict[str, Any]]
+Stage = Callable[[Context], Outcome | dict[str, Any]]
 
 
 class StageFailed(UserError):
     """A stage failed; the message says which, why, and that the next run resumes there."""
-
-
-def new_run(ws: Workspace) -> Path:
-    from gan.rundir import new_run_dir  # numbered like training runs; stdlib-only module
-
-    return new_run_dir(ws.runs_dir, RUN_DESC)
-
-
-def unfinished_run(ws: Workspace) -> Path | None:
-    """The newest pipeline run that did not finish (it failed or was killed), if any."""
-    if not ws.runs_dir.is_dir():
-        return None
-    for path in sorted(ws.runs_dir.iterdir(), reverse=True):
-        state = read_state(path)
-        if state is not None:
-            return path if state.get("status") != "done" else None
-    return None
-
-
-def read_state(run_dir: Path) -> dict[str, Any] | None:
-    return read_json(run_dir / STATE)
-
-
-def list_pipeline_runs(ws: Workspace) -> list[tuple[Path, dict[str, Any]]]:
-    """(folder, state) of every pipeline run, oldest first."""
-    if not ws.runs_dir.is_dir():
-        return []
-    runs = []
-    for path in sorted(ws.runs_dir.iterdir()):
-        state = read_state(path)
-        if state is not None:
-            runs.append((path, state))
-    return runs
-
-
-def save_state(run_dir: Path, state: dict[str, Any]) -> None:
-    atomic_write_json(run_dir / STATE, state)
 
 
 def run_pipeline(
@@ -149,7 +84,8 @@ def run_pipeline(
                 result = stage(ctx)
             except BaseException as exc:
                 record.update(status="failed", error=one_line(exc), seconds=round(time.monotonic() - t0, 1))
-                if not isinstance(exc, UserError | KeyboardInterrupt) and type(exc).__name__ not in USER_ERRORS:
+                # UserError and the packages' error classes carry `user_facing`: their message is for the user
+                if not isinstance(exc, KeyboardInterrupt) and not getattr(exc, "user_facing", False):
                     record["traceback"] = traceback.format_exc()  # a bug: keep the detail for the report
                 state["status"] = "failed"
                 state["finished_at"] = now()
@@ -161,17 +97,14 @@ def run_pipeline(
                     f"(earlier stages' outputs are kept; the next `studio pipeline` resumes at `{name}`; "
                     f"report {run_dir / 'report.md'})"
                 ) from exc
-            record.update(status="done", result=result or {}, seconds=round(time.monotonic() - t0, 1),
+            result = as_json(result)
+            record.update(status="done", result=result, seconds=round(time.monotonic() - t0, 1),
                           finished_at=now())
             save_state(run_dir, state)
-            log(f"{name}: {result.get('summary', 'done') if result else 'done'}")
+            log(f"{name}: {result.get('summary', 'done')}")
         state["status"] = "done"
         state["finished_at"] = now()
         return _finish(ws, run_dir, state, notify, log)
-
-
-# Error classes of the packages (they cannot import studio.errors): their message is for the user.
-USER_ERRORS = {"CrawlError", "CurateError", "CurationError", "GanError", "TrainError"}
 
 
 def _finish(ws: Workspace, run_dir: Path, state: dict[str, Any], notify: str, log) -> dict[str, Any]:

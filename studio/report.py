@@ -1,5 +1,8 @@
 """The pipeline run report: `report.json` (the run's state, complete) and `report.md` (for people),
-and posting it to a chat webhook (Slack, Discord or generic JSON, stdlib HTTP via gan.notify)."""
+and posting it to a chat webhook (Slack, Discord or generic JSON, stdlib HTTP via gan.notify).
+
+Both are rendered from the stages' outcomes (studio.outcomes), read back from the recorded state.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from records import read_json, write_atomic_json, write_atomic_text
+from studio.outcomes import EvaluateOutcome, Outcome, TrainOutcome, as_json, read_outcome
 from studio.workspace import Workspace
 
 HEADLINES = {
@@ -20,15 +24,20 @@ HEADLINES = {
 }
 
 
+def outcome(report: dict[str, Any], stage: str) -> Outcome | dict[str, Any] | None:
+    """A stage's recorded result in a state or report, as its dataclass (None: no result)."""
+    return read_outcome(stage, (report.get("stages", {}).get(stage) or {}).get("result"))
+
+
 def decision(state: dict[str, Any]) -> str:
     """One sentence: what the run ended with."""
     stages = state.get("stages", {})
     failed = [n for n, r in stages.items() if r.get("status") == "failed"]
     if failed:
         return f"FAILED at `{failed[0]}`: {stages[failed[0]].get('error')} — the next run resumes there."
-    promote = stages.get("promote", {}).get("result") or {}
-    if promote.get("summary"):
-        return promote["summary"]
+    summary = as_json(outcome(state, "promote")).get("summary")
+    if summary:
+        return summary
     if state.get("status") != "done":
         return "unfinished (interrupted) — the next run resumes it."
     return "done."
@@ -54,7 +63,7 @@ def render_markdown(report: dict[str, Any]) -> str:
         if record.get("status") == "failed":
             lines.append(f"Error: {record.get('error')}")
             continue
-        result = record.get("result") or {}
+        result = as_json(read_outcome(name, record.get("result")))
         if result.get("summary"):
             lines += [result["summary"], ""]
         for key, value in result.items():
@@ -91,10 +100,10 @@ def notify_report(url: str, report: dict[str, Any], log: Callable[[str], None] =
     fails the run."""
     from gan.notify import latest_grid, notify
 
-    stages = report.get("stages", {})
-    new = ((stages.get("evaluate") or {}).get("result") or {}).get("new") or {}
+    ev, trained = outcome(report, "evaluate"), outcome(report, "train")
+    new = ev.new if isinstance(ev, EvaluateOutcome) else {}
     fields = {k: new[k] for k in ("swd", "fid", "kid") if isinstance(new.get(k), int | float)}
-    steps = ((stages.get("train") or {}).get("result") or {}).get("steps")
+    steps = trained.steps if isinstance(trained, TrainOutcome) else None
     payload = {
         "event": "pipeline",
         "title": f"Pipeline run {report['run']}: {report.get('status')}",
