@@ -18,12 +18,13 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic"
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 TITLES = {"overview.py": "Overview", "browse.py": "Browse", "label.py": "Label",
           "duplicates.py": "Duplicates", "train.py": "Train", "generate.py": "Generate",
-          "complete.py": "Complete"}
+          "complete.py": "Complete", "project.py": "Project"}
 # A piece of text each page shows only when it has data, and whether it shows images then.
 KEY_TEXT = {"overview.py": ("Dataset funnel", True), "browse.py": ("crops · page 1", True),
-            "label.py": ("Pollution filter accuracy", True), "duplicates.py": ("kept", True),
+            "label.py": ("Pollution filter", True), "duplicates.py": ("kept", True),
             "train.py": ("Samples at step", True), "generate.py": ("Download PNG", True),
-            "complete.py": ("PNG, JPEG or WebP", False)}
+            "complete.py": ("PNG, JPEG or WebP", False),
+            "project.py": ("Upload an image to project", False)}
 
 
 @pytest.fixture(scope="module")
