@@ -160,6 +160,7 @@ def demo(
     from studio.demo_site import build_demo_site
     from studio.models import current, run_dir
     from studio.pipeline import run_pipeline
+    from studio.report import outcome
 
     app_port = 0 if no_app else free_port(port)
     if not no_app and port and app_port != port:
@@ -186,7 +187,7 @@ def demo(
     this_run = ws.runs_dir / report["run"]
     pointer = current(ws)
     promoted = run_dir(ws, pointer) if pointer else None
-    export = report["stages"].get("export", {}).get("result", {}).get("version")
+    export = getattr(outcome(report, "export"), "version", None)
     typer.echo("")
     typer.echo(f"Done: {report['decision']}")
     typer.echo("Where to look:")

@@ -1,0 +1,43 @@
+"""gan's answers to the pipeline: can a checkpoint warm-start this config, is there anything to
+resume in a run folder, and the evaluation draw shared by the loop and the gate."""
+
+from __future__ import annotations
+
+import torch
+
+from gan.checkpoint import save_checkpoint
+from gan.config import TrainConfig
+from gan.evaluate import draw_reals
+from gan.state_io import model_shape_changes, ready_to_resume
+
+
+def _checkpoint(run, cfg: TrainConfig):
+    return save_checkpoint(run / "checkpoints", 10, {"G.w": torch.zeros(1)}, {"step": 10, "config": cfg.to_dict()})
+
+
+def test_model_shape_changes_names_the_fields_a_warm_start_needs_equal(tmp_path):
+    cfg = TrainConfig(resolution=32, g_width=8, d_width=8)
+    ckpt = _checkpoint(tmp_path / "run", cfg)
+    assert model_shape_changes(ckpt, cfg) == []
+    assert model_shape_changes(tmp_path / "run", TrainConfig(resolution=32, g_width=8, d_width=8, steps=5)) == []
+    assert model_shape_changes(ckpt, TrainConfig(resolution=64, g_width=16, d_width=8)) == ["resolution", "g_width"]
+
+
+def test_a_run_killed_before_its_first_checkpoint_is_reset_to_start_again(tmp_path):
+    run = tmp_path / "run"
+    run.mkdir()
+    assert not ready_to_resume(run)  # nothing started yet
+    (run / "config.json").write_text("{}")
+    (run / "metrics.jsonl").write_text('{"step": 1}\n')
+    assert not ready_to_resume(run)
+    assert not (run / "config.json").exists() and (run / "metrics.attempt-1.jsonl").read_text() == '{"step": 1}\n'
+    (run / "config.json").write_text("{}")
+    _checkpoint(run, TrainConfig())
+    assert ready_to_resume(run) and (run / "config.json").exists()
+
+
+def test_the_evaluation_draw_is_the_same_for_a_seed_and_repeats_a_small_set():
+    reals = torch.arange(10).view(10, 1)
+    assert torch.equal(draw_reals(reals, 4, 3), draw_reals(reals, 4, 3))
+    assert len(set(draw_reals(reals, 10, 3).flatten().tolist())) == 10  # a permutation
+    assert draw_reals(reals, 25, 3).shape == (25, 1)
