@@ -89,8 +89,8 @@ def update_uniqueness(dataset) -> None:
 def update_pollution(dataset, cfg: CurateConfig, force: bool = False) -> dict | None:
     """Score every crop: rules alone without labels, the few-label filter from the first label,
     logistic regression (retrained only when the labels changed) once there are enough."""
-    cols = ["id", "sha256", "human_label", "cat", "disagree", "occluded", "rule_pollution"]
-    ids, shas, labels, cat, disagree, occluded, rule = dataset.values(cols)
+    cols = ["id", "sha256", "human_label", "cat", "disagree", "rule_pollution"]
+    ids, shas, labels, cat, disagree, rule = dataset.values(cols)
     if not ids:
         return None
     labelled = np.array([k for k, lab in enumerate(labels) if lab], dtype=np.int64)

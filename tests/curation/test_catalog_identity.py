@@ -84,5 +84,5 @@ def test_a_damaged_workspace_id_is_one_clear_error(fiftyone_db, tmp_path):
     ws = tmp_path / "ws"
     ws.mkdir()
     (ws / "workspace.json").write_text("{not json")
-    with pytest.raises(CurationError, match="workspace.json is damaged"):
+    with pytest.raises(CurationError, match=r"workspace\.json is damaged"):
         open_catalog(ws)
