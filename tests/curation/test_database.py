@@ -14,6 +14,7 @@ import signal
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -254,45 +255,41 @@ def _assert_port_closed(port: int) -> None:
         assert s.connect_ex(("127.0.0.1", port)) != 0, f"port {port} still serves"
 
 
-def mount_tmpfs(where: Path, size: str) -> None:
-    """A small file system of its own (as root, like CI), or a skip saying why not."""
+@contextmanager
+def workspace_on_tmpfs(tmp_path: Path, size: str):
+    """A generated workspace copied onto a small file system of its own (as root, like CI; a
+    skip saying why where mount is not allowed). Yields (mount point, workspace)."""
+    ws = tmp_path / "ws"
+    make_workspace(ws)
+    where = tmp_path / "fs"
+    where.mkdir()
     done = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(where)],
                           capture_output=True, text=True)
     if done.returncode != 0:
         pytest.skip(f"cannot mount a tmpfs here: {done.stderr.strip()}")
+    try:
+        shutil.copytree(ws, where / "ws")
+        yield where, where / "ws"
+    finally:
+        subprocess.run(["umount", "-l", str(where)], check=False)
+
+
+def curate_fails_in_one_line(ws: Path) -> str:
+    proc = studio("curate", "-w", str(ws), "--no-progress", check=False, timeout=120)
+    assert proc.returncode == 2 and proc.stderr.strip().count("\n") == 0, proc.stderr
+    return proc.stderr
 
 
 def test_read_only_workspace_is_one_line_not_a_traceback(tmp_path):
-    ws = tmp_path / "ws"
-    make_workspace(ws)
-    ro = tmp_path / "ro"
-    ro.mkdir()
-    mount_tmpfs(ro, "1g")
-    try:
-        shutil.copytree(ws, ro / "ws")
-        subprocess.run(["mount", "-o", "remount,ro", str(ro)], check=True)
-        proc = studio("curate", "-w", str(ro / "ws"), "--no-progress", check=False, timeout=120)
-        assert proc.returncode == 2, proc.stderr
-        assert proc.stderr.strip().count("\n") == 0, proc.stderr
-        assert "read-only" in proc.stderr
-    finally:
-        subprocess.run(["umount", "-l", str(ro)], check=False)
+    with workspace_on_tmpfs(tmp_path, "1g") as (fs, ws):
+        subprocess.run(["mount", "-o", "remount,ro", str(fs)], check=True)
+        assert "read-only" in curate_fails_in_one_line(ws)
 
 
 def test_full_disk_is_refused_up_front_in_one_line(tmp_path):
-    ws = tmp_path / "ws"
-    make_workspace(ws)
-    full = tmp_path / "full"
-    full.mkdir()
-    mount_tmpfs(full, "64m")
-    try:
-        shutil.copytree(ws, full / "ws")
-        with open(full / "filler", "wb") as f:
-            f.write(b"\0" * (60 * 2**20))
+    with workspace_on_tmpfs(tmp_path, "64m") as (fs, ws):
+        (fs / "filler").write_bytes(b"\0" * (60 * 2**20))
         t0 = time.monotonic()
-        proc = studio("curate", "-w", str(full / "ws"), "--no-progress", check=False)
-        assert proc.returncode == 2 and proc.stderr.strip().count("\n") == 0, proc.stderr
-        assert "MiB free on the disk" in proc.stderr and time.monotonic() - t0 < 30
-        assert not (full / "ws" / "db").exists()  # nothing started, nothing half-written
-    finally:
-        subprocess.run(["umount", "-l", str(full)], check=False)
+        assert "MiB free on the disk" in curate_fails_in_one_line(ws)
+        assert time.monotonic() - t0 < 30
+        assert not (ws / "db").exists()  # nothing started, nothing half-written
