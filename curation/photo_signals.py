@@ -74,11 +74,24 @@ def face_sharpness(crop: np.ndarray) -> float:
     return float(cv2.Laplacian(gray, cv2.CV_32F).var())
 
 
+SHARPNESS_MAX_PIXELS = 4_000_000  # = curation.process.DETECT_MAX_PIXELS
+
+
 def source_sharpness(rgb: np.ndarray, face_side: int, crop_size: int = 128,
                      margin: float = 1.5) -> float:
     """How sharp the picture's own sharp parts are, at the scale its crops of this face size
     are stored: resampled like the crop, a high percentile of per-tile Laplacian variance."""
     scale = crop_size / (margin * max(face_side, 1))
+    # Bounded memory (curate's 1.5 GB per worker): at most SHARPNESS_MAX_PIXELS after the
+    # resampling, from the centre of a picture too big for that (a small face in a 64 Mpx
+    # photo would otherwise be upscaled to hundreds of megapixels).
+    h, w = rgb.shape[:2]
+    allowed = SHARPNESS_MAX_PIXELS / scale**2  # source pixels
+    if h * w > allowed:
+        ch = max(TILE, min(h, int((allowed * h / w) ** 0.5)))
+        cw = max(TILE, min(w, int(allowed / ch)))
+        y0, x0 = (h - ch) // 2, (w - cw) // 2
+        rgb = rgb[y0:y0 + ch, x0:x0 + cw]
     gray = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
     gray = cv2.resize(gray, None, fx=scale, fy=scale,
                       interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR)
