@@ -175,28 +175,28 @@ def run_crawl(
 
 
 def _share_known(url: str, prefix: str, known: set[str]) -> set[str]:
-    import redis
-
     from crawler.redis_scope import share_known
 
-    client = redis.Redis.from_url(url, socket_connect_timeout=3, socket_timeout=30)
-    try:
+    with _redis(url, timeout=30) as client:
         return share_known(client, prefix, known)
-    except redis.RedisError as exc:
-        raise CrawlError(f"[crawl] redis_url {url}: cannot reach Redis ({exc})") from None
-    finally:
-        client.close()
 
 
 def _join_redis(url: str, prefix: str) -> bool:
     """Register this worker in the shared crawl; True when it starts a new one."""
-    import redis
-
     from crawler.redis_scope import join
 
-    client = redis.Redis.from_url(url, socket_connect_timeout=3, socket_timeout=3)
-    try:
+    with _redis(url, timeout=3) as client:
         return join(client, prefix, WORKER_ID)
+
+
+@contextlib.contextmanager
+def _redis(url: str, timeout: float):
+    """A client of the shared frontier's Redis; an unreachable server is one CrawlError."""
+    import redis
+
+    client = redis.Redis.from_url(url, socket_connect_timeout=3, socket_timeout=timeout)
+    try:
+        yield client
     except redis.RedisError as exc:
         raise CrawlError(f"[crawl] redis_url {url}: cannot reach Redis ({exc})") from None
     finally:
