@@ -15,7 +15,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from crawler.report import list_crawls
-from records import iter_jsonl, read_json
+from gan.rundir import RunRecord, read_run_record
+from records import iter_jsonl
 from studio.workspace import Workspace
 
 SAMPLE_STEP = re.compile(r"(\d+)")
@@ -47,9 +48,14 @@ def crawl_history(ws: Workspace) -> list[dict[str, Any]]:
 class RunInfo:
     id: str
     path: Path
-    config: dict[str, Any] = field(default_factory=dict)
+    record: RunRecord  # its config.json
     last: dict[str, Any] = field(default_factory=dict)  # the last metrics line that has a step
     running: bool = False
+
+    @property
+    def settings(self) -> dict[str, Any]:
+        """Every setting of the run, for tables and diffs."""
+        return self.record.to_dict()
 
 
 def is_running(run_dir: Path) -> bool:
@@ -69,10 +75,6 @@ def is_running(run_dir: Path) -> bool:
         os.close(fd)
 
 
-def read_config(run_dir: Path) -> dict[str, Any]:
-    return read_json(run_dir / "config.json") or {}
-
-
 def read_metrics(run_dir: Path) -> list[dict[str, Any]]:
     """The metrics.jsonl lines of a run that carry a step (events without one are left out)."""
     return [m for m in iter_jsonl(run_dir / "metrics.jsonl") if isinstance(m.get("step"), int)]
@@ -84,11 +86,11 @@ def list_runs(ws: Workspace) -> list[RunInfo]:
         return []
     runs = []
     for path in sorted(ws.runs_dir.iterdir(), reverse=True):
-        if not path.is_dir() or not (path / "config.json").exists():
+        record = read_run_record(path) if path.is_dir() else None
+        if record is None:
             continue
         metrics = read_metrics(path)
-        runs.append(RunInfo(path.name, path, read_config(path), metrics[-1] if metrics else {},
-                            is_running(path)))
+        runs.append(RunInfo(path.name, path, record, metrics[-1] if metrics else {}, is_running(path)))
     return runs
 
 
@@ -119,9 +121,9 @@ def config_diff(a: dict[str, Any], b: dict[str, Any]) -> list[dict[str, Any]]:
             for k in sorted(fa.keys() | fb.keys()) if fa.get(k) != fb.get(k)]
 
 
-def export_of(ws: Workspace, config: dict[str, Any]) -> str | None:
+def export_of(ws: Workspace, record: RunRecord) -> str | None:
     """The export version a run trained on, when its data folder is `exports/<version>/images`."""
-    data = Path(config.get("data") or "")
+    data = record.data or Path()
     # By shape rather than by absolute path: the workspace may have been moved since.
     if data.name == "images" and data.parent.parent.name == ws.exports_dir.name:
         return data.parent.name

@@ -9,7 +9,7 @@ from pathlib import Path
 import streamlit as st
 import torch
 
-from app import common, data, explore
+from app import common, explore
 from app.explore import png
 
 ws = common.workspace()
@@ -24,6 +24,7 @@ label = st.selectbox("Model", list(models))
 ckpt = models[label]
 g = common.generator(ckpt)
 
+from gan.rundir import read_run_record  # noqa: E402
 from gan.sampling import generate, grid_image, interpolate, latents, save_gif  # noqa: E402
 
 # --- grid ------------------------------------------------------------------------------------------
@@ -51,16 +52,16 @@ st.download_button("Download PNG", png(grid), file_name=f"samples-seed{seed}.png
 
 # --- nearest training image -------------------------------------------------------------------
 with st.expander("Nearest training image", icon=":material/compare:"):
-    run_config = data.read_config(ckpt.parents[1])
-    train_dir = Path(run_config.get("data") or "")
+    record = read_run_record(ckpt.parents[1])
+    train_dir = record.data if record else None
     pick = st.number_input("Sample", 1, count, 1, help="Which image of the grid (row by row).")
-    if not train_dir.is_dir():
+    if train_dir is None or not train_dir.is_dir():
         st.info("The run's training images are not on this machine any more.")
     else:
         from gan.data import load_images
         from gan.metrics import memorization
 
-        reals = common.cached_images(str(train_dir), int(run_config.get("resolution", images.shape[-1])), load_images)
+        reals = common.cached_images(str(train_dir), record.config.resolution, load_images)
         sample = images[pick - 1: pick]
         _, j, rms = memorization(sample, reals, threshold=0.0, pairs=1)["closest_pairs"][0]
         left, right = st.columns(2)

@@ -66,14 +66,14 @@ def resumable(run_dir: Path) -> dict | None:
     """For a run that ended before its last step and has a checkpoint: {"step" (the checkpoint's),
     "total", "signal" (what stopped it; "" when it was killed or crashed)}; None otherwise."""
     from gan.checkpoint import list_checkpoints
-    from gan.config import TrainConfig
+    from gan.rundir import read_run_record
     from studio.workspace import read_jsonl
 
     ckpts = list_checkpoints(run_dir / "checkpoints")
-    try:
-        total = TrainConfig.from_dict(json.loads((run_dir / "config.json").read_text())).total_steps()
-    except (OSError, ValueError, TypeError):
+    record = read_run_record(run_dir)
+    if record is None:
         return None
+    total = record.config.total_steps()
     if not ckpts or int(ckpts[-1].name.removeprefix("step-")) >= total:
         return None
     step = int(ckpts[-1].name.removeprefix("step-"))

@@ -33,7 +33,7 @@ def show_run(run: data.RunInfo) -> None:
     else:
         last = steps.iloc[-1]
         cols = st.columns(4)
-        cols[0].metric("Step", int(last["step"]), help=f"of {run.config.get('steps', '?')}")
+        cols[0].metric("Step", int(last["step"]), help=f"of {run.record.config.total_steps()}")
         cols[1].metric("img/s", f"{last.get('img_per_s', 0):.0f}")
         cols[2].metric("D loss", f"{last.get('loss_d', float('nan')):.3f}")
         cols[3].metric("G loss", f"{last.get('loss_g', float('nan')):.3f}")
@@ -56,7 +56,8 @@ def show_run(run: data.RunInfo) -> None:
 
 # --- runs ----------------------------------------------------------------------------------
 with tab_runs:
-    pending = [j for j in jobs.list_jobs(ws) if not (ws.runs_dir / j.run_id / "config.json").exists()]
+    started = {r.id for r in runs}
+    pending = [j for j in jobs.list_jobs(ws) if j.run_id not in started]
     for job in pending:  # started from the app but not training yet (loading data) or failed early
         state = "starting" if job.alive() else "ended before its first step"
         with st.expander(f"{job.run_id}: {state}", expanded=not job.alive()):
@@ -65,8 +66,8 @@ with tab_runs:
         common.start_here("train", ws)
     else:
         table = pd.DataFrame([{"run": r.id, "running": r.running, "step": r.last.get("step"),
-                               "of": r.config.get("steps"), "resolution": r.config.get("resolution"),
-                               "images": r.config.get("images")} for r in runs])
+                               "of": r.record.config.total_steps(), "resolution": r.record.config.resolution,
+                               "images": r.record.images} for r in runs])
         st.dataframe(table, hide_index=True)
         by_id = {r.id: r for r in runs}  # ids as options: a run's metrics change between reruns
         run = by_id[st.selectbox("Run", list(by_id), key="run",
@@ -111,7 +112,7 @@ with tab_runs:
                     k: float(v) for k, v in latest.iloc[-1].items()
                     if isinstance(v, int | float) and k not in ("step",) and pd.notna(v)}
                 promote(ws, run=run.id, checkpoint=run.path / "checkpoints" / pick,
-                        export=data.export_of(ws, run.config), metrics=metrics,
+                        export=data.export_of(ws, run.record), metrics=metrics,
                         reason="promoted in the app")
                 st.success(f"Promoted {run.id} {pick}.")
             elif promoted:
@@ -127,7 +128,7 @@ with tab_compare:
         a_id = left.selectbox("Run A", ids, index=1, key="cmp-a")
         b_id = right.selectbox("Run B", ids, index=0, key="cmp-b")
         a, b = (next(r for r in runs if r.id == i) for i in (a_id, b_id))
-        diff = data.config_diff(a.config, b.config)
+        diff = data.config_diff(a.settings, b.settings)
         st.markdown("**Settings that differ**")
         if diff:
             st.dataframe(pd.DataFrame(diff).rename(columns={"a": a.id, "b": b.id}).astype(str),

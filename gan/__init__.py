@@ -12,6 +12,7 @@ Public API (for the app, the pipeline and `studio`; details in docs/training.md)
         -> TrainResult(run_dir, step, metrics, checkpoint, best_checkpoint, stopped, total)
     gan.train.resume_config(run_dir)            the config a run started with
     gan.rundir.new_run_dir(runs_dir, desc)      the next numbered run folder (never reused)
+    gan.rundir.read_run_record(run_dir)         -> RunRecord(config, data, images, device, …) | None
     gan.checkpoint.resolve_checkpoint(path)     run / checkpoint / models/current.json → checkpoint
     gan.sampling.load_generator(path, device)   -> (G_ema in eval mode, cfg)
     gan.sampling.load_discriminator(path, device)

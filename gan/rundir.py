@@ -16,9 +16,11 @@ import re
 import shutil
 import tempfile
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from gan.config import TrainConfig
 from gan.errors import GanError
 
 RUN_ID = re.compile(r"^(\d{5})-")
@@ -38,6 +40,34 @@ def atomic_write(path: Path, data: bytes) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    """A run's config.json: the resolved config and what the run found when it started. Written
+    only by `Run.write_record`, read only by `read_run_record` (the studio and the app included)."""
+
+    config: TrainConfig
+    data: Path | None = None  # the image folder it trained on, absolute when written
+    images: int = 0  # training images loaded
+    skipped_images: int = 0  # files in `data` that could not be read
+    world_size: int = 1  # processes under torchrun
+    device: str = ""  # the resolved device, e.g. "cuda:0" or "cpu"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**self.config.to_dict(), "data": str(self.data) if self.data else None, "images": self.images,
+                "skipped_images": self.skipped_images, "world_size": self.world_size, "device": self.device}
+
+
+def read_run_record(run_dir: Path | str) -> RunRecord | None:
+    """The record of a run that started; None when it has no config.json or it cannot be read."""
+    try:
+        raw = json.loads((Path(run_dir) / "config.json").read_text())
+        return RunRecord(TrainConfig.from_dict(raw), Path(raw["data"]) if raw.get("data") else None,
+                         int(raw.get("images") or 0), int(raw.get("skipped_images") or 0),
+                         int(raw.get("world_size") or 1), str(raw.get("device") or ""))
+    except (OSError, ValueError, TypeError, AttributeError):
+        return None
 
 
 def new_run_dir(runs_dir: Path | str, desc: str) -> Path:
@@ -131,9 +161,10 @@ class Run:
             raise GanError(f"{self.path} holds no run to resume")
         return self
 
-    def write_config(self, config: dict[str, Any]) -> None:
+    def write_record(self, record: RunRecord) -> None:
+        """config.json: written before the first step (and again on resume)."""
         if self.main:
-            atomic_write(self.path / "config.json", (json.dumps(config, indent=2, sort_keys=True) + "\n").encode())
+            atomic_write(self.path / "config.json", (json.dumps(record.to_dict(), indent=2, sort_keys=True) + "\n").encode())
 
     def folder(self, name: str) -> Path:
         """A subfolder of the run (samples, …), created on first use."""

@@ -19,7 +19,6 @@ agree on stopping at the next log step.
 
 from __future__ import annotations
 
-import json
 import sys
 import time
 from collections.abc import Callable
@@ -43,7 +42,7 @@ from gan.errors import GanError
 from gan.evaluate import evaluate
 from gan.losses import d_loss, g_loss
 from gan.notify import notify, train_message
-from gan.rundir import Run
+from gan.rundir import Run, RunRecord, read_run_record
 from gan.sampling import generate, grid_image, latents
 from gan.speed import autocast, nhwc
 from gan.state import State, build_state, ema_update, restore, snapshot
@@ -130,8 +129,7 @@ def _prepare_and_fit(cfg: TrainConfig, data_dir: Path, lp: _Loop, rank: int, res
     # one evaluation size for the whole run (SWDs compare only at equal counts), kept on resume
     cfg = replace(cfg, metric_images=cfg.eval_images(lp.device.type))
     images = load_images_rank0_first(data_dir, cfg.resolution, rank, lp.world, lp.log)
-    run.write_config({**cfg.to_dict(), "data": str(data_dir.resolve()), "images": len(images.images),
-                      "skipped_images": images.skipped, "world_size": lp.world, "device": str(lp.device)})
+    run.write_record(RunRecord(cfg, data_dir.resolve(), len(images.images), images.skipped, lp.world, str(lp.device)))
     st = build_state(cfg, images.images, lp.device, rank, lp.world, lp.log)
     if ckpt:
         load_state_into(st, ckpt, rank, lp.world)
@@ -266,8 +264,7 @@ class _Window:
 
 def resume_config(run_dir: Path | str) -> TrainConfig:
     """The config a run was started with (its config.json), for `--resume` with overrides."""
-    path = Path(run_dir) / "config.json"
-    try:
-        return TrainConfig.from_dict(json.loads(path.read_text()))
-    except (OSError, ValueError) as exc:
-        raise GanError(f"{run_dir}: no readable config.json to resume ({exc})") from None
+    record = read_run_record(run_dir)
+    if record is None:
+        raise GanError(f"{run_dir}: no readable config.json to resume")
+    return record.config

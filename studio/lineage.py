@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from crawler.report import list_crawls
+from gan.rundir import read_run_record
 from records import iter_jsonl, read_json, write_atomic_json
 from studio.models import current, run_dir
 from studio.workspace import Workspace
@@ -65,11 +66,10 @@ def export_shas(export_dir: Path) -> set[str]:
 
 def export_of_run(ws: Workspace, run: Path) -> Path | None:
     """The export folder a run trained on (from its config.json `data`), if it was an export."""
-    cfg = read_json(run / "config.json") or {}
-    data = cfg.get("data")
-    if not data:
+    record = read_run_record(run)
+    if record is None or record.data is None:
         return None
-    path = Path(data)
+    path = record.data
     if path.name == "images":
         path = path.parent
     return path if (path / "manifest.jsonl").exists() else None

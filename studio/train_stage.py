@@ -8,11 +8,11 @@ of the new config? is there anything to resume?) is asked of gan.
 from __future__ import annotations
 
 import dataclasses
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from gan.rundir import read_run_record
 from studio.errors import UserError
 from studio.lineage import export_of_run, export_shas
 from studio.models import current, current_checkpoint, run_dir
@@ -67,7 +67,7 @@ def train_stage(ctx: Context) -> TrainOutcome | TrainSkipped:
         warm_start_from=warm_from, resumed=resume, checkpoint=str(ckpt.relative_to(ctx.run_dir)),
         final_metrics={k: v for k, v in result.metrics.items() if isinstance(v, int | float)},
         resolution=plan.cfg.resolution,
-        device=json.loads((ctx.run_dir / "config.json").read_text()).get("device"), sanity=sanity,
+        device=(record.device or None) if (record := read_run_record(ctx.run_dir)) else None, sanity=sanity,
     )
 
 

@@ -59,7 +59,7 @@ def train(
     from gan.distributed import on_rank0
     from gan.errors import GanError
     from gan.notify import STYLES
-    from gan.rundir import discard_unused_run, new_run_dir
+    from gan.rundir import discard_unused_run, new_run_dir, read_run_record
     from gan.train import resume_config
 
     ws = Workspace.at(workspace)
@@ -72,7 +72,7 @@ def train(
             run_dir = resume if resume.exists() or not ws.runs_dir.exists() else ws.runs_dir / resume
             cfg = override(resume_config(run_dir), **flags)
             if data is None:
-                data = Path(json.loads((run_dir / "config.json").read_text())["data"])
+                data = read_run_record(run_dir).data
         else:
             if out is None and not sanity:
                 ws.require()  # numbered runs live in a workspace; --out trains anywhere

@@ -8,7 +8,7 @@ import torch
 
 from gan.checkpoint import list_checkpoints, load_weights
 from gan.errors import GanError
-from gan.rundir import new_run_dir
+from gan.rundir import new_run_dir, read_run_record
 from gan.train import train
 from tests.gan.gan_helpers import tiny
 
@@ -22,6 +22,9 @@ def test_tiny_run_writes_everything(trained_run):
     assert all(math.isfinite(r[k]) for r in steps for k in ("loss_d", "loss_g", "d_real", "d_fake", "img_per_s"))
     cfg = json.loads((run / "config.json").read_text())
     assert cfg["resolution"] == 32 and cfg["skipped_images"] == 1 and cfg["images"] == 43
+    record = read_run_record(run)  # the reader every other module uses
+    assert (record.config.resolution, record.images, record.skipped_images, record.device) == (32, 43, 1, "cpu")
+    assert record.data is not None and record.data.is_dir()
     assert (run / "samples" / "step-0000006.png").exists() and (run / "samples" / "reals.png").exists()
     ckpts = list_checkpoints(run / "checkpoints")
     assert [c.name for c in ckpts] == ["step-0000004", "step-0000006"]  # keep_last=2 (+ best = latest)
