@@ -3,7 +3,9 @@
 Writes an 8000x8000 JPEG (smooth random landscape, the skimage astronaut planted at 4x, ~3 MB),
 then decodes, detects (`human` + the cat cascades of the pollution check), crops and scores it in
 a fresh child process, exactly as a `studio curate` worker does, and prints that process's peak
-RSS (ru_maxrss). Before detection ran on a bounded working size the same work took ~12 GB.
+RSS (its VmHWM; ru_maxrss is printed too, but it is at least the launching process's own peak,
+which Linux carries across exec). Before detection ran on a bounded working size the same work
+took ~12 GB.
 
     .venv/bin/python bench/curate_memory.py [--side 8000]
 """
