@@ -1,4 +1,6 @@
-"""Decisions of the catalog: duplicate groups, pollution probabilities, accepted/rejected tags.
+"""Decisions of the catalog: duplicate groups, then accepted / rejected / duplicate per crop.
+
+Pollution probabilities come from `curation.scoring`; `decide` works on plain columns.
 
 Human labels always win: a human `reject` is rejected, a human `accept` skips the automatic
 quality and pollution checks; curate never writes the human_* fields.
@@ -11,8 +13,8 @@ import logging
 
 import numpy as np
 
-from curation import filter_model
 from curation.catalog.columns import read_vectors, write_columns
+from curation.catalog.info import CatalogInfo
 from curation.catalog.schema import DECISIONS
 from curation.config import CurateConfig
 from curation.dedup import (
@@ -23,6 +25,7 @@ from curation.dedup import (
     source_pairs,
 )
 from curation.features import to_unsigned
+from curation.scoring import update_pollution
 
 log = logging.getLogger(__name__)
 
@@ -86,67 +89,20 @@ def update_uniqueness(dataset) -> None:
                            progress=False)
 
 
-def update_pollution(dataset, cfg: CurateConfig, force: bool = False) -> dict | None:
-    """Score every crop: rules alone without labels, the few-label filter from the first label,
-    logistic regression (retrained only when the labels changed) once there are enough."""
-    cols = ["id", "sha256", "human_label", "cat", "disagree", "rule_pollution"]
-    ids, shas, labels, cat, disagree, rule = dataset.values(cols)
-    if not ids:
-        return None
-    labelled = np.array([k for k, lab in enumerate(labels) if lab], dtype=np.int64)
-    y = np.array([labels[k] == "reject" for k in labelled], dtype=np.int64)
-    counts = np.bincount(y, minlength=2)
-    model = None
-    if len(labelled) and counts.min() >= filter_model.LR_MIN_PER_CLASS:
-        model = dataset.info.get(filter_model.INFO_KEY)
-        digest = filter_model.labels_digest(shas, labels)
-        x = filter_model.design_matrix(read_vectors(dataset, "features")[1], cat, disagree, rule)
-        if force or not model or model.get("kind") != "logistic" or model.get("digest") != digest:
-            model = filter_model.train(x[labelled], y)
-            model["digest"] = digest
-            log.info("pollution filter retrained: cv accuracy %.3f", model["cv_accuracy"])
-        p = filter_model.predict(model, x)
-    elif len(labelled):
-        signals = filter_model.signal_matrix(*dataset.values(list(filter_model.SIGNALS)))
-        model, p = filter_model.few_label(read_vectors(dataset, "features")[1], signals,
-                                          labelled, y, cfg.pollution_threshold)
-        model["digest"] = filter_model.labels_digest(shas, labels)
-        previous = dataset.info.get(filter_model.INFO_KEY) or {}
-        if previous.get("digest") == model["digest"]:  # same labels: not retrained (pipeline)
-            model["trained_at"] = previous.get("trained_at")
-    else:
-        p = np.asarray(rule, dtype=np.float64)
-    if dataset.info.get(filter_model.INFO_KEY) != model:
-        dataset.info[filter_model.INFO_KEY] = model
-        dataset.save()
-    source = model["kind"] if model else "rules"
-    p = p.round(4)
-    old = dict(zip(("pollution", "certainty", "pollution_source"),
-                   dataset.values(["pollution", "certainty", "pollution_source"]), strict=True))
-    # Only the crops whose score moved by more than 0.01 are written: the pages show two
-    # decimals, and one label moves few crops that far (each write costs ≈0.3 ms here).
-    write_columns(dataset, ids, {"pollution": p.tolist(),
-                                 "certainty": np.abs(p - cfg.pollution_threshold).round(4).tolist(),
-                                 "pollution_source": [source] * len(ids)},
-                  old=old, tolerance=0.01)
-    return model
-
-
-def refresh_decisions(dataset, cfg: CurateConfig | None = None) -> dict[str, int]:
-    """Set decision, reasons, dup_kept and the accepted/rejected/duplicate tags of every crop."""
-    cfg = cfg or CurateConfig(pollution_threshold=dataset.info.get("pollution_threshold", 0.5))
-    cols = ["id", "human_label", "human_reason", "quality_reasons", "pollution", "dup_group",
-            "dup_kept_by", "face_px", "quality"]
-    ids, human, hreason, qreasons, pollution, group, kept_by, face_px, quality = dataset.values(cols)
+def decide(human: list, human_reason: list, quality_reasons: list, pollution: list, group: list,
+           kept_by: list, face_px: list, quality: list, threshold: float,
+           ) -> tuple[list[str], list[list[str]], list[bool]]:
+    """(decision, reasons, dup_kept) of every crop, from its columns (plain arrays, no catalog)."""
+    n = len(human)
     reasons: list[list[str]] = []
-    for k in range(len(ids)):
+    for k in range(n):
         if human[k] == "reject":
-            reasons.append([f"human:{hreason[k] or 'reject'}"])
+            reasons.append([f"human:{human_reason[k] or 'reject'}"])
         elif human[k] == "accept":
             reasons.append([])
         else:
-            r = list(qreasons[k] or [])
-            if (pollution[k] or 0) >= cfg.pollution_threshold:
+            r = list(quality_reasons[k] or [])
+            if (pollution[k] or 0) >= threshold:
                 r.append("polluted")
             reasons.append(r)
     members: dict[str, list[int]] = {}
@@ -161,17 +117,26 @@ def refresh_decisions(dataset, cfg: CurateConfig | None = None) -> dict[str, int
                 if not human[k]:
                     reasons[k].append("like_rejected")
     eligible = [not r for r in reasons]
-    kept = [True] * len(ids)
+    kept = [True] * n
     for g_members in members.values():
         chosen = [k for k in g_members if kept_by[k] == "human" and eligible[k]]
         keep = chosen[0] if chosen else best_member(g_members, face_px, quality, eligible)
         for k in g_members:
             kept[k] = k == keep
-    decision = ["rejected" if reasons[k] else ("accepted" if kept[k] else "duplicate")
-                for k in range(len(ids))]
-    for k in range(len(ids)):
+    decision = ["rejected" if reasons[k] else ("accepted" if kept[k] else "duplicate") for k in range(n)]
+    for k in range(n):
         if decision[k] == "duplicate":
             reasons[k] = ["duplicate"]
+    return decision, reasons, kept
+
+
+def refresh_decisions(dataset, cfg: CurateConfig | None = None) -> dict[str, int]:
+    """Set decision, reasons, dup_kept and the accepted/rejected/duplicate tags of every crop."""
+    threshold = cfg.pollution_threshold if cfg else CatalogInfo.load(dataset).pollution_threshold
+    cols = ["id", "human_label", "human_reason", "quality_reasons", "pollution", "dup_group",
+            "dup_kept_by", "face_px", "quality"]
+    ids, *columns = dataset.values(cols)
+    decision, reasons, kept = decide(*columns, threshold=threshold)
     old_cols = ("decision", "reasons", "dup_kept", "tags")
     old = dict(zip(old_cols, dataset.values(list(old_cols)), strict=True))
     tags = [[t for t in (old["tags"][k] or []) if t not in DECISIONS] + [decision[k]]
@@ -185,6 +150,6 @@ def refresh_decisions(dataset, cfg: CurateConfig | None = None) -> dict[str, int
 def rescore(dataset) -> dict[str, int]:
     """After a label changed: rescore with the filter (the review queue reorders itself, so
     labelling one crop at a time is active learning) and refresh the decisions."""
-    cfg = CurateConfig(pollution_threshold=dataset.info.get("pollution_threshold", 0.5))
+    cfg = CurateConfig(pollution_threshold=CatalogInfo.load(dataset).pollution_threshold)
     update_pollution(dataset, cfg)
     return refresh_decisions(dataset, cfg)

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
-from curation.catalog import funnel, open_catalog
+from curation.catalog import CatalogInfo, funnel, open_catalog
 from curation.errors import CurationError
 
 VERSION = re.compile(r"^v(\d{4,})$")
@@ -120,7 +120,7 @@ def export_stats(root: Path, ds) -> dict:
     f = funnel(root)
     for d, counts in f["per_domain"].items():
         counts["rejection_reasons"] = dict(per_domain.get(d, {}))
-    filt = ds.info.get("pollution_filter")
+    filt = CatalogInfo.load(ds).pollution_filter
     return {"funnel": f, "rejection_reasons": dict(by_reason),
             "pollution_filter": None if filt is None else
             {k: filt[k] for k in ("cv_accuracy", "cv_folds", "labels", "trained_at")}}

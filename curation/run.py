@@ -17,14 +17,16 @@ from curation.catalog import (
     open_catalog,
     open_sources,
     sync_app_tags,
+    update_info,
 )
 from curation.config import CurateConfig
-from curation.decide import group_duplicates, refresh_decisions, update_pollution, update_uniqueness
+from curation.decide import group_duplicates, refresh_decisions, update_uniqueness
 from curation.detectors import get_detector
 from curation.errors import CurationError
 from curation.manifest import sources_by_sha
 from curation.pool import run_pool
 from curation.process import SourceResult
+from curation.scoring import update_pollution
 
 BATCH = 32  # images per catalog write: the most work an interrupted run repeats
 
@@ -64,8 +66,7 @@ def curate(workspace_root: Path | str, cfg: CurateConfig, progress: bool = True,
     get_detector(cfg.detector, cfg.cascade or None)  # fail now (missing cascade), not in a worker
     manifest = sources_by_sha(root / "raw" / "manifest.jsonl")
     ds, sources = open_catalog(root), open_sources(root)
-    ds.info["pollution_threshold"] = cfg.pollution_threshold
-    ds.save()
+    update_info(ds, pollution_threshold=cfg.pollution_threshold)
     sync_app_tags(ds)
     done = _settled(sources, manifest, root)
     todo = [(sha, str(root / m["path"])) for sha, m in manifest.items() if sha not in done]

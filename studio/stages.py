@@ -80,14 +80,13 @@ def crawl_stage(ctx: Context) -> CrawlOutcome:
 # ------------------------------------------------------------------------------------ curate
 
 def curate_stage(ctx: Context) -> CurateOutcome:
-    from curation.catalog import human_labels, open_catalog
+    from curation.catalog import CatalogInfo, human_labels, open_catalog
     from curation.export import export_stats
-    from curation.filter_model import INFO_KEY
     from curation.run import catalog_lock, curate
 
     root = ctx.ws.root
     ds = open_catalog(root)
-    before = (ds.info.get(INFO_KEY) or {}).get("trained_at")
+    before = (CatalogInfo.load(ds).pollution_filter or {}).get("trained_at")
     lock = catalog_lock(root)
     try:
         report = curate(root, ctx.cfg.curate, progress=False)

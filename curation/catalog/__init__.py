@@ -2,7 +2,8 @@
 
 A thin façade: `connect` opens the right database and dataset, `server`/`supervisor` run the
 workspace's own mongod, `identity` names the dataset and follows moves, `schema` declares the
-fields, `labels` writes human labels, `queries` answers the pages and commands.
+fields, `info` is the catalog's own typed record (`dataset.info`), `labels` writes human labels,
+`queries` answers the pages and commands.
 """
 
 from curation.catalog.connect import (
@@ -13,6 +14,7 @@ from curation.catalog.connect import (
     open_sources,
 )
 from curation.catalog.identity import dataset_name, workspace_id
+from curation.catalog.info import CatalogInfo, update_info
 from curation.catalog.labels import human_labels, set_label, set_labels, sync_app_tags
 from curation.catalog.queries import (
     count_by,
@@ -26,9 +28,9 @@ from curation.catalog.queries import (
 from curation.catalog.schema import CROP_FIELDS, DECISIONS, LABELS, SAVED_VIEWS, SOURCE_FIELDS
 
 __all__ = [
-    "CROP_FIELDS", "DECISIONS", "LABELS", "SAVED_VIEWS", "SOURCE_FIELDS", "catalog_exists",
+    "CROP_FIELDS", "DECISIONS", "LABELS", "SAVED_VIEWS", "SOURCE_FIELDS", "CatalogInfo", "catalog_exists",
     "count_by",
     "database_configured", "dataset_name", "domain_of", "duplicate_groups", "ensure_saved_views",
     "external_uri", "funnel", "human_labels", "open_catalog", "open_sources", "review_queue",
-    "set_kept", "set_label", "set_labels", "sync_app_tags", "workspace_id",
+    "set_kept", "set_label", "set_labels", "sync_app_tags", "update_info", "workspace_id",
 ]

@@ -18,6 +18,7 @@ from typing import Any
 from filelock import FileLock, Timeout
 
 from curation.catalog import identity
+from curation.catalog.info import CatalogInfo, update_info
 from curation.catalog.schema import CROP_FIELDS, SOURCE_FIELDS, declare
 from curation.catalog.server import ensure_server
 from curation.errors import CurationError
@@ -101,8 +102,7 @@ def _open(root: Path):
             ds = _give_copy_its_own_catalog(fo, root, ds)
     else:
         ds = fo.Dataset(name, persistent=True)
-        ds.info["root"] = str(root)
-        ds.save()
+        CatalogInfo(root=str(root)).save(ds)
     declare(ds, CROP_FIELDS)
     for field in INDEXES:
         ds.create_index(field)
@@ -112,7 +112,7 @@ def _open(root: Path):
     declare(sources, SOURCE_FIELDS)
     if identity.recorded_root(ds) != str(root):
         moved_from = identity.recorded_root(ds)
-        sources.info["root"] = sources.info.get("root") or moved_from
+        update_info(sources, root=CatalogInfo.load(sources).root or moved_from)
         identity.rebase(sources, root)
         n = identity.rebase(ds, root)
         if n:

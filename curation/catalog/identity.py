@@ -16,6 +16,7 @@ import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
+from curation.catalog.info import CatalogInfo, update_info
 from curation.errors import CurationError
 
 ID_FILE = "workspace.json"
@@ -85,7 +86,7 @@ def adopt_legacy(fo, root: Path, name: str, own_database: bool) -> bool:
 
 
 def recorded_root(dataset) -> str | None:
-    return dataset.info.get("root") or dataset.info.get("workspace")
+    return CatalogInfo.load(dataset).root
 
 
 def is_copy_on_shared_database(dataset, root: Path) -> bool:
@@ -117,7 +118,5 @@ def rebase(dataset, root: Path) -> int:
         dataset.set_values("path", new_rel, key_field="id")
     if new_fp:
         dataset.set_values("filepath", new_fp, key_field="id")
-    dataset.info["root"] = str(root)
-    dataset.info.pop("workspace", None)
-    dataset.save()
+    update_info(dataset, root=str(root))  # drops a legacy "workspace" key
     return len(new_fp)

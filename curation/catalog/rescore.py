@@ -16,10 +16,11 @@ from pathlib import Path
 
 from filelock import FileLock, Timeout
 
+from curation.catalog.info import CatalogInfo, update_info
+
 log = logging.getLogger(__name__)
 DEBOUNCE_SECONDS = 1.5  # quiet time after the last label before the rescore starts
 BUSY_RETRY_SECONDS = 5.0  # while `studio curate` holds the catalog (it rescores at its end)
-SCORED_AT = "scored_at"  # dataset.info key: when the scores were last computed
 
 
 def rescore_now(dataset) -> dict[str, int]:
@@ -29,8 +30,7 @@ def rescore_now(dataset) -> dict[str, int]:
 
     started = datetime.now(UTC)
     counts = rescore(dataset)
-    dataset.info[SCORED_AT] = started.isoformat()
-    dataset.save()
+    update_info(dataset, scored_at=started)
     return counts
 
 
@@ -49,8 +49,7 @@ class ScoringState:
 def scoring_state(dataset, rescorer: Rescorer | None = None) -> ScoringState:
     """How fresh the scores are: one indexed count of labels newer than the last rescore."""
     dataset.reload()
-    raw = dataset.info.get(SCORED_AT)
-    at = datetime.fromisoformat(raw) if raw else None
+    at = CatalogInfo.load(dataset).scored_at
     query = {"labeled_at": {"$gt": at.replace(tzinfo=None)}} if at else {"labeled_at": {"$ne": None}}
     since = dataset._sample_collection.count_documents(query)
     return ScoringState(at, since, bool(rescorer and rescorer.busy),
