@@ -19,6 +19,8 @@ import signal
 import time
 from pathlib import Path
 
+from records import read_json
+
 
 def state_dir(db_dir: Path) -> Path:
     path = db_dir / "studio"
@@ -35,11 +37,8 @@ def error_file(db_dir: Path) -> Path:
 
 
 def read_info(db_dir: Path) -> dict | None:
-    try:
-        info = json.loads(info_file(db_dir).read_text())
-    except (OSError, ValueError):
-        return None
-    return info if isinstance(info, dict) and isinstance(info.get("port"), int) else None
+    info = read_json(info_file(db_dir))
+    return info if info is not None and isinstance(info.get("port"), int) else None
 
 
 def live_clients(db_dir: Path) -> int:

@@ -104,7 +104,7 @@ def is_demo_workspace(ws: Workspace) -> bool:
 @contextmanager
 def serve_site(site_dir: Path) -> Iterator:
     """The demo site on SITE_PORT, or on any free port when that one is taken (no check-then-bind race)."""
-    from studio.demo_site import serve
+    from studio.site_server import serve
 
     try:
         cm = serve(site_dir, port=SITE_PORT)
