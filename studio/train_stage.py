@@ -55,19 +55,26 @@ def train_stage(ctx: Context) -> TrainOutcome | TrainSkipped:
     if result.stopped:  # SIGINT / SIGTERM: checkpointed; this stage fails and the next pipeline resumes it
         raise UserError(f"training stopped by {result.stopped} at step {result.step} (checkpointed); "
                         "the next `studio pipeline` resumes it")
+    return _summarise(ctx, plan, result, start, resume, sanity)
+
+
+def _summarise(ctx: Context, plan: TrainPlan, result, start: dict[str, Any], resume: bool,
+               sanity: str | None) -> TrainOutcome:
+    """The stage's outcome: what was trained on what, from where, with what result."""
     warm_from = start.get("warm_start_from")
     how = f"warm start from {start.get('warm_start_run')}" if warm_from else start.get("note") or "from scratch"
     if resume:
         how += ", resumed after an interruption"
     ckpt = result.best_checkpoint or result.checkpoint
+    record = read_run_record(ctx.run_dir)
     return TrainOutcome(
         summary=f"trained {result.step} steps on {plan.export} "
                 f"({plan.images} images, {plan.new_accepted} new; {how})",
         reason=plan.reason, export=plan.export, new_accepted=plan.new_accepted, steps=result.step,
         warm_start_from=warm_from, resumed=resume, checkpoint=str(ckpt.relative_to(ctx.run_dir)),
         final_metrics={k: v for k, v in result.metrics.items() if isinstance(v, int | float)},
-        resolution=plan.cfg.resolution,
-        device=(record.device or None) if (record := read_run_record(ctx.run_dir)) else None, sanity=sanity,
+        resolution=plan.cfg.resolution, device=record.device if record and record.device else None,
+        sanity=sanity,
     )
 
 

@@ -20,10 +20,11 @@ from typing import Annotated
 
 import typer
 
+from records import write_atomic_json, write_atomic_text
 from studio.config import override
 from studio.errors import UserError
 from studio.options import DemoWorkspaceOpt
-from studio.workspace import Workspace, atomic_write_json, atomic_write_text
+from studio.workspace import Workspace
 
 SITE_PORT = 8765  # fixed, so the URLs stay the same from one demo run to the next (incremental)
 # One-face portraits in the site's archive (all of lfw_subset's faces): the core site has about 15
@@ -124,8 +125,8 @@ def prepare_workspace(ws: Workspace, url: str, gpu: bool) -> str:
 
     if not ws.exists():
         ws.root.mkdir(parents=True, exist_ok=True)
-        atomic_write_text(ws.config_path, demo_config(TEMPLATE.read_text(), url, gpu))
-        atomic_write_json(ws.root / MARKER, {"created_by": "studio demo", "gpu": gpu})
+        write_atomic_text(ws.config_path, demo_config(TEMPLATE.read_text(), url, gpu))
+        write_atomic_json(ws.root / MARKER, {"created_by": "studio demo", "gpu": gpu})
         return f"created the workspace {ws.root} (settings in {ws.config_path.name})"
     if not is_demo_workspace(ws):
         raise UserError(f"{ws.root} is a workspace `studio demo` did not create; it will not change its "
@@ -133,7 +134,7 @@ def prepare_workspace(ws: Workspace, url: str, gpu: bool) -> str:
     if load_config(ws.config_path).sources.urls != [url]:
         # The site moved to another port (8765 was taken): the crawl re-reads it under the new URLs;
         # images are content-addressed, so nothing is stored twice.
-        atomic_write_text(ws.config_path, set_key(ws.config_path.read_text(), "sources", "urls", f'["{url}"]'))
+        write_atomic_text(ws.config_path, set_key(ws.config_path.read_text(), "sources", "urls", f'["{url}"]'))
     return (f"reusing the existing demo workspace {ws.root}: this run is incremental (start afresh: "
             f"delete {ws.root} or use --workspace DIR)")
 

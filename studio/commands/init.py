@@ -7,9 +7,10 @@ from pathlib import Path
 import typer
 
 from curation.catalog.identity import workspace_id
+from records import write_atomic_text
 from studio.config import TEMPLATE, load_config
 from studio.options import WorkspaceOpt
-from studio.workspace import Workspace, atomic_write_text
+from studio.workspace import Workspace
 
 
 def init(
@@ -27,7 +28,7 @@ def init(
         quoted = ", ".join(f'"{u}"' for u in url)
         text = text.replace("urls = []", f"urls = [{quoted}]", 1)
     ws.root.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(ws.config_path, text)
+    write_atomic_text(ws.config_path, text)
     load_config(ws.config_path)
     workspace_id(ws.root)  # names its catalog, so the folder can move with its labels
     typer.echo(f"created workspace at {ws.root} (edit {ws.config_path.name}, then `studio crawl`)")

@@ -9,15 +9,16 @@ from typing import Annotated, Any
 import typer
 
 from crawler.report import list_crawls
+from records import iter_jsonl
 from studio.lineage import chain
 from studio.models import current
 from studio.options import WorkspaceOpt
-from studio.workspace import Workspace, read_jsonl
+from studio.workspace import Workspace
 
 
 def collect_status(ws: Workspace) -> dict[str, Any]:
     """What each stage holds, read from the workspace files (cheap: no database needed)."""
-    manifest = list(read_jsonl(ws.raw_manifest))
+    manifest = list(iter_jsonl(ws.raw_manifest))
     crawls = [c.id for c in list_crawls(ws.crawl_dir)]
     exports = sorted(p.name for p in ws.exports_dir.iterdir() if p.is_dir()) if ws.exports_dir.exists() else []
     runs = sorted(p.name for p in ws.runs_dir.iterdir() if p.is_dir()) if ws.runs_dir.exists() else []
