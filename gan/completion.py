@@ -8,6 +8,7 @@ as it was; Poisson blending (or a feathered alpha) then hides the seam. Masks ar
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -18,7 +19,7 @@ from PIL import Image
 from gan.errors import GanError
 from gan.latent import optimise_latents, to_float
 from gan.losses import g_loss
-from gan.sampling import to_uint8
+from gan.sampling import to_chw, to_uint8
 
 MASK_KINDS = ("centre", "left", "right", "random", "pattern", "custom")
 
@@ -67,8 +68,10 @@ class Completion:
 
 
 def complete(g, d, image: torch.Tensor, hole: torch.Tensor, steps: int = 300, restarts: int = 4,
-             lr: float = 0.03, perceptual_weight: float = 0.003, blend: str = "poisson", seed: int = 0) -> Completion:
-    """Fill `hole` of uint8 `image` (3, R, R) with the generator's best guess."""
+             lr: float = 0.03, perceptual_weight: float = 0.003, blend: str = "poisson", seed: int = 0,
+             on_step: Callable[[int], None] | None = None) -> Completion:
+    """Fill `hole` of uint8 `image` (3, R, R) with the generator's best guess; `on_step(n)` after
+    each of the `steps` optimisation steps (a progress bar)."""
     if blend not in ("poisson", "alpha", "none"):
         raise GanError("blend must be poisson, alpha or none")
     dev = next(g.parameters()).device
@@ -82,7 +85,7 @@ def complete(g, d, image: torch.Tensor, hole: torch.Tensor, steps: int = 300, re
             return contextual
         return contextual + perceptual_weight * torch.stack([g_loss("ns", d(x[i:i + 1])) for i in range(len(x))])
 
-    zb, loss, history = optimise_latents(g, loss_of, steps, restarts, lr, seed)
+    zb, loss, history = optimise_latents(g, loss_of, steps, restarts, lr, seed, on_step)
     with torch.no_grad():
         gen = to_uint8(g(zb))[0].cpu()
     img = image.cpu()
@@ -114,3 +117,37 @@ def alpha_blend(image: torch.Tensor, fill: torch.Tensor, hole: torch.Tensor, fea
     a = F.avg_pool2d(hole.float()[None, None], feather, stride=1, padding=feather // 2, count_include_pad=False)[0, 0]
     a = torch.maximum(a, hole.float())
     return (a * fill.float() + (1 - a) * image.float()).round().clamp(0, 255).to(torch.uint8)
+
+
+# --- numpy in, numpy out: for callers without torch (the app's pages) ------------------------------
+
+def hole_mask(kind: str, resolution: int, seed: int = 0, custom=None) -> np.ndarray:
+    """`make_mask` as a bool array (R, R): True = missing."""
+    return make_mask(kind, resolution, seed=seed, custom=custom).numpy()
+
+
+def masked_image(image: Image.Image | np.ndarray, hole: np.ndarray, fill: int = 128) -> np.ndarray:
+    """uint8 (R, R, 3): the image with the hole's pixels grey, as the completion sees it."""
+    pixels = to_chw(image).permute(1, 2, 0).numpy()
+    return np.where(np.asarray(hole, dtype=bool)[..., None], np.uint8(fill), pixels)
+
+
+@dataclass
+class CompletedImage:
+    generated: np.ndarray  # (R, R, 3) uint8: G(z) for the best z
+    composite: np.ndarray  # (R, R, 3) uint8: known pixels from the input, the hole from G(z)
+    blended: np.ndarray  # (R, R, 3) uint8: composite with the seam blended away
+    loss: float
+
+
+def complete_image(g, d, image: Image.Image | np.ndarray, hole: np.ndarray, steps: int = 300,
+                   restarts: int = 4, blend: str = "poisson", seed: int = 0,
+                   on_step: Callable[[int], None] | None = None) -> CompletedImage:
+    """`complete` of a PIL image or uint8 array (R, R, 3) and a bool hole (R, R), channels last."""
+    c = complete(g, d, to_chw(image), torch.as_tensor(np.asarray(hole, dtype=bool)), steps=steps,
+                 restarts=restarts, blend=blend, seed=seed, on_step=on_step)
+
+    def hwc(t: torch.Tensor) -> np.ndarray:
+        return t.permute(1, 2, 0).numpy()
+
+    return CompletedImage(hwc(c.generated), hwc(c.composite), hwc(c.blended), c.loss)

@@ -10,14 +10,17 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
+from PIL import Image
 
 from gan.errors import GanError
-from gan.sampling import latents, to_uint8
+from gan.sampling import latents, to_chw, to_uint8
 
 
 def to_float(image: torch.Tensor) -> torch.Tensor:
@@ -49,8 +52,10 @@ def project(g, target: torch.Tensor, d=None, steps: int = 200, restarts: int = 4
         return Projection(zb, to_uint8(g(zb))[0].cpu(), loss, history)
 
 
-def optimise_latents(g, loss_of, steps: int, restarts: int, lr: float, seed: int):
+def optimise_latents(g, loss_of, steps: int, restarts: int, lr: float, seed: int,
+                     on_step: Callable[[int], None] | None = None):
     """Adam on `restarts` latents at once (one batch); `loss_of(z)` gives one loss per latent.
+    `on_step(n)` is called after each step with the steps done so far (a progress bar).
 
     Returns the best latent (1, z_dim), its final loss and the best loss after each step.
     """
@@ -63,6 +68,8 @@ def optimise_latents(g, loss_of, steps: int, restarts: int, lr: float, seed: int
         loss.sum().backward()
         opt.step()
         history.append(float(loss.detach().min()))
+        if on_step is not None:
+            on_step(len(history))
     with torch.no_grad():
         loss = loss_of(z)
         best = int(loss.argmin())
@@ -107,6 +114,14 @@ class Directions:
 
     def name(self, i: int) -> str:
         return self.names[i] if i < len(self.names) else f"PC {i + 1}"
+
+    def __len__(self) -> int:
+        return len(self.directions)
+
+    def variance(self, i: int) -> float | None:
+        """The fraction of variance direction i explains; None for label directions."""
+        v = float(self.explained_variance[i])
+        return None if v != v else v
 
 
 def save_directions(path: Path | str, dirs: Directions) -> Path:
@@ -194,4 +209,43 @@ def edit(z: torch.Tensor, direction: torch.Tensor, amounts: list[float]) -> torc
     return torch.stack([z.flatten() + a * direction.to(z) for a in amounts])
 
 
+# --- numpy in, numpy out: for callers without torch (the app's pages) ------------------------------
 
+@dataclass
+class ImageProjection:
+    z: np.ndarray  # (1, z_dim) float32: the best latent
+    rms: float  # RMS pixel error of G(z) against the image, pixels in [0, 1]
+
+
+def project_image(g, image: Image.Image | np.ndarray, d=None, steps: int = 200,
+                  restarts: int = 4) -> ImageProjection:
+    """`project` of a PIL image or uint8 array (R, R, 3): the best latent and its pixel error."""
+    target = to_chw(image)
+    p = project(g, target, d, steps=steps, restarts=restarts)
+    rms = float(((p.image.float() - target.float()) / 255).pow(2).mean().sqrt())
+    return ImageProjection(p.z.cpu().numpy(), rms)
+
+
+def along(z: np.ndarray, direction: np.ndarray | torch.Tensor, amount: float) -> np.ndarray:
+    """z (1, z_dim) moved `amount` along `direction` (z_dim,): (1, z_dim)."""
+    return edit(torch.as_tensor(z), torch.as_tensor(direction), [amount]).numpy()
+
+
+def move(z: np.ndarray, dirs: Directions, amounts: Sequence[float]) -> np.ndarray:
+    """z (1, z_dim) moved amounts[i] along direction i of `dirs`, one after the other (an amount
+    of 0 leaves it); more amounts than directions is a GanError."""
+    if len(amounts) > len(dirs):
+        raise GanError(f"{len(amounts)} amounts for {len(dirs)} directions")
+    moved = np.array(z, dtype=np.float32)
+    for i, amount in enumerate(amounts):
+        if amount:
+            moved = along(moved, dirs.directions[i], amount)
+    return moved
+
+
+def tagged_direction(z: np.ndarray, tagged: Iterable[int]) -> np.ndarray:
+    """`label_direction` of latents z (N, z_dim) whose rows `tagged` (0-based) show an attribute
+    and the others do not: a unit vector (z_dim,). GanError when all or none are tagged."""
+    labels = torch.zeros(len(z), dtype=torch.bool)
+    labels[list(tagged)] = True
+    return label_direction(torch.as_tensor(z), labels).numpy()

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import torch
 from PIL import Image
 from torchvision.utils import make_grid
 
 from gan.checkpoint import load_state, load_weights, resolve_checkpoint, split_weights
 from gan.config import TrainConfig
+from gan.metrics import memorization
 from gan.models import Discriminator, Generator
 
 
@@ -95,8 +97,11 @@ def interpolate(g: Generator, seed_a: int, seed_b: int, steps: int = 8,
                                steps)
 
 
-def interpolate_latents(g: Generator, za: torch.Tensor, zb: torch.Tensor, steps: int = 8) -> list[Image.Image]:
-    """Frames from G(za) to G(zb) along their slerp (za, zb: (1, z_dim), e.g. a projected image's z)."""
+def interpolate_latents(g: Generator, za: torch.Tensor | np.ndarray, zb: torch.Tensor | np.ndarray,
+                        steps: int = 8) -> list[Image.Image]:
+    """Frames from G(za) to G(zb) along their slerp (za, zb: (1, z_dim), e.g. a projected image's z;
+    tensors or numpy arrays)."""
+    za, zb = torch.as_tensor(za), torch.as_tensor(zb)
     z = torch.cat([slerp(za.cpu(), zb.cpu(), i / max(1, steps - 1)) for i in range(steps)])
     return [Image.fromarray(im.permute(1, 2, 0).numpy()) for im in generate(g, z)]
 
@@ -112,3 +117,42 @@ def save_strip(frames: list[Image.Image], path: Path | str) -> None:
 def save_gif(frames: list[Image.Image], path: Path | str, ms_per_frame: int = 120, bounce: bool = True) -> None:
     seq = frames + frames[-2:0:-1] if bounce else frames
     seq[0].save(path, save_all=True, append_images=seq[1:], duration=ms_per_frame, loop=0)
+
+
+# --- numpy in, numpy or PIL out: for callers without torch (the app's pages) ----------------------
+
+def latent_batch(n: int, seed: int, z_dim: int, truncation: float | None = None) -> np.ndarray:
+    """`latents` as a float32 array (n, z_dim): the same numbers for the same arguments."""
+    return latents(n, seed, z_dim, truncation).numpy()
+
+
+def images_of(g: Generator, z: np.ndarray | torch.Tensor) -> np.ndarray:
+    """uint8 images (N, R, R, 3), channels last, of latents z (N, z_dim)."""
+    return generate(g, torch.as_tensor(z)).permute(0, 2, 3, 1).numpy()
+
+
+def grid_of(images: np.ndarray, nrow: int | None = None) -> Image.Image:
+    """`grid_image` of uint8 channels-last images (N, R, R, 3), or of one image (R, R, 3)."""
+    arr = np.ascontiguousarray(images, dtype=np.uint8)
+    arr = arr[None] if arr.ndim == 3 else arr
+    return grid_image(torch.from_numpy(arr).permute(0, 3, 1, 2), nrow)
+
+
+def image_side(g: Generator) -> int:
+    """The side in pixels of G's images."""
+    return int(generate(g, latents(1, 0, g.z_dim)).shape[-1])
+
+
+def to_chw(image: Image.Image | np.ndarray) -> torch.Tensor:
+    """A PIL image or a uint8 array (R, R, 3) → uint8 tensor (3, R, R)."""
+    if isinstance(image, Image.Image) and image.mode != "RGB":
+        image = image.convert("RGB")
+    return torch.from_numpy(np.array(image, dtype=np.uint8)).permute(2, 0, 1).contiguous()
+
+
+def nearest_training_image(image: Image.Image | np.ndarray, reals: torch.Tensor) -> tuple[np.ndarray, float]:
+    """The training image closest to `image` (uint8 (R, R, 3)), channels last, and their RMS pixel
+    distance in [0, 1] (`gan.metrics.memorization`); `reals`: uint8 (N, 3, R, R), as
+    `gan.data.load_images` gives them."""
+    _, j, rms = memorization(to_chw(image)[None], reals, threshold=0.0, pairs=1)["closest_pairs"][0]
+    return reals[j].permute(1, 2, 0).numpy(), rms
