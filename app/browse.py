@@ -7,7 +7,8 @@ import math
 import streamlit as st
 from PIL import Image, ImageDraw
 
-from app import catalog, common
+from app import catalog_view, common
+from curation.catalog import CropFilters, filter_crops
 from studio.workspace import Workspace
 
 COLS = 6
@@ -16,8 +17,8 @@ COLS = 6
 def render() -> None:
     ws = common.workspace()
     st.title("Browse")
-    ds = catalog.dataset_or_start_here(ws)
-    view = catalog.filtered(ds, filter_form(ds))
+    ds = catalog_view.dataset_or_start_here(ws)
+    view = filter_crops(ds, filter_form(ds))
     total = view.count()
 
     c1, c2, c3 = st.columns([1, 1, 4], vertical_alignment="bottom")
@@ -26,7 +27,7 @@ def render() -> None:
     page = c2.number_input("Page", 1, pages, 1, key="page") - 1
     c3.caption(f"{total} of {len(ds)} crops · page {page + 1} of {pages}")
 
-    rows = catalog.page_of(view, page, size)
+    rows = catalog_view.page_of(view, page, size)
     if not rows:
         st.info("No crop matches these filters.")
     for start in range(0, len(rows), COLS):
@@ -47,19 +48,19 @@ def full_range(ds, field: str) -> tuple[float, float]:
     return (float(lo or 0.0), float(hi or 1.0)) if lo is not None else (0.0, 1.0)
 
 
-def filter_form(ds) -> catalog.Filters:
+def filter_form(ds) -> CropFilters:
     with st.expander("Filters", expanded=True, icon=":material/filter_alt:"):
         c1, c2, c3, c4 = st.columns(4)
         decision = c1.selectbox("Decision", ["all", "accepted", "rejected", "duplicate"], key="f-decision")
         label = c2.selectbox("Human label", ["all", "unlabelled", "accept", "reject"], key="f-label")
-        domain = c3.selectbox("Source domain", ["all", *catalog.domains(ds)], key="f-domain")
+        domain = c3.selectbox("Source domain", ["all", *catalog_view.domains(ds)], key="f-domain")
         group = c4.text_input("Duplicate group", key="f-group", placeholder="id, or 'any'")
         c1, c2 = st.columns(2)
         q_full, p_full = full_range(ds, "quality"), (0.0, 1.0)
         quality = c1.slider("Quality", q_full[0], max(q_full[1], q_full[0] + 1e-6), q_full, key="f-quality")
         pollution = c2.slider("Pollution probability", 0.0, 1.0, p_full, 0.01, key="f-pollution")
 
-    return catalog.Filters(
+    return CropFilters(
         decision=None if decision == "all" else decision,
         label=None if label == "all" else label,
         domain=None if domain == "all" else domain,
@@ -71,10 +72,10 @@ def filter_form(ds) -> catalog.Filters:
 
 @st.dialog("Crop", width="large")
 def detail(ws: Workspace, ds, sample_id: str) -> None:
-    info = catalog.crop(ds, sample_id)
+    info = catalog_view.crop(ds, sample_id)
     left, right = st.columns(2)
     with left:
-        source = catalog.source_path(ws, info.get("source_sha256") or "")
+        source = catalog_view.source_path(ws, info.get("source_sha256") or "")
         if source is None:
             st.info("The source image is not in raw/ any more.")
         else:
@@ -101,7 +102,7 @@ def detail(ws: Workspace, ds, sample_id: str) -> None:
         group_id = info.get("dup_group")
         if group_id:
             st.markdown(f"**Duplicate group** `{group_id}`")
-            members = catalog.page_of(catalog.filtered(ds, catalog.Filters(group=group_id)), 0, 12)
+            members = catalog_view.page_of(filter_crops(ds, CropFilters(group=group_id)), 0, 12)
             st.image([m["filepath"] for m in members], width=72,
                      caption=["kept" if m["decision"] != "duplicate" else "duplicate" for m in members])
 

@@ -1,13 +1,13 @@
-"""The pages' access to the FiftyOne catalog through curation's public API (`curation.catalog`).
+"""The pages' view of the FiftyOne catalog, through curation's public API (`curation.catalog`).
 
-One cached dataset handle per process; queries are paginated in the database (skip/limit on
-the view, only the fields a page shows), so a page stays fast on 100k crops.
+One cached dataset handle per process. The queries are curation's (`curation.catalog.queries`:
+`filter_crops`, `label_of`, `review_queue`…); their rows are read a page at a time in the database
+(skip/limit on the view, only the fields a page shows), so a page stays fast on 100k crops.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -71,39 +71,6 @@ def has_catalog(ws: Workspace) -> bool:
     return has_crawl(ws) and database_configured(ws.root)
 
 
-@dataclass
-class Filters:
-    decision: str | None = None  # accepted, rejected, duplicate
-    label: str | None = None  # accept, reject, unlabelled
-    domain: str | None = None
-    quality: tuple[float, float] | None = None
-    pollution: tuple[float, float] | None = None
-    group: str | None = None  # a duplicate group id, or "any" for crops in some group
-
-
-def filtered(ds, f: Filters):
-    """The crops matching the filters, as a FiftyOne view (nothing is loaded yet)."""
-    from fiftyone import ViewField as F
-
-    view = ds.view()
-    if f.decision:
-        view = view.match(F("decision") == f.decision)
-    if f.label == "unlabelled":
-        view = view.match(F("human_label") == None)  # noqa: E711 (a MongoDB expression)
-    elif f.label:
-        view = view.match(F("human_label") == f.label)
-    if f.domain:
-        view = view.match(F("domain") == f.domain)
-    for name, bounds in (("quality", f.quality), ("pollution", f.pollution)):
-        if bounds is not None:
-            view = view.match((F(name) >= bounds[0]) & (F(name) <= bounds[1]))
-    if f.group == "any":
-        view = view.match(F("dup_group") != None)  # noqa: E711
-    elif f.group:
-        view = view.match(F("dup_group") == f.group)
-    return view
-
-
 def page_of(view, page: int, size: int, fields: list[str] = GRID_FIELDS) -> list[dict[str, Any]]:
     """Rows of one page of `view` (skip/limit run in MongoDB)."""
     return rows_of(view.sort_by("sha256").skip(page * size).limit(size), fields)
@@ -160,15 +127,6 @@ def progress(ds) -> dict[str, Any]:
     labelled = ds._sample_collection.count_documents({"human_label": {"$ne": None}})
     summary = accuracy_summary(ds.info.get(INFO_KEY))
     return {"labelled": labelled, "unlabelled": len(ds) - labelled, **summary}
-
-
-def label_of(ds, sha256: str) -> tuple[str | None, str]:
-    """The current human label and reason of a crop hash (for undo)."""
-    from fiftyone import ViewField as F
-
-    view = ds.match(F("sha256") == sha256).limit(1)
-    labels, reasons = view.values(["human_label", "human_reason"])
-    return (labels[0], reasons[0] or "") if labels else (None, "")
 
 
 def source_path(ws: Workspace, source_sha256: str) -> Path | None:

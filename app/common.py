@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import io
 import logging
 import shlex
+import tempfile
 from pathlib import Path
 
 import streamlit as st
@@ -99,10 +101,9 @@ def discriminator(checkpoint: Path):
 
 def resolution(checkpoint: Path) -> int:
     """The image side of a checkpoint's generator."""
-    from gan.sampling import generate, latents
+    from gan.sampling import image_side
 
-    g = generator(checkpoint)
-    return int(generate(g, latents(1, 0, g.z_dim)).shape[-1])
+    return image_side(generator(checkpoint))
 
 
 @st.cache_resource(max_entries=2, show_spinner="Finding the main directions…")
@@ -115,3 +116,19 @@ def _pca(checkpoint: str, _stamp: float):
 
 def pca_directions(checkpoint: Path):
     return _pca(str(checkpoint), (checkpoint / "weights.safetensors").stat().st_mtime)
+
+
+def png_bytes(image) -> bytes:
+    """A PIL image as PNG bytes (for a download button)."""
+    buf = io.BytesIO()
+    image.save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def gif_bytes(frames) -> bytes:
+    """Frames (PIL images) as an animated GIF, there and back (`gan.sampling.save_gif`)."""
+    from gan.sampling import save_gif
+
+    with tempfile.TemporaryDirectory() as tmp:
+        save_gif(frames, Path(tmp) / "walk.gif")
+        return (Path(tmp) / "walk.gif").read_bytes()

@@ -6,7 +6,7 @@ import math
 
 import streamlit as st
 
-from app import catalog, common
+from app import catalog_view, common
 from curation.catalog import duplicate_groups, set_kept
 
 PER_PAGE = 10
@@ -15,7 +15,7 @@ PER_PAGE = 10
 def render() -> None:
     ws = common.workspace()
     st.title("Duplicates")
-    ds = catalog.dataset_or_start_here(ws)
+    ds = catalog_view.dataset_or_start_here(ws)
     groups = duplicate_groups(ds)
     if not groups:
         st.success("No near-duplicates in the catalog.")

@@ -3,109 +3,109 @@
 from __future__ import annotations
 
 import random
-import tempfile
 from pathlib import Path
 
+import numpy as np
 import streamlit as st
-import torch
 
-from app import common, explore
-from app.explore import png
+from app import common, pickers
+from gan.data import load_images
+from gan.errors import GanError
+from gan.latent import along, tagged_direction
+from gan.rundir import read_run_record
+from gan.sampling import grid_of, images_of, interpolate, latent_batch, nearest_training_image
+from studio.workspace import Workspace
 
-ws = common.workspace()
-st.title("Generate")
 
-models = explore.model_choices(ws)
-if not models:
-    common.start_here("model", ws)
-    st.stop()
-
-label = st.selectbox("Model", list(models))
-ckpt = models[label]
-g = common.generator(ckpt)
-
-from gan.rundir import read_run_record  # noqa: E402
-from gan.sampling import generate, grid_image, interpolate, latents, save_gif  # noqa: E402
-
-# --- grid ------------------------------------------------------------------------------------------
-if "seed" not in st.session_state:
-    st.session_state.seed = 0
+def render() -> None:
+    ws = common.workspace()
+    st.title("Generate")
+    ckpt = pickers.pick_model(ws)
+    g = common.generator(ckpt)
+    seed, truncation, count = grid_settings()
+    z = latent_batch(count, int(seed), g.z_dim, truncation or None)
+    images = images_of(g, z)  # uint8 (N, R, R, 3)
+    grid = grid_of(images)
+    st.image(grid, caption=f"seed {seed}, truncation {truncation or 'off'}", width=min(768, 96 * int(count ** 0.5 + 0.5)))
+    st.download_button("Download PNG", common.png_bytes(grid), file_name=f"samples-seed{seed}.png",
+                       mime="image/png", icon=":material/download:")
+    with st.expander("Nearest training image", icon=":material/compare:"):
+        nearest(ckpt, images)
+    with st.expander("Directions", icon=":material/tune:"):
+        directions(ws, ckpt, g, z)
+    walk(g, int(seed), truncation)
 
 
 def surprise() -> None:
     st.session_state.seed = random.randrange(2**31)
 
 
-c1, c2, c3, c4 = st.columns([2, 2, 2, 1], vertical_alignment="bottom")
-seed = c1.number_input("Seed", 0, 2**31 - 1, key="seed")
-truncation = c2.slider("Truncation", 0.0, 3.0, 0.0, 0.1,
-                       help="Redraw noise beyond ±t: lower is more typical, less varied. 0 = off.")
-count = c3.select_slider("Images", [1, 4, 9, 16, 25, 36, 64], value=16)
-c4.button("Surprise me", on_click=surprise, icon=":material/casino:")
+def grid_settings() -> tuple[int, float, int]:
+    """Seed, truncation (0 = off) and number of images of the grid."""
+    if "seed" not in st.session_state:
+        st.session_state.seed = 0
+    c1, c2, c3, c4 = st.columns([2, 2, 2, 1], vertical_alignment="bottom")
+    seed = c1.number_input("Seed", 0, 2**31 - 1, key="seed")
+    truncation = c2.slider("Truncation", 0.0, 3.0, 0.0, 0.1,
+                           help="Redraw noise beyond ±t: lower is more typical, less varied. 0 = off.")
+    count = c3.select_slider("Images", [1, 4, 9, 16, 25, 36, 64], value=16)
+    c4.button("Surprise me", on_click=surprise, icon=":material/casino:")
+    return seed, truncation, count
 
-z = latents(count, int(seed), g.z_dim, truncation or None)
-images = generate(g, z)  # uint8 (N, 3, R, R)
-grid = grid_image(images)
-st.image(grid, caption=f"seed {seed}, truncation {truncation or 'off'}", width=min(768, 96 * int(count ** 0.5 + 0.5)))
-st.download_button("Download PNG", png(grid), file_name=f"samples-seed{seed}.png", mime="image/png",
-                   icon=":material/download:")
 
-# --- nearest training image -------------------------------------------------------------------
-with st.expander("Nearest training image", icon=":material/compare:"):
+def nearest(ckpt: Path, images: np.ndarray) -> None:
+    """One sample of the grid beside the training image closest to it."""
     record = read_run_record(ckpt.parents[1])
     train_dir = record.data if record else None
-    pick = st.number_input("Sample", 1, count, 1, help="Which image of the grid (row by row).")
+    pick = st.number_input("Sample", 1, len(images), 1, help="Which image of the grid (row by row).")
     if train_dir is None or not train_dir.is_dir():
         st.info("The run's training images are not on this machine any more.")
-    else:
-        from gan.data import load_images
-        from gan.metrics import memorization
+        return
+    reals = common.cached_images(str(train_dir), record.config.resolution, load_images)
+    sample = images[pick - 1]
+    real, rms = nearest_training_image(sample, reals)
+    left, right = st.columns(2)
+    left.image(grid_of(sample), caption=f"sample {pick}", width=256)
+    right.image(grid_of(real), caption=f"nearest training image (RMS {rms:.3f})", width=256)
 
-        reals = common.cached_images(str(train_dir), record.config.resolution, load_images)
-        sample = images[pick - 1: pick]
-        _, j, rms = memorization(sample, reals, threshold=0.0, pairs=1)["closest_pairs"][0]
-        left, right = st.columns(2)
-        left.image(grid_image(sample), caption=f"sample {pick}", width=256)
-        right.image(grid_image(reals[j: j + 1]), caption=f"nearest training image (RMS {rms:.3f})", width=256)
 
-# --- directions ----------------------------------------------------------------------------------
-with st.expander("Directions", icon=":material/tune:"):
-    from gan.errors import GanError
-    from gan.latent import edit, label_direction
-
+def directions(ws: Workspace, ckpt: Path, g, z: np.ndarray) -> None:
+    """A sample of the grid moved along PCA or saved directions, and along a label direction
+    from the samples the user tags."""
+    count = len(z)
     base = st.number_input("Edit sample", 1, count, 1, key="edit-sample")
     z0 = z[base - 1: base]
-    dirs = explore.directions_picker(ws, ckpt, g, "gen-dirs")
+    dirs = pickers.pick_directions(ws, ckpt, g, "gen-dirs")
     st.caption("PCA directions (GANSpace) are the main ways the generator's images vary; saved label "
                "directions come from the catalog (`studio directions --kind labels`).")
-    moved = explore.move_along(z0, dirs, "pc")
+    moved = pickers.move_along(z0, dirs, "pc")
     st.caption("Label direction: tick the grid's samples that show an attribute (smiling, glasses…).")
     tagged = st.multiselect("Samples with the attribute", list(range(1, count + 1)), key="tagged")
     strength = st.slider("Along the label direction", -3.0, 3.0, 0.0, 0.25, key="label-amount")
     if tagged and strength:
         try:
-            labels = torch.zeros(count, dtype=torch.bool)
-            labels[[t - 1 for t in tagged]] = True
-            moved = edit(moved, label_direction(z, labels), [strength])
+            moved = along(moved, tagged_direction(z, [t - 1 for t in tagged]), strength)
         except GanError as exc:
             st.warning(str(exc))
-    edited = generate(g, torch.cat([z0, moved]))
+    edited = images_of(g, np.concatenate([z0, moved]))
     left, right = st.columns(2)
-    left.image(grid_image(edited[:1]), caption=f"sample {base}", width=192)
-    right.image(grid_image(edited[1:]), caption="edited", width=192)
-    st.download_button("Download edited PNG", png(grid_image(edited[1:])), file_name="edited.png",
+    left.image(grid_of(edited[:1]), caption=f"sample {base}", width=192)
+    right.image(grid_of(edited[1:]), caption="edited", width=192)
+    st.download_button("Download edited PNG", common.png_bytes(grid_of(edited[1:])), file_name="edited.png",
                        mime="image/png", key="dl-edited")
 
-# --- interpolation ----------------------------------------------------------------------------
-st.subheader("Interpolate")
-c1, c2, c3 = st.columns(3)
-seed_a = c1.number_input("From seed", 0, 2**31 - 1, int(seed), key="seed-a")
-seed_b = c2.number_input("To seed", 0, 2**31 - 1, int(seed) + 1, key="seed-b")
-frames_n = c3.slider("Frames", 3, 16, 8)
-frames = interpolate(g, int(seed_a), int(seed_b), frames_n, truncation or None)
-st.image(frames, width=96)
-with tempfile.TemporaryDirectory() as tmp:
-    save_gif(frames, Path(tmp) / "walk.gif")
-    gif = (Path(tmp) / "walk.gif").read_bytes()
-st.download_button("Download GIF", gif, file_name=f"walk-{seed_a}-{seed_b}.gif", mime="image/gif",
-                   icon=":material/gif:")
+
+def walk(g, seed: int, truncation: float) -> None:
+    """Frames between two seeds' images, and their GIF."""
+    st.subheader("Interpolate")
+    c1, c2, c3 = st.columns(3)
+    seed_a = c1.number_input("From seed", 0, 2**31 - 1, seed, key="seed-a")
+    seed_b = c2.number_input("To seed", 0, 2**31 - 1, seed + 1, key="seed-b")
+    frames_n = c3.slider("Frames", 3, 16, 8)
+    frames = interpolate(g, int(seed_a), int(seed_b), frames_n, truncation or None)
+    st.image(frames, width=96)
+    st.download_button("Download GIF", common.gif_bytes(frames), file_name=f"walk-{seed_a}-{seed_b}.gif",
+                       mime="image/gif", icon=":material/gif:")
+
+
+render()

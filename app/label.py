@@ -10,21 +10,28 @@ from __future__ import annotations
 
 import streamlit as st
 
-from app import catalog, common
-from curation.catalog import review_queue, set_label, set_labels
+from app import catalog_view, common
+from curation.catalog import (
+    CropFilters,
+    filter_crops,
+    label_of,
+    review_queue,
+    set_label,
+    set_labels,
+)
 from curation.catalog.rescore import scoring_state
 
 
 def render() -> None:
     ws = common.workspace()
     st.title("Label")
-    ds = catalog.dataset_or_start_here(ws)
-    rescorer = catalog.rescorer(ws)
+    ds = catalog_view.dataset_or_start_here(ws)
+    rescorer = catalog_view.rescorer(ws)
     undo_stack = st.session_state.setdefault("undo", [])
 
     def apply(rows: list[tuple[str, str, str]]) -> None:
         """Write labels (sha256, label, reason), remember the previous ones, rescore later."""
-        undo_stack.append([(sha, *catalog.label_of(ds, sha)) for sha, _, _ in rows])
+        undo_stack.append([(sha, *label_of(ds, sha)) for sha, _, _ in rows])
         if len(rows) == 1:
             set_label(ds, *rows[0], rescore=False)
         else:
@@ -55,7 +62,7 @@ def render() -> None:
 
 
 def progress_header(ds, rescorer) -> None:
-    stats = catalog.progress(ds)
+    stats = catalog_view.progress(ds)
     c1, c2, c3 = st.columns(3)
     c1.metric("Labelled", stats["labelled"])
     c2.metric("Still in the queue", stats["unlabelled"])
@@ -78,8 +85,8 @@ def progress_header(ds, rescorer) -> None:
 
 
 def review_one(ds, apply) -> None:
-    fields = [*catalog.GRID_FIELDS, "certainty"]
-    queue = catalog.rows_of(review_queue(ds, 9), fields)
+    fields = [*catalog_view.GRID_FIELDS, "certainty"]
+    queue = catalog_view.rows_of(review_queue(ds, 9), fields)
     if not queue:
         st.success("The queue is empty: every crop has a human label.")
         return
@@ -93,8 +100,8 @@ def review_one(ds, apply) -> None:
         if st.button("Accept", type="primary", icon=":material/check:", shortcut="A", key="accept"):
             apply([(crop["sha256"], "accept", "")])
             st.rerun()
-        cols = st.columns(len(catalog.REJECT_REASONS))
-        for i, (col, reason) in enumerate(zip(cols, catalog.REJECT_REASONS, strict=True)):
+        cols = st.columns(len(catalog_view.REJECT_REASONS))
+        for i, (col, reason) in enumerate(zip(cols, catalog_view.REJECT_REASONS, strict=True)):
             if col.button(f"Reject: {reason}", shortcut=str(i + 1), key=f"reject-{reason}"):
                 apply([(crop["sha256"], "reject", reason)])
                 st.rerun()
@@ -113,13 +120,13 @@ def review_bulk(ds, apply) -> None:
     c1, c2, c3 = st.columns(3)
     decision = c1.selectbox("Decision", ["all", "accepted", "rejected", "duplicate"],
                             key="b-decision")
-    domain = c2.selectbox("Source domain", ["all", *catalog.domains(ds)], key="b-domain")
+    domain = c2.selectbox("Source domain", ["all", *catalog_view.domains(ds)], key="b-domain")
     min_pollution = c3.slider("Pollution at least", 0.0, 1.0, 0.0, 0.05, key="b-pollution")
-    view = catalog.filtered(ds, catalog.Filters(
+    view = filter_crops(ds, CropFilters(
         decision=None if decision == "all" else decision,
         domain=None if domain == "all" else domain,
         pollution=(min_pollution, 1.0) if min_pollution > 0 else None))
-    rows = catalog.page_of(view, 0, 48)
+    rows = catalog_view.page_of(view, 0, 48)
     st.caption(f"{view.count()} crops match; the first {len(rows)} are shown.")
     picked = []
     for start in range(0, len(rows), 6):
@@ -128,7 +135,7 @@ def review_bulk(ds, apply) -> None:
             if col.checkbox(row["human_label"] or "—", key=f"pick-{row['id']}"):
                 picked.append(row["sha256"])
     c1, c2, c3 = st.columns([1, 1, 2], vertical_alignment="bottom")
-    reason = c3.selectbox("Reason", catalog.REJECT_REASONS, key="b-reason")
+    reason = c3.selectbox("Reason", catalog_view.REJECT_REASONS, key="b-reason")
     if c1.button(f"Accept {len(picked)}", disabled=not picked, key="bulk-accept"):
         apply([(sha, "accept", "") for sha in picked])
         st.rerun()

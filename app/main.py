@@ -5,14 +5,14 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-# `streamlit run` puts app/ on sys.path, not the repository root that holds the packages.
-ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+import streamlit as st
 
-import streamlit as st  # noqa: E402
-
-from app import common  # noqa: E402
+try:
+    from app import common
+except ModuleNotFoundError:  # a checkout not installed (`make` runs `pip install -e .`): `streamlit
+    # run` puts app/ on sys.path, not the repository root that holds the packages.
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from app import common
 
 st.set_page_config(page_title="GAN Studio", page_icon=":material/face:", layout="wide")
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from app import catalog, common, data
+from app import catalog_view, common, data
 from studio.models import current_checkpoint, read_current
 from studio.workspace import Workspace
 
@@ -26,7 +26,7 @@ def funnel_section(ws: Workspace) -> None:
     if not domains:
         common.start_here("crawl", ws)
         return
-    funnel = catalog.funnel(ws)
+    funnel = catalog_view.funnel(ws)
     if funnel is None:
         total = sum(d["images"] for d in domains)
         st.metric("Crawled images", total)

@@ -85,8 +85,8 @@ def timed(fn, *args):
 
 
 def measure(n: int, clicks: int, rng: np.random.Generator) -> dict:
-    from app.catalog import Filters, filtered, page_of
-    from curation.catalog import funnel, review_queue
+    from app.catalog_view import page_of
+    from curation.catalog import CropFilters, filter_crops, funnel, review_queue
     from curation.catalog.rescore import Rescorer, rescore_now
     from curation.export import export
 
@@ -104,7 +104,7 @@ def measure(n: int, clicks: int, rng: np.random.Generator) -> dict:
         click_s.append(t)
     rescorer.wait_idle(3600)
     t_rescore, _ = timed(rescore_now, ds)
-    t_browse, _ = timed(page_of, filtered(ds, Filters(decision="accepted")), 3, 48)
+    t_browse, _ = timed(page_of, filter_crops(ds, CropFilters(decision="accepted")), 3, 48)
     t_funnel, _ = timed(funnel, root, [])
     t_export, _ = timed(export, root, None, lambda msg: None)
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

@@ -17,20 +17,25 @@ from curation.catalog.identity import dataset_name, workspace_id
 from curation.catalog.info import CatalogInfo, update_info
 from curation.catalog.labels import human_labels, set_label, set_labels, sync_app_tags
 from curation.catalog.queries import (
+    CropFilters,
     count_by,
     domain_of,
     duplicate_groups,
     ensure_saved_views,
+    filter_crops,
     funnel,
+    label_of,
     review_queue,
     set_kept,
 )
 from curation.catalog.schema import CROP_FIELDS, DECISIONS, LABELS, SAVED_VIEWS, SOURCE_FIELDS
 
 __all__ = [
-    "CROP_FIELDS", "DECISIONS", "LABELS", "SAVED_VIEWS", "SOURCE_FIELDS", "CatalogInfo", "catalog_exists",
+    "CROP_FIELDS", "DECISIONS", "LABELS", "SAVED_VIEWS", "SOURCE_FIELDS", "CatalogInfo", "CropFilters",
+    "catalog_exists",
     "count_by",
     "database_configured", "dataset_name", "domain_of", "duplicate_groups", "ensure_saved_views",
-    "external_uri", "funnel", "human_labels", "open_catalog", "open_sources", "review_queue",
+    "external_uri", "filter_crops", "funnel", "human_labels", "label_of", "open_catalog",
+    "open_sources", "review_queue",
     "set_kept", "set_label", "set_labels", "sync_app_tags", "update_info", "workspace_id",
 ]

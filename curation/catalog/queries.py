@@ -1,9 +1,10 @@
-"""What the pages and commands ask of the catalog: the review queue, duplicate groups, the
-App's saved views, the crawled → accepted funnel."""
+"""What the pages and commands ask of the catalog: filtered crops, a crop's label, the review
+queue, duplicate groups, the App's saved views, the crawled → accepted funnel."""
 
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
@@ -17,6 +18,52 @@ from curation.errors import CurationError
 
 def domain_of(url: str | None) -> str:
     return (urlparse(url or "").hostname or "unknown").lower()
+
+
+@dataclass
+class CropFilters:
+    """Which crops to show; None (the default) does not filter on that field."""
+
+    decision: str | None = None  # accepted, rejected, duplicate
+    label: str | None = None  # accept, reject, unlabelled
+    domain: str | None = None
+    quality: tuple[float, float] | None = None  # inclusive bounds
+    pollution: tuple[float, float] | None = None  # inclusive bounds
+    group: str | None = None  # a duplicate group id, or "any" for crops in some group
+
+
+def filter_crops(dataset, f: CropFilters):
+    """The crops matching the filters, as a FiftyOne view (nothing is loaded yet: page it with
+    skip/limit, which run in the database)."""
+    from fiftyone import ViewField as F
+
+    view = dataset.view()
+    if f.decision:
+        view = view.match(F("decision") == f.decision)
+    if f.label == "unlabelled":
+        view = view.match(F("human_label") == None)  # noqa: E711 (a MongoDB expression)
+    elif f.label:
+        view = view.match(F("human_label") == f.label)
+    if f.domain:
+        view = view.match(F("domain") == f.domain)
+    for name, bounds in (("quality", f.quality), ("pollution", f.pollution)):
+        if bounds is not None:
+            view = view.match((F(name) >= bounds[0]) & (F(name) <= bounds[1]))
+    if f.group == "any":
+        view = view.match(F("dup_group") != None)  # noqa: E711
+    elif f.group:
+        view = view.match(F("dup_group") == f.group)
+    return view
+
+
+def label_of(dataset, sha256: str) -> tuple[str | None, str]:
+    """The current human label and reason of a crop hash ((None, "") when unlabelled or unknown),
+    e.g. to undo a label."""
+    from fiftyone import ViewField as F
+
+    view = dataset.match(F("sha256") == sha256).limit(1)
+    labels, reasons = view.values(["human_label", "human_reason"])
+    return (labels[0], reasons[0] or "") if labels else (None, "")
 
 
 def review_queue(dataset, n: int = 50):

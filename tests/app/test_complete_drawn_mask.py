@@ -43,14 +43,13 @@ def test_drawn_mask_is_the_hole(monkeypatch, trained_ws):
     at.slider(key="complete-restarts").set_value(1)
     next(b for b in at.button if b.label == "Complete").click().run(timeout=180)
     assert_clean(at)
-    c = at.session_state["completion"][-1]
-    original = np.asarray(square(read_image(png_bytes(face)), 32)).transpose(2, 0, 1)
+    c = at.session_state["completion"][-1]  # gan.completion.CompletedImage: (R, R, 3) arrays
+    original = np.asarray(square(read_image(png_bytes(face)), 32))
     hole = np.zeros((32, 32), bool)
     hole[8:16, 4:20] = True
-    composite = c.composite.numpy()
-    assert np.array_equal(composite[:, ~hole], original[:, ~hole])  # known pixels untouched
-    assert np.array_equal(composite[:, hole], c.generated.numpy()[:, hole])  # the painted bar is G's
-    assert not np.array_equal(composite[:, hole], original[:, hole])
+    assert np.array_equal(c.composite[~hole], original[~hole])  # known pixels untouched
+    assert np.array_equal(c.composite[hole], c.generated[hole])  # the painted bar is G's
+    assert not np.array_equal(c.composite[hole], original[hole])
 
 
 def test_drawn_mask_reads_the_alpha_of_the_strokes():
