@@ -36,6 +36,10 @@ class SourceResult:
 
 
 _state: dict = {}
+# What one analysis of a source computes. Bump it when a crop gains a field the filter reads:
+# sources analysed by an older version are analysed again on the next curate (labels kept).
+# 1: quality, hashes, embedding, cat / disagree / occluded; 2: + human_face, photo, blurred.
+ANALYSIS = 2
 DETECT_MAX_PIXELS = 4_000_000  # detection working size (2000x2000): faces there are >= 24 px anyway
 
 

@@ -19,13 +19,14 @@ from curation.catalog import (
     sync_app_tags,
     update_info,
 )
+from curation.catalog.schema import HUMAN_FIELDS
 from curation.config import CurateConfig
 from curation.decide import group_duplicates, refresh_decisions, update_uniqueness
 from curation.detectors import get_detector
 from curation.errors import CurationError
 from curation.manifest import sources_by_sha
 from curation.pool import run_pool
-from curation.process import SourceResult
+from curation.process import ANALYSIS, SourceResult
 from curation.scoring import update_pollution
 
 BATCH = 32  # images per catalog write: the most work an interrupted run repeats
@@ -36,6 +37,7 @@ class CurateReport:
     seen: int = 0  # images in raw/manifest.jsonl
     processed: int = 0  # processed in this run
     skipped: int = 0  # already in the catalog from earlier runs
+    reanalysed: int = 0  # of the processed, analysed by an older version before (labels kept)
     faces: int = 0
     crops: int = 0
     small_faces: int = 0
@@ -68,14 +70,17 @@ def curate(workspace_root: Path | str, cfg: CurateConfig, progress: bool = True,
     ds, sources = open_catalog(root), open_sources(root)
     update_info(ds, pollution_threshold=cfg.pollution_threshold)
     sync_app_tags(ds)
-    done = _settled(sources, manifest, root)
+    done, outdated = _settled(sources, manifest, root)
     todo = [(sha, str(root / m["path"])) for sha, m in manifest.items() if sha not in done]
-    report = CurateReport(seen=len(manifest), skipped=len(manifest) - len(todo))
-    existing_keys = set(ds.values("key"))
+    report = CurateReport(seen=len(manifest), skipped=len(manifest) - len(todo),
+                          reanalysed=len(outdated & set(manifest)))
+    existing: dict[str, list[str]] = {}  # crop key → sample ids (two after a kill mid-replace)
+    for key, sample_id in zip(*ds.values(["key", "id"]), strict=True):
+        existing.setdefault(key, []).append(sample_id)
     pending: list[SourceResult] = []
 
     def flush() -> None:
-        _commit(ds, sources, root, manifest, pending, existing_keys)
+        _commit(ds, sources, root, manifest, pending, existing)
         pending.clear()
 
     if todo:
@@ -103,14 +108,18 @@ def curate(workspace_root: Path | str, cfg: CurateConfig, progress: bool = True,
     return report
 
 
-def _settled(sources, manifest: dict, root: Path) -> set[str]:
-    """Sources that need no new attempt. Missing files are retried on the next run (the crawler
-    may not have finished writing them); corrupt and failed ones when their file has changed
-    since they were recorded (repaired, re-downloaded)."""
-    done = set()
-    for sha, status, recorded in zip(*sources.values(["sha256", "status", "last_modified_at"]),
-                                     strict=True):
+def _settled(sources, manifest: dict, root: Path) -> tuple[set[str], set[str]]:
+    """(sources that need no new attempt, sources with crops analysed by an older version).
+    Missing files are retried on the next run (the crawler may not have finished writing them);
+    corrupt and failed ones when their file has changed since they were recorded (repaired,
+    re-downloaded); crops of an older ANALYSIS get the fields the filter now reads."""
+    done, outdated = set(), set()
+    cols = ["sha256", "status", "last_modified_at", "crops", "analysis"]
+    for sha, status, recorded, crops, analysis in zip(*sources.values(cols), strict=True):
         if status == "missing":
+            continue
+        if status == "ok" and crops and (analysis or 1) < ANALYSIS:
+            outdated.add(sha)
             continue
         if status in ("corrupt", "failed") and sha in manifest and recorded is not None:
             try:
@@ -121,7 +130,7 @@ def _settled(sources, manifest: dict, root: Path) -> set[str]:
             if mtime is not None and mtime > stamp.timestamp():
                 continue
         done.add(sha)
-    return done
+    return done, outdated
 
 
 def _filter_summary(model: dict | None) -> dict | None:
@@ -132,24 +141,32 @@ def _filter_summary(model: dict | None) -> dict | None:
 
 
 def _commit(ds, sources, root: Path, manifest: dict, results: list[SourceResult],
-            existing_keys: set[str]) -> None:
-    """Crops first, then their source records: a source is only "done" once its crops are in."""
+            existing: dict[str, list[str]]) -> None:
+    """Crops first, then their source records: a source is only "done" once its crops are in.
+    A crop already in the catalog (its source analysed again, or added by a run killed before
+    recording the source) is replaced, keeping what humans gave it; the new sample is added
+    before the old one goes, so a kill in between loses nothing."""
     import fiftyone as fo
 
     now = datetime.now(UTC)
+    replaced = [i for r in results for c in r.crops for i in existing.get(c["key"], [])]
+    kept = _human_fields(ds, replaced)
     samples = []
     for r in results:
         m = manifest[r.sha256]
         for crop in r.crops:
-            if crop["key"] in existing_keys:
-                continue  # added by a run that was killed before recording the source
-            existing_keys.add(crop["key"])
+            olds = [kept.get(i, {}) for i in existing.get(crop["key"], [])]
+            human = max(olds, key=lambda h: "human_label" in h, default={})  # a labelled one first
             samples.append(fo.Sample(**crop, path=str(Path(crop["filepath"]).relative_to(root)),
                                      source_url=m.get("url"), page_url=m.get("page_url"),
                                      domain=domain_of(m.get("page_url") or m.get("url")),
-                                     added_at=now))
+                                     **{"added_at": now, **human}))
     if samples:
-        ds.add_samples(samples, progress=False)
+        new_ids = ds.add_samples(samples, progress=False)
+        if replaced:
+            ds.delete_samples(replaced)
+        for sample, sample_id in zip(samples, new_ids, strict=True):
+            existing[sample["key"]] = [sample_id]
     records = []
     for r in results:
         m = manifest[r.sha256]
@@ -158,9 +175,18 @@ def _commit(ds, sources, root: Path, manifest: dict, results: list[SourceResult]
                                  page_url=m.get("page_url"),
                                  domain=domain_of(m.get("page_url") or m.get("url")),
                                  status=r.status, error=r.error or None, faces=r.faces,
-                                 small_faces=r.small_faces, crops=len(r.crops)))
+                                 small_faces=r.small_faces, crops=len(r.crops), analysis=ANALYSIS))
     if records:
         from fiftyone import ViewField as F
 
         sources.delete_samples(sources.match(F("sha256").is_in([r.sha256 for r in results])))
         sources.add_samples(records, progress=False)
+
+
+def _human_fields(ds, ids: list[str]) -> dict[str, dict]:
+    """sample id → the HUMAN_FIELDS it has set."""
+    if not ids:
+        return {}
+    rows = zip(*ds.select(ids).values(["id", *HUMAN_FIELDS]), strict=True)
+    return {row[0]: {f: v for f, v in zip(HUMAN_FIELDS, row[1:], strict=True) if v not in (None, [])}
+            for row in rows}

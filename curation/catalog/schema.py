@@ -34,7 +34,10 @@ SOURCE_FIELDS = {
     "sha256": "StringField", "path": "StringField", "url": "StringField", "page_url": "StringField",
     "domain": "StringField", "status": "StringField", "error": "StringField",
     "faces": "IntField", "small_faces": "IntField", "crops": "IntField",
+    "analysis": "IntField",  # curation.process.ANALYSIS of the run that analysed it
 }
+# What a human (or the App's user) gave a crop: carried over when its source is analysed again.
+HUMAN_FIELDS = ("human_label", "human_reason", "labeled_at", "dup_kept_by", "added_at", "tags")
 
 
 def declare(dataset, fields: dict[str, str]) -> None:

@@ -32,6 +32,9 @@ def curate(
         report = run_curate(ws.root, cfg, progress=progress)
     for problem in report.problems:
         print(f"studio: skipped {problem}", file=sys.stderr)
+    if report.reanalysed:
+        typer.echo(f"analysed again: {report.reanalysed} images curated by an older version, for the "
+                   "pollution signals it lacked (labels kept)")
     d = report.decisions
     typer.echo(f"curated {report.processed} new images ({report.skipped} already done): "
                f"{report.faces} faces, {report.crops} crops, {report.small_faces} too small, "
