@@ -107,7 +107,7 @@ def redis_settings(cfg: CrawlConfig, prefix: str = "studio:frontier") -> dict[st
         "DUPEFILTER_CLASS": "scrapy_redis.dupefilter.RFPDupeFilter",
         # Never flush on close: the first worker to finish would wipe the others' queue.
         "SCHEDULER_PERSIST": True,
-        "SCHEDULER_QUEUE_CLASS": "scrapy_redis.queue.FifoQueue",  # breadth-first
+        "SCHEDULER_QUEUE_CLASS": "crawler.redis_queue.SafeFifoQueue",  # breadth-first; skips bad entries
         "SCHEDULER_SERIALIZER": "crawler.redis_codec",  # JSON, not pickle: nothing unpickled from Redis
         "SCHEDULER_QUEUE_KEY": f"{prefix}:requests",
         "SCHEDULER_DUPEFILTER_KEY": f"{prefix}:dupefilter",

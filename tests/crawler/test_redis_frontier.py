@@ -237,3 +237,30 @@ def test_a_second_shared_crawl_is_not_skipped(shared_crawl):
     # What either worker stored the first time is not fetched again by the other.
     assert sum(w["stats"]["images_downloaded"] for w in shared_crawl["again"]) == 0
     assert {k.rsplit(":", 1)[1] for k in shared_crawl["redis_keys_after"]} == {"known"}
+
+
+def test_an_entry_that_is_not_our_request_is_dropped_not_fatal(redis_url):
+    """Anyone who can write to the Redis server can push to the queue: a pickle, a `_class`,
+    a foreign callback are dropped and counted; the real request behind them still comes out."""
+    import redis
+    import scrapy
+    from scrapy.utils.test import get_crawler
+
+    from crawler import redis_codec
+    from crawler.redis_queue import SafeFifoQueue
+
+    crawler = get_crawler(scrapy.Spider)
+    spider = scrapy.Spider.from_crawler(crawler, name="hostile")
+    client = redis.Redis.from_url(redis_url)
+    queue = SafeFifoQueue(client, spider, "test:%(spider)s:requests", serializer=redis_codec)
+    queue.clear()
+    good = scrapy.Request("http://127.0.0.1/ok.jpg")
+    hostile = [b"\x80\x04\x95 a pickle", b'{"url": "http://x/", "_class": "os.system"}',
+               b'{"url": "http://x/", "callback": "__import__"}', b"[1, 2]"]
+    for entry in hostile:  # FifoQueue pushes on the left and pops on the right
+        client.lpush(queue.key, entry)
+    queue.push(good)
+    popped = [queue.pop() for _ in range(len(hostile) + 1)]
+    assert popped[:-1] == [None] * len(hostile)
+    assert popped[-1].url == good.url and len(queue) == 0
+    assert crawler.stats.get_value("frontier/rejected") == len(hostile)
