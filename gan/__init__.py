@@ -24,6 +24,12 @@ Public API (for the app, the pipeline and `studio`; details in docs/training.md)
     gan.latent.project_each(G, images) -> (z, mse); label_directions(z, labels) -> Directions
     gan.latent.save_directions(path, dirs) / load_directions(path, z_dim)   JSON, for the app
     gan.sampling.interpolate_latents(G, za, zb, steps) -> frames
+    gan.sampling.latent_batch(n, seed, z_dim, t) / images_of(G, z) / grid_of(images)   numpy, for the app:
+        float32 (N, z_dim) latents, uint8 (N, R, R, 3) images; nearest_training_image(image, reals)
+    gan.latent.move(z, dirs, amounts) / along(z, dir, amount) / tagged_direction(z, rows)   numpy
+    gan.latent.project_image(G, image, D) -> ImageProjection(z, rms)   numpy / PIL in
+    gan.completion.hole_mask / masked_image / complete_image(G, D, image, hole, on_step=…)
+        -> CompletedImage(generated, composite, blended, loss), uint8 (R, R, 3)
     gan.sanity.sanity_check(cfg, data_dir, work_dir) -> SanityResult(passed, verdict, …)
     gan.notify.notify(url, msg, style) ; train_message(event, run_dir, …)   Slack / Discord / JSON
     gan.completion.make_mask(kind, R) ; complete(G, D, image, hole) -> Completion
