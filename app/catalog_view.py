@@ -97,14 +97,14 @@ def funnel(ws: Workspace) -> dict[str, Any] | None:
     """The curation funnel with a pollution rate per domain, or None before the first curate."""
     if not has_catalog(ws):
         return None
-    from curation.catalog import count_by
+    from curation.catalog import CatalogInfo, count_by
     from curation.catalog import funnel as curation_funnel
 
     ds = dataset(ws)
     if not len(ds):
         return None
     out = curation_funnel(ws.root)
-    threshold = ds.info.get("pollution_threshold", 0.5)
+    threshold = CatalogInfo.load(ds).pollution_threshold
     crops, polluted = Counter(), Counter()
     over = {"$gte": [{"$ifNull": ["$pollution", 0]}, threshold]}
     for (domain, is_polluted), n in count_by(ds, "domain", polluted=over).items():
@@ -121,11 +121,12 @@ def funnel(ws: Workspace) -> dict[str, Any] | None:
 
 def progress(ds) -> dict[str, Any]:
     """Labelled crops, the unlabelled rest, and the learned filter's cross-validated accuracy
-    with its 95 % interval and the chance level (`curation.filter_model.accuracy_summary`)."""
-    from curation.filter_model import INFO_KEY, accuracy_summary
+    with its 95 % interval and the chance level (`curation.scoring.accuracy_summary`)."""
+    from curation.catalog import CatalogInfo
+    from curation.scoring import accuracy_summary
 
     labelled = ds._sample_collection.count_documents({"human_label": {"$ne": None}})
-    summary = accuracy_summary(ds.info.get(INFO_KEY))
+    summary = accuracy_summary(CatalogInfo.load(ds).pollution_filter)
     return {"labelled": labelled, "unlabelled": len(ds) - labelled, **summary}
 
 

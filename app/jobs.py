@@ -18,7 +18,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from studio.workspace import Workspace, atomic_write_json
+from records import iter_jsonl, write_atomic_json
+from studio.workspace import Workspace
 
 # Popen objects of the children of this server process: polling them reaps finished ones,
 # so no zombie lingers while the app runs.
@@ -67,7 +68,6 @@ def resumable(run_dir: Path) -> dict | None:
     "total", "signal" (what stopped it; "" when it was killed or crashed)}; None otherwise."""
     from gan.checkpoint import list_checkpoints
     from gan.rundir import read_run_record
-    from studio.workspace import read_jsonl
 
     ckpts = list_checkpoints(run_dir / "checkpoints")
     record = read_run_record(run_dir)
@@ -77,7 +77,7 @@ def resumable(run_dir: Path) -> dict | None:
     if not ckpts or int(ckpts[-1].name.removeprefix("step-")) >= total:
         return None
     step = int(ckpts[-1].name.removeprefix("step-"))
-    stops = [r for r in read_jsonl(run_dir / "metrics.jsonl") if r.get("event") == "stopped" and r.get("step") == step]
+    stops = [r for r in iter_jsonl(run_dir / "metrics.jsonl") if r.get("event") == "stopped" and r.get("step") == step]
     return {"step": step, "total": total, "signal": stops[-1]["signal"] if stops else ""}
 
 
@@ -91,7 +91,7 @@ def start(ws: Workspace, run_dir: Path, command: list[str]) -> Job:
     _children[proc.pid] = proc
     job = Job(run_dir.name, proc.pid, command, log,
               datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"))
-    atomic_write_json(jobs_dir(ws) / f"{run_dir.name}.json",
+    write_atomic_json(jobs_dir(ws) / f"{run_dir.name}.json",
                       {"run_id": job.run_id, "pid": job.pid, "command": job.command,
                        "log": str(job.log), "started_at": job.started_at})
     return job

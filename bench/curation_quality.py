@@ -33,6 +33,7 @@ import anime_set  # noqa: E402
 from curation import filter_model as fm  # noqa: E402
 from curation.config import CurateConfig  # noqa: E402
 from curation.review_order import diverse_order  # noqa: E402
+from curation.scoring import accuracy_summary  # noqa: E402
 
 CASCADE = HERE.parent / "shared" / "detectors" / "lbpcascade_animeface.xml"
 
@@ -155,7 +156,7 @@ def main() -> None:
     model, p, shown = label_from_queue(crops, x, signals, y, n)
     print(f"after labelling {n} crops (5 %) from the review queue: {evaluate(crops, p)}")
     print("  queue showed:", Counter(shown))
-    print("  ", fm.accuracy_summary(model)["text"])
+    print("  ", accuracy_summary(model)["text"])
 
     rng = np.random.default_rng(1)
     lab = []
@@ -171,26 +172,26 @@ def main() -> None:
                f"/{sum(1 for i in held if crops[i]['kind'] == k)}" for k in kinds if k != anime_set.GOOD}
     print(f"generalisation ({len(lab)} labels: half of each pollution kind, 5 % of good): "
           f"unlabelled {res}; unlabelled pollution exported per kind {survive}")
-    print("  ", fm.accuracy_summary(model)["text"])
+    print("  ", accuracy_summary(model)["text"])
 
     silent = np.zeros_like(signals)  # the representation alone: as if no rule had fired
     model, p = fm.few_label(x, silent, lab, y[lab])
     res = evaluate(crops, p, held)
     print(f"generalisation, rules silenced (the learned representation alone): unlabelled {res}")
-    print("  ", fm.accuracy_summary(model)["text"])
+    print("  ", accuracy_summary(model)["text"])
 
     half = np.sort(rng.permutation(len(crops))[:len(crops) // 2])
     model, p = fm.few_label(x, signals, half, y[half])
     held = np.setdiff1d(np.arange(len(crops)), half)
     print(f"many labels ({len(half)}, half of all crops, random): unlabelled {evaluate(crops, p, held)}")
-    print("  ", fm.accuracy_summary(model)["text"])
+    print("  ", accuracy_summary(model)["text"])
     # What decide.py runs from 10 labels of each kind: train / predict on design_matrix.
     dm = fm.design_matrix([c["features"] for c in crops], [c["cat"] for c in crops],
                           [c["disagree"] for c in crops], [c["rule_pollution"] for c in crops])
     model = fm.train(dm[half], y[half])
     p = fm.predict(model, dm)
     print(f"many labels, decide.py's train/predict: unlabelled {evaluate(crops, p, held)}")
-    print("  ", fm.accuracy_summary(model)["text"])
+    print("  ", accuracy_summary(model)["text"])
 
 
 if __name__ == "__main__":

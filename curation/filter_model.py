@@ -6,8 +6,8 @@ the rules' log-odds from a representation of each crop's style (`features.filter
 standardised and projected onto its principal components over this workspace's own crops:
 unsupervised, no downloaded weights). The shift is moderated by its posterior uncertainty, so
 with few labels, or far from any label, the probability stays near the rules' instead of
-giving a confident verdict. The model is JSON in the catalog (`dataset.info`): nothing pickled.
-`accuracy_summary` states its leave-one-out accuracy with a Wilson interval and the chance rate.
+giving a confident verdict. The model is JSON in the catalog's record (`CatalogInfo.pollution_filter`):
+nothing pickled. `curation.scoring.accuracy_summary` states how good it is.
 """
 
 from __future__ import annotations
@@ -20,7 +20,6 @@ import numpy as np
 
 from curation.features import FEATURE_GROUPS, FEATURE_LENGTH
 
-INFO_KEY = "pollution_filter"
 LR_MIN_PER_CLASS = 10  # from this many labels of each kind decide.py calls train/predict
 SIGNALS = ("cat", "disagree", "occluded", "human_face", "photo", "blurred")  # = pollution.SIGNALS
 PRIOR_STRENGTH = 2.0  # each rule's default probability counts as this many labels
@@ -270,32 +269,3 @@ def predict(model: dict, x: np.ndarray) -> np.ndarray:
     fit = {"w": np.asarray(model["w"]), "cov": np.asarray(model["cov"]),
            "z": np.asarray(model["z"]).reshape(-1, len(model["w"])), "reach": model["reach"]}
     return shifted(fit, project(model["projection"], x[:, :-3]), _logit(x[:, -1]))
-
-
-def wilson(hits: int, n: int, z: float = 1.96) -> tuple[float, float]:
-    """95 % Wilson score interval of a proportion."""
-    if n == 0:
-        return 0.0, 1.0
-    p = hits / n
-    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-    return max(0.0, centre - half), min(1.0, centre + half)
-
-
-def accuracy_summary(model: dict | None) -> dict:
-    """What the Label page shows: cross-validated accuracy, its 95 % interval, the chance
-    level (always answering the majority label) and whether the filter beats chance."""
-    if not model or not model.get("cv_folds"):
-        return {"accuracy": None, "low": None, "high": None, "chance": None, "labels": 0,
-                "beats_chance": False, "text": "no labels yet: the rules alone score crops"}
-    counts = model["labels"]
-    n = counts["accept"] + counts["reject"]
-    hits = model.get("cv_hits", round(model["cv_accuracy"] * n))
-    low, high = wilson(hits, n)
-    chance = max(counts["accept"], counts["reject"]) / n
-    beats = low > chance
-    text = (f"filter accuracy {hits}/{n} = {hits / n:.0%} (95 % interval {low:.0%}–{high:.0%}); "
-            f"always answering the commoner label scores {chance:.0%}"
-            + ("" if beats else " — not yet distinguishable from that: label more"))
-    return {"accuracy": hits / n, "low": low, "high": high, "chance": chance, "labels": n,
-            "beats_chance": beats, "text": text}

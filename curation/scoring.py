@@ -2,12 +2,14 @@
 filter from there, the many-label logistic filter once each class has LR_MIN_PER_CLASS labels.
 
 `score` works on plain columns (testable without a catalog); `update_pollution` reads them
-from the catalog, keeps the trained filter in its record and writes the scores back.
+from the catalog, keeps the trained filter in its record and writes the scores back;
+`accuracy_summary` states the filter's cross-validated accuracy honestly (Wilson interval, chance).
 """
 
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Callable
 
 import numpy as np
@@ -82,3 +84,32 @@ def update_pollution(dataset, cfg: CurateConfig, force: bool = False) -> dict | 
                                  "pollution_source": [source] * len(ids)},
                   old=old, tolerance=0.01)
     return model
+
+
+def wilson(hits: int, n: int, z: float = 1.96) -> tuple[float, float]:
+    """95 % Wilson score interval of a proportion."""
+    if n == 0:
+        return 0.0, 1.0
+    p = hits / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
+def accuracy_summary(model: dict | None) -> dict:
+    """What the Label page shows: cross-validated accuracy, its 95 % interval, the chance
+    level (always answering the majority label) and whether the filter beats chance."""
+    if not model or not model.get("cv_folds"):
+        return {"accuracy": None, "low": None, "high": None, "chance": None, "labels": 0,
+                "beats_chance": False, "text": "no labels yet: the rules alone score crops"}
+    counts = model["labels"]
+    n = counts["accept"] + counts["reject"]
+    hits = model.get("cv_hits", round(model["cv_accuracy"] * n))
+    low, high = wilson(hits, n)
+    chance = max(counts["accept"], counts["reject"]) / n
+    beats = low > chance
+    text = (f"filter accuracy {hits}/{n} = {hits / n:.0%} (95 % interval {low:.0%}–{high:.0%}); "
+            f"always answering the commoner label scores {chance:.0%}"
+            + ("" if beats else " — not yet distinguishable from that: label more"))
+    return {"accuracy": hits / n, "low": low, "high": high, "chance": chance, "labels": n,
+            "beats_chance": beats, "text": text}

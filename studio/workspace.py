@@ -15,23 +15,9 @@ from pathlib import Path
 
 from filelock import FileLock, Timeout
 
-from records import append_jsonl, iter_jsonl, write_atomic, write_atomic_json, write_atomic_text
 from studio.errors import UserError
 
-atomic_write_bytes = write_atomic
-atomic_write_text = write_atomic_text
-atomic_write_json = write_atomic_json
-read_jsonl = iter_jsonl
-__all__ = [
-    "CONFIG_NAME",
-    "DEFAULT_WORKSPACE",
-    "Workspace",
-    "append_jsonl",
-    "atomic_write_bytes",
-    "atomic_write_json",
-    "atomic_write_text",
-    "read_jsonl",
-]
+__all__ = ["CONFIG_NAME", "DEFAULT_WORKSPACE", "Workspace"]
 
 DEFAULT_WORKSPACE = Path("studio-data")
 CONFIG_NAME = "studio.toml"

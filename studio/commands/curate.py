@@ -22,8 +22,8 @@ def curate(
 ) -> None:
     """Detect and crop faces in raw/, score, dedup, flag pollution and catalog them (incremental)."""
     from curation.errors import CurationError
-    from curation.filter_model import accuracy_summary
     from curation.run import curate as run_curate
+    from curation.scoring import accuracy_summary
 
     ws = Workspace.at(workspace).require().require_space()
     cfg = override(load_config(ws.config_path).curate, detector=detector,

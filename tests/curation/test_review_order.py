@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from curation.filter_model import accuracy_summary, wilson
 from curation.review_order import diverse_order
+from curation.scoring import accuracy_summary, wilson
 
 
 def _clusters(rng, sizes, centres, certainty_ranges):
