@@ -43,14 +43,14 @@ class CatalogInfo:
         return {k: v for k, v in out.items() if v is not None}
 
     def save(self, dataset) -> bool:
-        """Write the keys that changed (one dataset.save); whether anything was written."""
+        """Write the fields that changed (one dataset.save; a field set to None is removed);
+        whether anything was written."""
         new = self.to_info()
-        old = {k: v for k, v in dataset.info.items() if k in new or k == LEGACY_ROOT}
-        if old == new:
+        keys = [f.name for f in fields(self)] + [LEGACY_ROOT]
+        if {k: dataset.info[k] for k in keys if k in dataset.info} == new:
             return False
-        dataset.info.pop(LEGACY_ROOT, None)
-        for f in fields(self):
-            dataset.info.pop(f.name, None)
+        for key in keys:
+            dataset.info.pop(key, None)
         dataset.info.update(new)
         dataset.save()
         return True

@@ -104,5 +104,9 @@ def test_the_catalog_record_round_trips_and_drops_the_legacy_key(fiftyone_db):
         assert CatalogInfo.load(again) == CatalogInfo("/new/place", 0.7, None, at)
         assert "workspace" not in again.info
         assert not CatalogInfo.load(again).save(again)  # nothing changed: nothing written
+        update_info(again, pollution_filter={"kind": "few-label"})
+        update_info(again, pollution_filter=None)  # the last label undone: no filter any more
+        again.reload()
+        assert CatalogInfo.load(again).pollution_filter is None and "pollution_filter" not in again.info
     finally:
         ds.delete()
