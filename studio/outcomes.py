@@ -134,9 +134,19 @@ READERS = {
 }
 
 
-def read_outcome(stage: str, record: dict[str, Any] | None) -> Outcome | dict[str, Any] | None:
+# The fields a recorded result of each stage may carry (besides `summary`).
+FIELDS = {stage: {f.name for c in classes for f in fields(c)} - {"summary"} for stage, classes in {
+    "crawl": (CrawlOutcome,), "curate": (CurateOutcome,), "export": (ExportOutcome,),
+    "train": (TrainOutcome, TrainSkipped), "evaluate": (EvaluateOutcome, EvaluateSkipped),
+    "promote": (PromoteOutcome, PromoteSkipped)}.items()}
+
+
+def read_outcome(stage: str, record: dict[str, Any] | None, strict: bool = False,
+                 ) -> Outcome | dict[str, Any] | None:
     """A recorded stage result as its dataclass; None when the stage has no result; the dict itself
-    for a stage of another shape (a test's or a plugin's stage under its own name)."""
+    for a stage of another shape (a test's or a plugin's stage under its own name, sharing none of
+    our fields). One of ours that does not fit (a field missing or renamed) is a ValueError when
+    `strict` (the pipeline, which acts on it), and its dict for a report of an old run."""
     if not record:
         return None
     reader = READERS.get(stage)
@@ -144,8 +154,11 @@ def read_outcome(stage: str, record: dict[str, Any] | None) -> Outcome | dict[st
         return record
     try:
         return reader(record)
-    except TypeError:  # required fields missing: not one of ours
-        return record
+    except TypeError as exc:  # required fields missing
+        if not strict or not set(record) & FIELDS[stage]:
+            return record
+        raise ValueError(f"the recorded {stage} result does not fit this version of the studio "
+                         f"({exc}); run the pipeline again") from None
 
 
 def as_json(result: Outcome | dict[str, Any] | None) -> dict[str, Any]:

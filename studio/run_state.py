@@ -45,7 +45,7 @@ class Context:
 
     def outcome(self, stage: str) -> Outcome | dict[str, Any] | None:
         """The recorded result of an earlier stage as its dataclass (None when it did not run)."""
-        return read_outcome(stage, self.result(stage))
+        return read_outcome(stage, self.result(stage), strict=True)
 
     def remember(self, key: str, value: Any) -> None:
         """Record `value` in pipeline.json now (a stage's note that must survive a kill)."""

@@ -14,6 +14,7 @@ from gan.errors import GanError
 from studio.config import StudioConfig
 from studio.errors import UserError
 from studio.outcomes import (
+    FIELDS,
     EvaluateSkipped,
     ExportOutcome,
     PromoteOutcome,
@@ -66,6 +67,13 @@ def test_json_form_keeps_each_variants_keys_and_reads_back():
     # A stage of another shape under a known name (a test's): its dict as recorded.
     assert read_outcome("crawl", {"summary": "3 new images"}) == {"summary": "3 new images"}
     assert read_outcome("train", {}) is None
+    # One of ours that lost a field (a renamed field, a hand-edited pipeline.json) fails loudly,
+    # rather than reading as "not trained" and skipping evaluate and promote.
+    broken = TrainOutcome(**{**{f: None for f in FIELDS["train"] if f != "trained"}, "summary": "s"}).to_json()
+    del broken["checkpoint"]
+    with pytest.raises(ValueError, match="recorded train result does not fit"):
+        read_outcome("train", broken, strict=True)
+    assert read_outcome("train", broken) == broken  # a report of an old run still shows it
 
 
 @pytest.mark.parametrize("error", [UserError, CrawlError, CurationError, GanError])
