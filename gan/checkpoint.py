@@ -26,10 +26,13 @@ from typing import Any
 import torch
 
 from gan.errors import GanError
+from gan.rundir import atomic_write
 
 STEP_DIR = re.compile(r"^step-(\d{7})$")
 # What a process killed inside save_checkpoint / write_best leaves behind.
-STALE_TEMP = re.compile(r"^\.(step-\d{7}\.(tmp|old)|best\.json\.tmp)\d+$")
+# (best.json's temp file is atomic_write's `.best.json.<random>.tmp`; `.best.json.tmpNNN` is the
+# name older versions used.)
+STALE_TEMP = re.compile(r"^\.(step-\d{7}\.(tmp|old)\d+|best\.json\.(tmp\d+|[A-Za-z0-9_]+\.tmp))$")
 WEIGHTS, STATE, BEST = "weights.safetensors", "state.pt", "best.json"
 
 
@@ -161,9 +164,7 @@ def read_best(ckpt_dir: Path) -> dict[str, Any] | None:
 
 
 def write_best(ckpt_dir: Path, name: str, metric: str, value: float, step: int) -> None:
-    tmp = ckpt_dir / f".{BEST}.tmp{os.getpid()}"
-    tmp.write_text(json.dumps({"checkpoint": name, metric: value, "step": step}, indent=2) + "\n")
-    os.replace(tmp, ckpt_dir / BEST)
+    atomic_write(ckpt_dir / BEST, (json.dumps({"checkpoint": name, metric: value, "step": step}, indent=2) + "\n").encode())
 
 
 def prune(ckpt_dir: Path, keep_last: int) -> None:

@@ -29,6 +29,7 @@ import torch
 from PIL import Image
 
 from gan.errors import GanError
+from gan.rundir import atomic_write
 
 IMAGE_EXTS = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".gif", ".tif", ".tiff"}
 CACHE_VERSION = 1  # bump when decoding changes, so old caches are not reused
@@ -106,8 +107,10 @@ def load_images(root: Path | str, resolution: int, log: Callable[[str], None] = 
     cache = image_cache_dir(root) / f"images-r{resolution}-{key}.npy"
     meta = cache.with_suffix(".json")
     if cache.exists() and meta.exists():
-        arr = np.load(cache, allow_pickle=False)  # plain array file: nothing is unpickled
-        return ImageSet(torch.from_numpy(arr), json.loads(meta.read_text())["skipped"], cache)
+        cached = _read_cache(cache, resolution)
+        if cached is not None:
+            return ImageSet(torch.from_numpy(cached[0]), cached[1], cache)
+        log(f"the image cache {cache.name} is damaged; rebuilding it")
     log(f"decoding {len(files)} images from {root} at {resolution} px (once; cached)")
     with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:  # PIL releases the GIL
         decoded = list(pool.map(lambda f: decode_image(f, resolution), files))
@@ -127,17 +130,38 @@ def load_images(root: Path | str, resolution: int, log: Callable[[str], None] = 
     return ImageSet(torch.from_numpy(arr), skipped, cache)
 
 
+def _read_cache(cache: Path, resolution: int) -> tuple[np.ndarray, int] | None:
+    """The cached array and its count of skipped files; None when the array or its meta file
+    cannot be read or do not fit together (a torn or hand-edited cache is rebuilt, not fatal)."""
+    try:
+        meta = json.loads(cache.with_suffix(".json").read_text())
+        skipped, images = meta["skipped"], meta["images"]
+        arr = np.load(cache, allow_pickle=False)  # plain array file: nothing is unpickled
+    except (OSError, ValueError, KeyError, TypeError, EOFError):
+        return None
+    if (not isinstance(skipped, int) or isinstance(skipped, bool) or skipped < 0 or arr.dtype != np.uint8
+            or arr.shape[1:] != (3, resolution, resolution) or arr.shape[0] != images):
+        return None
+    return arr, skipped
+
+
 def _save_cache(cache: Path, arr: np.ndarray, meta: dict) -> None:
+    """The array first, then its meta file, each atomically: a reader finds both whole, or a
+    cache without meta (a miss), never a half-written file."""
     cache.parent.mkdir(parents=True, exist_ok=True)
     for old in cache.parent.glob(f"images-r{arr.shape[-1]}-*"):  # stale caches of this resolution
         old.unlink(missing_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=cache.parent, suffix=".tmp")
-    with os.fdopen(fd, "wb") as f:
-        np.save(f, arr, allow_pickle=False)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, cache)  # readers see the whole cache or none
-    cache.with_suffix(".json").write_text(json.dumps(meta))
+    fd, tmp = tempfile.mkstemp(dir=cache.parent, prefix=f".{cache.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:  # streamed, not through atomic_write: no second copy in memory
+            np.save(f, arr, allow_pickle=False)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, cache)  # readers see the whole cache or none
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    atomic_write(cache.with_suffix(".json"), json.dumps(meta).encode())
     _forget_gone_folders(cache.parent.parent)
 
 

@@ -8,8 +8,6 @@ unpickle, readable by the app and `studio directions`.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,6 +18,7 @@ import torch
 from PIL import Image
 
 from gan.errors import GanError
+from gan.rundir import atomic_write
 from gan.sampling import latents, to_chw, to_uint8
 
 
@@ -125,18 +124,14 @@ class Directions:
 
 
 def save_directions(path: Path | str, dirs: Directions) -> Path:
-    """Write `dirs` as JSON (atomically: temp file, rename)."""
+    """Write `dirs` as JSON (atomically: temp file, fsync, rename)."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     doc = {"format": "gan-directions-1", "z_dim": int(dirs.directions.shape[1]),
            "names": [dirs.name(i) for i in range(len(dirs.directions))],
            "directions": dirs.directions.float().tolist(),
            "explained_variance": [None if v != v else float(v) for v in dirs.explained_variance.tolist()],
            "meta": dirs.meta}
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-        json.dump(doc, f)
-    os.replace(tmp, path)
+    atomic_write(path, json.dumps(doc).encode())
     return path
 
 

@@ -32,3 +32,21 @@ def test_sampler_range_and_flips():
     assert x.min() == -1 and x.max() == 1
     left_white = (x[:, 0, 0, 0] == 1).float().mean().item()
     assert 0.2 < left_white < 0.8  # about half mirrored
+
+
+def test_damaged_cache_is_rebuilt_not_fatal(tmp_path):
+    make_images(tmp_path, n=3)
+    first = load_images(tmp_path, 16, lambda m: None)
+    meta = first.cache.with_suffix(".json")
+    for damage in ('{"skipped": 0, "ima', '["not", "an", "object"]', '{"skipped": "x", "images": 6}'):
+        meta.write_text(damage)  # a torn or foreign meta file
+        logs = []
+        again = load_images(tmp_path, 16, logs.append)
+        assert torch.equal(again.images, first.images) and again.skipped == first.skipped
+        assert any("damaged" in m for m in logs) and any("decoding" in m for m in logs)
+        assert load_images(tmp_path, 16, logs.append).cache == again.cache  # and whole again
+    first.cache.write_bytes(first.cache.read_bytes()[:100])  # a torn array
+    logs = []
+    assert torch.equal(load_images(tmp_path, 16, logs.append).images, first.images)
+    assert any("damaged" in m for m in logs)
+    assert not list(image_cache_dir(tmp_path).glob(".*"))  # no temp files left behind

@@ -41,3 +41,18 @@ def test_the_evaluation_draw_is_the_same_for_a_seed_and_repeats_a_small_set():
     assert torch.equal(draw_reals(reals, 4, 3), draw_reals(reals, 4, 3))
     assert len(set(draw_reals(reals, 10, 3).flatten().tolist())) == 10  # a permutation
     assert draw_reals(reals, 25, 3).shape == (25, 1)
+
+
+def test_best_json_and_directions_are_written_whole_and_leave_no_temp(tmp_path):
+    from gan import checkpoint as ck
+    from gan.latent import Directions, load_directions, save_directions
+
+    ckpt = _checkpoint(tmp_path / "run", TrainConfig())
+    ck.write_best(ckpt.parent, ckpt.name, "swd", 0.5, 10)
+    assert ck.read_best(ckpt.parent) == {"checkpoint": ckpt.name, "swd": 0.5, "step": 10}
+    (ckpt.parent / ".best.json.ab_c12.tmp").write_text("{")  # a writer killed mid-write
+    assert ck.clean_stale_temps(ckpt.parent) == [".best.json.ab_c12.tmp"]
+    path = save_directions(tmp_path / "d" / "pca.json", Directions(torch.eye(2), torch.tensor([0.6, 0.4])))
+    assert load_directions(path, z_dim=2).names == ["PC 1", "PC 2"]
+    assert [p.name for p in path.parent.iterdir()] == ["pca.json"]
+    assert not [p.name for p in ckpt.parent.iterdir() if p.name.startswith(".")]

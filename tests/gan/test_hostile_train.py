@@ -97,6 +97,7 @@ def test_corrupt_latest_falls_back_temps_go_and_metrics_are_not_repeated(tmp_pat
     (run / "checkpoints" / ".step-0000008.tmp4242").mkdir()
     (run / "checkpoints" / ".step-0000008.tmp4242" / ck.WEIGHTS).write_bytes(b"half")
     (run / "checkpoints" / ".best.json.tmp4242").write_text("{")
+    (run / "checkpoints" / ".best.json.k3j_9x0a.tmp").write_text("{")  # atomic_write's temp name
     proc = _studio("sample", "--run", run, "--out", tmp_path / "g.png", "--n", "4", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     said = [line for line in proc.stderr.splitlines() if line.strip()]
