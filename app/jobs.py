@@ -9,7 +9,6 @@ checkpoint (SIGTERM would stop the same clean way as SIGINT); it resumes from th
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
@@ -17,9 +16,13 @@ import sys
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from records import iter_jsonl, write_atomic_json
+from records import read_json, write_atomic_json
 from studio.workspace import Workspace
+
+if TYPE_CHECKING:
+    from gan.state_io import ResumePoint
 
 # Popen objects of the children of this server process: polling them reaps finished ones,
 # so no zombie lingers while the app runs.
@@ -63,22 +66,11 @@ def resume_command(ws: Workspace, run_dir: Path, steps: int) -> list[str]:
             "--steps", str(steps)]
 
 
-def resumable(run_dir: Path) -> dict | None:
-    """For a run that ended before its last step and has a checkpoint: {"step" (the checkpoint's),
-    "total", "signal" (what stopped it; "" when it was killed or crashed)}; None otherwise."""
-    from gan.checkpoint import list_checkpoints
-    from gan.rundir import read_run_record
+def resumable(run_dir: Path) -> ResumePoint | None:
+    """Where a run that ended early can resume (`gan.state_io.resume_point`): step, total, signal."""
+    from gan.state_io import resume_point  # torch: paid only once the page shows a run
 
-    ckpts = list_checkpoints(run_dir / "checkpoints")
-    record = read_run_record(run_dir)
-    if record is None:
-        return None
-    total = record.config.total_steps()
-    if not ckpts or int(ckpts[-1].name.removeprefix("step-")) >= total:
-        return None
-    step = int(ckpts[-1].name.removeprefix("step-"))
-    stops = [r for r in iter_jsonl(run_dir / "metrics.jsonl") if r.get("event") == "stopped" and r.get("step") == step]
-    return {"step": step, "total": total, "signal": stops[-1]["signal"] if stops else ""}
+    return resume_point(run_dir)
 
 
 def start(ws: Workspace, run_dir: Path, command: list[str]) -> Job:
@@ -104,11 +96,13 @@ def list_jobs(ws: Workspace) -> list[Job]:
             del _children[pid]
     found = []
     for path in sorted(jobs_dir(ws).glob("*.json"), reverse=True):
+        rec = read_json(path)
+        if rec is None:
+            continue
         try:
-            rec = json.loads(path.read_text(encoding="utf-8"))
             found.append(Job(rec["run_id"], int(rec["pid"]), list(rec["command"]), Path(rec["log"]),
                              rec["started_at"]))
-        except (OSError, ValueError, KeyError, TypeError):
+        except (ValueError, KeyError, TypeError):
             continue
     return found
 

@@ -105,13 +105,13 @@ def run_controls(ws: Workspace, run: data.RunInfo) -> jobs.Job | None:
                         "Resume continues from the last periodic one."):
             jobs.stop(job, force=True)
     elif not run.running and (stop := jobs.resumable(run.path)):
-        how = f"stopped by {stop['signal']}" if stop["signal"] else "ended early (killed or crashed)"
-        st.info(f"{run.id} {how}: checkpoint at step {stop['step']} of {stop['total']}.")
+        how = f"stopped by {stop.signal}" if stop.signal else "ended early (killed or crashed)"
+        st.info(f"{run.id} {how}: checkpoint at step {stop.step} of {stop.total}.")
         left, right = st.columns(2, vertical_alignment="bottom")
-        to = left.number_input("Resume to step", stop["step"] + 1, 10_000_000, stop["total"], key="resume-steps")
+        to = left.number_input("Resume to step", stop.step + 1, 10_000_000, stop.total, key="resume-steps")
         if right.button("Resume", icon=":material/play_arrow:", key="resume-run"):
             job = jobs.start(ws, run.path, jobs.resume_command(ws, run.path, int(to)))
-            st.success(f"Resumed {run.id} (pid {job.pid}); it continues from step {stop['step']}.")
+            st.success(f"Resumed {run.id} (pid {job.pid}); it continues from step {stop.step}.")
     return job
 
 

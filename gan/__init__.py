@@ -13,6 +13,8 @@ Public API (for the app, the pipeline and `studio`; details in docs/training.md)
     gan.train.resume_config(run_dir)            the config a run started with
     gan.rundir.new_run_dir(runs_dir, desc)      the next numbered run folder (never reused)
     gan.rundir.read_run_record(run_dir)         -> RunRecord(config, data, images, device, …) | None
+    gan.rundir.read_metrics(run_dir)            the objects of metrics.jsonl (torn lines skipped)
+    gan.state_io.resume_point(run_dir)          -> ResumePoint(step, total, signal) | None (ended early)
     gan.checkpoint.resolve_checkpoint(path)     run / checkpoint / models/current.json → checkpoint
     gan.sampling.load_generator(path, device)   -> (G_ema in eval mode, cfg)
     gan.sampling.load_discriminator(path, device)

@@ -104,6 +104,14 @@ def list_checkpoints(ckpt_dir: Path) -> list[Path]:
     return sorted(found, key=lambda p: p.name)
 
 
+def checkpoint_step(ckpt: Path) -> int:
+    """The step of checkpoint folder `ckpt` (`step-0001000` → 1000)."""
+    m = STEP_DIR.match(ckpt.name)
+    if m is None:
+        raise GanError(f"{ckpt}: not a checkpoint folder (expected step-NNNNNNN)")
+    return int(m.group(1))
+
+
 def load_weights(ckpt: Path, device: str | torch.device = "cpu") -> dict[str, torch.Tensor]:
     from safetensors.torch import load_file
 

@@ -108,6 +108,24 @@ def reset_unstarted(path: Path | str) -> None:
     (path / "config.json").unlink(missing_ok=True)
 
 
+def read_metrics(run_dir: Path | str) -> list[dict[str, Any]]:
+    """The objects of a run's metrics.jsonl, oldest first; a torn or foreign line is skipped. (gan's
+    own reader, the twin of records.iter_jsonl, since gan/ must run alone.)"""
+    try:
+        text = (Path(run_dir) / "metrics.jsonl").read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return []
+    found = []
+    for line in text.splitlines():
+        try:
+            rec = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(rec, dict):
+            found.append(rec)
+    return found
+
+
 def forget_metrics_after(run_dir: Path | str, step: int) -> int:
     """Drop the metrics.jsonl lines of steps after `step` (what a resume from the checkpoint of
     `step` logs again, so nothing is plotted twice) and a line torn by a kill; returns how many

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +17,7 @@ from gan import checkpoint as ck
 from gan.config import TrainConfig
 from gan.distributed import gather_from_ranks
 from gan.errors import GanError
-from gan.rundir import Run, forget_metrics_after, reset_unstarted
+from gan.rundir import Run, forget_metrics_after, read_metrics, read_run_record, reset_unstarted
 from gan.state import State, set_lr
 
 MODEL_FIELDS = ("resolution", "z_dim", "g_width", "d_width", "spectral_norm")  # fixed on resume
@@ -39,6 +40,32 @@ def ready_to_resume(run_dir: Path) -> bool:
     if started:
         reset_unstarted(run_dir)
     return False
+
+
+@dataclass(frozen=True)
+class ResumePoint:
+    """Where a run that ended early can continue: its newest checkpoint's step, the steps it was
+    set to run, and the signal that stopped it ("" when it was killed or crashed)."""
+
+    step: int
+    total: int
+    signal: str = ""
+
+
+def resume_point(run_dir: Path | str) -> ResumePoint | None:
+    """For a run that ended before its last step and has a checkpoint, where it can resume; None
+    for a run with no readable config.json, no checkpoint, or one that ran to its end. Read only:
+    unlike ready_to_resume it changes nothing (the caller need not hold the run's lock)."""
+    run_dir = Path(run_dir)
+    record = read_run_record(run_dir)
+    ckpts = ck.list_checkpoints(run_dir / "checkpoints")
+    if record is None or not ckpts:
+        return None
+    step, total = ck.checkpoint_step(ckpts[-1]), record.config.total_steps()
+    if step >= total:
+        return None
+    stops = [r for r in read_metrics(run_dir) if r.get("event") == "stopped" and r.get("step") == step]
+    return ResumePoint(step, total, str(stops[-1].get("signal") or "") if stops else "")
 
 
 def latest_resumable(run_dir: Path, cfg: TrainConfig, log: Callable[[str], None] = ck.log_stderr) -> Path:

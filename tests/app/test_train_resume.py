@@ -33,8 +33,8 @@ def test_stop_then_resume_from_the_page(monkeypatch, trained_ws, tmp_path):
         at.run()
         assert_clean(at)
         stopped = jobs.resumable(run_dir)
-        step = stopped["step"]
-        assert stopped["signal"] == "SIGINT" and stopped["total"] == 1_000_000
+        step = stopped.step
+        assert stopped.signal == "SIGINT" and stopped.total == 1_000_000
         assert [c.name for c in list_checkpoints(run_dir / "checkpoints")] == [f"step-{step:07d}"]
         assert f"{job.run_id} stopped by SIGINT: checkpoint at step {step} of 1000000." in texts(at)
         assert "stopped by SIGINT" in job.log_tail()  # the process's own one line, in the log

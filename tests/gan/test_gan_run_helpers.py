@@ -3,6 +3,8 @@ resume in a run folder, and the evaluation draw shared by the loop and the gate.
 
 from __future__ import annotations
 
+import json
+
 import torch
 
 from gan.checkpoint import save_checkpoint
@@ -56,3 +58,26 @@ def test_best_json_and_directions_are_written_whole_and_leave_no_temp(tmp_path):
     assert load_directions(path, z_dim=2).names == ["PC 1", "PC 2"]
     assert [p.name for p in path.parent.iterdir()] == ["pca.json"]
     assert not [p.name for p in ckpt.parent.iterdir() if p.name.startswith(".")]
+
+
+def test_resume_point_of_a_run_that_ended_early(tmp_path):
+    from gan.rundir import RunRecord, read_metrics
+    from gan.state_io import ResumePoint, resume_point
+
+    run = tmp_path / "run"
+    run.mkdir()
+    cfg = TrainConfig(steps=20)
+    assert resume_point(run) is None  # never started
+    (run / "config.json").write_text(json.dumps(RunRecord(cfg).to_dict()))
+    assert resume_point(run) is None  # no checkpoint yet
+    _checkpoint(run, cfg)
+    assert resume_point(run) == ResumePoint(10, 20, "")  # killed or crashed: no stop line
+    (run / "metrics.jsonl").write_text('{"step": 10, "loss_g": 1}\n{"event": "stopped", "step": 4, "signal": "SIGTERM"}\n'
+                                       '{"event": "stopped", "step": 10, "signal": "SIGINT"}\n{"event": "stop')
+    assert len(read_metrics(run)) == 3  # the torn last line is skipped
+    assert resume_point(run) == ResumePoint(10, 20, "SIGINT")
+    assert resume_point(run) == ResumePoint(10, 20, "SIGINT") and (run / "config.json").exists()  # read only
+    save_checkpoint(run / "checkpoints", 20, {"G.w": torch.zeros(1)}, {"step": 20, "config": cfg.to_dict()})
+    assert resume_point(run) is None  # ran to its end
+    (run / "config.json").write_text("{")
+    assert resume_point(run) is None  # unreadable record
