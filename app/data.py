@@ -12,9 +12,9 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 from crawler.report import list_crawls
+from curation.catalog import domain_of
 from gan.rundir import RunRecord, read_run_record
 from records import iter_jsonl
 from studio.workspace import Workspace
@@ -22,16 +22,12 @@ from studio.workspace import Workspace
 SAMPLE_STEP = re.compile(r"(\d+)")
 
 
-def host(url: str) -> str:
-    return (urlsplit(url).hostname or "").removeprefix("www.") or "(unknown)"
-
-
 def source_domains(ws: Workspace) -> list[dict[str, Any]]:
     """Per source domain (the host of the page an image was found on): URLs and unique images."""
     urls: Counter[str] = Counter()
     images: dict[str, set[str]] = {}
     for m in iter_jsonl(ws.raw_manifest):
-        domain = host(m.get("page_url") or m.get("url", ""))
+        domain = domain_of(m.get("page_url") or m.get("url"))  # as the catalog names it
         urls[domain] += 1
         images.setdefault(domain, set()).add(m.get("sha256", ""))
     rows = [{"domain": d, "image_urls": n, "images": len(images[d])} for d, n in urls.items()]
