@@ -37,7 +37,7 @@ class CurateReport:
     seen: int = 0  # images in raw/manifest.jsonl
     processed: int = 0  # processed in this run
     skipped: int = 0  # already in the catalog from earlier runs
-    reanalysed: int = 0  # of the processed, analysed by an older version before (labels kept)
+    reanalysed: int = 0  # analysed again (an older version had), not counted as processed
     faces: int = 0
     crops: int = 0
     small_faces: int = 0
@@ -72,11 +72,10 @@ def curate(workspace_root: Path | str, cfg: CurateConfig, progress: bool = True,
     sync_app_tags(ds)
     done, outdated = _settled(sources, manifest, root)
     todo = [(sha, str(root / m["path"])) for sha, m in manifest.items() if sha not in done]
-    report = CurateReport(seen=len(manifest), skipped=len(manifest) - len(todo),
-                          reanalysed=len(outdated & set(manifest)))
-    existing: dict[str, list[str]] = {}  # crop key → sample ids (two after a kill mid-replace)
-    for key, sample_id in zip(*ds.values(["key", "id"]), strict=True):
-        existing.setdefault(key, []).append(sample_id)
+    report = CurateReport(seen=len(manifest), skipped=len(manifest) - len(todo))
+    existing: dict[str, list[tuple[str, str, str]]] = {}  # source sha256 → its crops' (id, key, sha256)
+    for source, *crop in zip(*ds.values(["source_sha256", "id", "key", "sha256"]), strict=True):
+        existing.setdefault(source, []).append(tuple(crop))
     pending: list[SourceResult] = []
 
     def flush() -> None:
@@ -86,10 +85,13 @@ def curate(workspace_root: Path | str, cfg: CurateConfig, progress: bool = True,
     if todo:
         try:
             for result in run_pool(todo, cfg, root, progress):
-                report.processed += 1
-                report.faces += result.faces
-                report.small_faces += result.small_faces
-                report.crops += len(result.crops)
+                if result.sha256 in outdated:
+                    report.reanalysed += 1
+                else:
+                    report.processed += 1
+                    report.faces += result.faces
+                    report.small_faces += result.small_faces
+                    report.crops += len(result.crops)
                 if result.status in ("corrupt", "missing", "error", "failed"):
                     report.problems.append(f"{result.status}: {result.error}")
                 pending.append(result)
@@ -141,32 +143,37 @@ def _filter_summary(model: dict | None) -> dict | None:
 
 
 def _commit(ds, sources, root: Path, manifest: dict, results: list[SourceResult],
-            existing: dict[str, list[str]]) -> None:
+            existing: dict[str, list[tuple[str, str, str]]]) -> None:
     """Crops first, then their source records: a source is only "done" once its crops are in.
-    A crop already in the catalog (its source analysed again, or added by a run killed before
-    recording the source) is replaced, keeping what humans gave it; the new sample is added
-    before the old one goes, so a kill in between loses nothing."""
+    A source already in the catalog (analysed again, or added by a run killed before recording
+    it) has its crops replaced: each new crop takes over what humans gave the old crop of the same
+    content (else of the same place), and an old crop with nothing new in its place goes, unless
+    a human labelled it. New samples are added before old ones go: a kill in between loses nothing."""
     import fiftyone as fo
 
     now = datetime.now(UTC)
-    replaced = [i for r in results for c in r.crops for i in existing.get(c["key"], [])]
-    kept = _human_fields(ds, replaced)
-    samples = []
+    old = [c for r in results for c in existing.get(r.sha256, [])]
+    kept = _human_fields(ds, [c[0] for c in old])
+    samples, matched = [], set()
     for r in results:
         m = manifest[r.sha256]
+        by_sha = {sha: i for i, _, sha in existing.get(r.sha256, [])}
+        by_key = {key: i for i, key, _ in existing.get(r.sha256, [])}
         for crop in r.crops:
-            olds = [kept.get(i, {}) for i in existing.get(crop["key"], [])]
-            human = max(olds, key=lambda h: "human_label" in h, default={})  # a labelled one first
+            was = by_sha.get(crop["sha256"]) or by_key.get(crop["key"])
+            matched.add(was)
             samples.append(fo.Sample(**crop, path=str(Path(crop["filepath"]).relative_to(root)),
                                      source_url=m.get("url"), page_url=m.get("page_url"),
                                      domain=domain_of(m.get("page_url") or m.get("url")),
-                                     **{"added_at": now, **human}))
-    if samples:
-        new_ids = ds.add_samples(samples, progress=False)
-        if replaced:
-            ds.delete_samples(replaced)
-        for sample, sample_id in zip(samples, new_ids, strict=True):
-            existing[sample["key"]] = [sample_id]
+                                     **{"added_at": now, **kept.get(was, {})}))
+    new_ids = ds.add_samples(samples, progress=False) if samples else []
+    gone = [i for i, _, _ in old if i in matched or "human_label" not in kept.get(i, {})]
+    if gone:
+        ds.delete_samples(gone)
+    for r in results:
+        existing[r.sha256] = [c for c in existing.get(r.sha256, []) if c[0] not in gone]
+    for sample, sample_id in zip(samples, new_ids, strict=True):
+        existing[sample["source_sha256"]].append((sample_id, sample["key"], sample["sha256"]))
     records = []
     for r in results:
         m = manifest[r.sha256]

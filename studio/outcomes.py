@@ -55,6 +55,7 @@ class CurateOutcome(Outcome):
     pollution_filter_retrained: bool
     pollution_filter: dict[str, Any] | None
     label_state: dict[str, Any]  # studio.lineage.label_state
+    reanalysed: int = 0  # images analysed again for signals an older version lacked (not new)
 
 
 @dataclass(frozen=True, kw_only=True)

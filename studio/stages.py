@@ -97,8 +97,9 @@ def curate_stage(ctx: Context) -> CurateOutcome:
     after = (report.filter or {}).get("trained_at")
     reasons = export_stats(root, ds)["rejection_reasons"]
     decisions = dict(report.decisions)
+    again = f"{report.reanalysed} analysed again; " if report.reanalysed else ""
     return CurateOutcome(
-        summary=f"{report.processed} new images: {report.faces} faces, {report.crops} new crops; "
+        summary=f"{report.processed} new images: {report.faces} faces, {report.crops} new crops; {again}"
                 f"catalog now {decisions.get('accepted', 0)} accepted, "
                 f"{decisions.get('rejected', 0)} rejected, {decisions.get('duplicate', 0)} duplicates",
         new_images=report.processed,
@@ -112,6 +113,7 @@ def curate_stage(ctx: Context) -> CurateOutcome:
         pollution_filter_retrained=bool(after and after != before),
         pollution_filter=report.filter,
         label_state=labels,
+        reanalysed=report.reanalysed,
     )
 
 
