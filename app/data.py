@@ -17,6 +17,7 @@ from crawler.report import list_crawls
 from curation.catalog import domain_of
 from gan.rundir import RunRecord, read_run_record
 from records import iter_jsonl
+from studio.models import current, run_dir
 from studio.workspace import Workspace
 
 SAMPLE_STEP = re.compile(r"(\d+)")
@@ -88,6 +89,23 @@ def list_runs(ws: Workspace) -> list[RunInfo]:
         metrics = read_metrics(path)
         runs.append(RunInfo(path.name, path, record, metrics[-1] if metrics else {}, is_running(path)))
     return runs
+
+
+@dataclass(frozen=True)
+class Promoted:
+    pointer: dict[str, Any]  # models/current.json as read (run, checkpoint, metrics, promoted_at…)
+    checkpoint: Path  # the checkpoint folder it names, its weights present
+
+
+def promoted(ws: Workspace) -> Promoted | None:
+    """The promoted model, its pointer read once (so the label and the checkpoint agree even
+    while a promotion replaces the file); None when nothing usable is promoted (no pointer, a
+    damaged one, or its checkpoint deleted)."""
+    pointer = current(ws)
+    if pointer is None or not isinstance(pointer["run"], str) or not isinstance(pointer.get("checkpoint", ""), str):
+        return None
+    path = run_dir(ws, pointer) / pointer.get("checkpoint", "")
+    return Promoted(pointer, path) if (path / "weights.safetensors").is_file() else None
 
 
 def sample_grids(run_dir: Path) -> list[tuple[int, Path]]:

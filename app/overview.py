@@ -6,7 +6,6 @@ import pandas as pd
 import streamlit as st
 
 from app import catalog_view, common, data
-from studio.models import current_checkpoint, read_current
 from studio.workspace import Workspace
 
 
@@ -73,13 +72,11 @@ def training_runs(ws: Workspace) -> None:
 
 def promoted_model(ws: Workspace) -> None:
     st.subheader("Promoted model")
-    pointer = read_current(ws)
-    ckpt = current_checkpoint(ws)
-    if ckpt is not None and not (ckpt / "weights.safetensors").is_file():
-        ckpt = None  # the promoted checkpoint was deleted
-    if pointer is None or ckpt is None:
+    promoted = data.promoted(ws)
+    if promoted is None:  # nothing promoted, or its checkpoint was deleted
         st.info("No model promoted yet: promote a run's checkpoint on the Train page.")
         return
+    pointer, ckpt = promoted.pointer, promoted.checkpoint
     left, right = st.columns([1, 2])
     with left:
         st.markdown(f"**{pointer['run']}** · `{pointer.get('checkpoint', '')}`")

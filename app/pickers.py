@@ -12,16 +12,15 @@ from app import common, data
 from gan.checkpoint import resolve_checkpoint
 from gan.errors import GanError
 from gan.latent import Directions, load_directions, move
-from studio.models import current_checkpoint, read_current
 from studio.workspace import Workspace
 
 
 def model_choices(ws: Workspace) -> dict[str, Path]:
     """Label → checkpoint folder: the promoted model first, then each run's best (or latest)."""
     found: dict[str, Path] = {}
-    promoted = current_checkpoint(ws)
-    if promoted is not None and (promoted / "weights.safetensors").is_file():
-        found[f"Promoted: {read_current(ws)['run']}"] = promoted
+    promoted = data.promoted(ws)
+    if promoted is not None:
+        found[f"Promoted: {promoted.pointer['run']}"] = promoted.checkpoint
     for run in data.list_runs(ws):
         try:
             found[f"Run {run.id}"] = resolve_checkpoint(run.path)

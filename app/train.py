@@ -10,7 +10,7 @@ import streamlit as st
 from app import common, data, jobs
 from gan.rundir import new_run_dir
 from studio.config import load_config
-from studio.models import promote, read_current
+from studio.models import current, promote
 from studio.workspace import Workspace
 
 
@@ -127,7 +127,7 @@ def promote_section(ws: Workspace, run: data.RunInfo) -> None:
     names = [p.name for p in ckpts]
     pick = st.selectbox("Checkpoint", names, index=names.index(best) if best in names else len(names) - 1,
                         format_func=lambda n: n + (" (best)" if n == best else ""))
-    promoted = read_current(ws)
+    promoted = current(ws)
     if st.button("Promote", type="primary", icon=":material/upgrade:"):
         latest = metric_rows(data.read_metrics(run.path))
         metrics = {} if latest.empty else {

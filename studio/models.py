@@ -25,9 +25,6 @@ def current(ws: Workspace) -> dict[str, Any] | None:
     return pointer if pointer is not None and "run" in pointer else None
 
 
-read_current = current
-
-
 def run_dir(ws: Workspace, pointer: dict[str, Any]) -> Path:
     run = Path(pointer["run"])
     return run if run.is_absolute() else ws.root / run
