@@ -2,17 +2,27 @@
 
 from __future__ import annotations
 
+import importlib
 import sys
 from pathlib import Path
 
 import streamlit as st
 
-try:
-    from app import common
-except ModuleNotFoundError:  # a checkout not installed (`make` runs `pip install -e .`): `streamlit
-    # run` puts app/ on sys.path, not the repository root that holds the packages.
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-    from app import common
+ROOT = str(Path(__file__).resolve().parents[1])  # the checkout that holds this file
+
+
+def prefer_this_checkout() -> None:
+    """Put this checkout first on sys.path. `streamlit run` puts app/ there, not the repository
+    root that holds the packages; and another checkout installed editable (or on PYTHONPATH)
+    would otherwise serve its own pages' code under this file's navigation, silently."""
+    if sys.path[:1] != [ROOT]:
+        while ROOT in sys.path:
+            sys.path.remove(ROOT)
+        sys.path.insert(0, ROOT)
+
+
+prefer_this_checkout()
+common = importlib.import_module("app.common")  # after the line above: an import statement here would need noqa: E402
 
 st.set_page_config(page_title="GAN Studio", page_icon=":material/face:", layout="wide")
 

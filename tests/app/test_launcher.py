@@ -8,7 +8,7 @@ import subprocess
 import sys
 
 from studio.commands.app import streamlit_command
-from tests.app.app_helpers import free_port, running_app, wait_http
+from tests.app.app_helpers import ENTRY, free_port, running_app, wait_http
 
 
 def test_command_binds_loopback_with_safe_settings():
@@ -62,3 +62,22 @@ def _non_loopback_address() -> str | None:
         except OSError:
             return None
     return None if addr.startswith("127.") else addr
+
+
+def test_the_entry_script_prefers_its_own_checkout_over_another_on_the_path(tmp_path):
+    """Another checkout's `app` first on sys.path (installed editable, or on PYTHONPATH) must not
+    serve its pages under this main.py."""
+    decoy = tmp_path / "decoy" / "app"
+    decoy.mkdir(parents=True)
+    (decoy / "__init__.py").write_text("")
+    (decoy / "common.py").write_text("raise SystemExit('the decoy checkout was imported')\n")
+    code = ("from streamlit.testing.v1 import AppTest\n"
+            f"at = AppTest.from_file({str(ENTRY)!r}, default_timeout=60).run()\n"
+            "assert not at.exception, [e.value for e in at.exception]\n"
+            "import app.common\n"
+            "print(app.common.__file__)\n")
+    env = {**os.environ, "PYTHONPATH": str(tmp_path / "decoy"), "STUDIO_WORKSPACE": str(tmp_path / "none")}
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                       cwd=tmp_path, env=env)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip().splitlines()[-1] == str(ENTRY.parent / "common.py")
