@@ -13,14 +13,18 @@ from streamlit_drawable_canvas import st_canvas
 
 from app import catalog_view, common, pickers, uploads
 from curation.catalog import CropFilters, filter_crops
-from gan.completion import MASK_KINDS, complete_image, hole_mask, masked_image
 from studio.workspace import Workspace
+
+# gan.completion (torch) is imported inside the functions, which run only once pick_model found a
+# model: an empty workspace gets its "start here" box at once.
 
 
 def render() -> None:
     ws = common.workspace()
     st.title("Complete")
     ckpt = pickers.pick_model(ws, choose=False)  # the promoted model, else the first run's
+    from gan.completion import hole_mask
+
     g, d, side = common.generator(ckpt), common.discriminator(ckpt), common.resolution(ckpt)
     st.caption(f"Model `{ckpt.parents[1].name}/{ckpt.name}` · {side}×{side} px")
     image = choose_image(ws, side)
@@ -61,6 +65,8 @@ def choose_image(ws: Workspace, side: int) -> Image.Image | None:
 def mask_settings(image: Image.Image) -> tuple[str, int, int, str, np.ndarray | Image.Image | None]:
     """Mask kind, steps, restarts, blend, and the custom mask (uploaded or drawn) when the kind
     needs one; the page stops until it is given."""
+    from gan.completion import MASK_KINDS
+
     c1, c2, c3, c4 = st.columns(4)
     kind = c1.selectbox("Mask", [*MASK_KINDS, "drawn"], key="mask-kind",
                         help="custom = an uploaded mask image; drawn = paint the hole on the image.")
@@ -92,6 +98,8 @@ def mask_settings(image: Image.Image) -> tuple[str, int, int, str, np.ndarray | 
 
 def run_completion(g, d, image: Image.Image, hole: np.ndarray, steps: int, restarts: int, blend: str):
     """The completion in a thread, with a progress bar of its optimisation steps."""
+    from gan.completion import complete_image
+
     done_steps = [0]
     result: dict = {}
 
@@ -119,6 +127,8 @@ def run_completion(g, d, image: Image.Image, hole: np.ndarray, steps: int, resta
 
 def show(image: Image.Image, hole: np.ndarray, kind: str) -> None:
     """Original and masked, then the last completion made with this mask kind."""
+    from gan.completion import masked_image
+
     done = st.session_state.get("completion")
     cols = st.columns(4)
     cols[0].image(np.asarray(image), caption="Original", width=192)

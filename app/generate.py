@@ -9,18 +9,20 @@ import numpy as np
 import streamlit as st
 
 from app import common, pickers
-from gan.data import load_images
 from gan.errors import GanError
-from gan.latent import along, tagged_direction
 from gan.rundir import read_run_record
-from gan.sampling import grid_of, images_of, interpolate, latent_batch, nearest_training_image
 from studio.workspace import Workspace
+
+# gan's torch-backed modules (sampling, latent, data) are imported inside the functions, which
+# run only once pick_model found a model: an empty workspace gets its "start here" box at once.
 
 
 def render() -> None:
     ws = common.workspace()
     st.title("Generate")
     ckpt = pickers.pick_model(ws)
+    from gan.sampling import grid_of, images_of, latent_batch
+
     g = common.generator(ckpt)
     seed, truncation, count = grid_settings()
     z = latent_batch(count, int(seed), g.z_dim, truncation or None)
@@ -55,6 +57,9 @@ def grid_settings() -> tuple[int, float, int]:
 
 def nearest(ckpt: Path, images: np.ndarray) -> None:
     """One sample of the grid beside the training image closest to it."""
+    from gan.data import load_images
+    from gan.sampling import grid_of, nearest_training_image
+
     record = read_run_record(ckpt.parents[1])
     train_dir = record.data if record else None
     pick = st.number_input("Sample", 1, len(images), 1, help="Which image of the grid (row by row).")
@@ -72,6 +77,9 @@ def nearest(ckpt: Path, images: np.ndarray) -> None:
 def directions(ws: Workspace, ckpt: Path, g, z: np.ndarray) -> None:
     """A sample of the grid moved along PCA or saved directions, and along a label direction
     from the samples the user tags."""
+    from gan.latent import along, tagged_direction
+    from gan.sampling import grid_of, images_of
+
     count = len(z)
     base = st.number_input("Edit sample", 1, count, 1, key="edit-sample")
     z0 = z[base - 1: base]
@@ -97,6 +105,8 @@ def directions(ws: Workspace, ckpt: Path, g, z: np.ndarray) -> None:
 
 def walk(g, seed: int, truncation: float) -> None:
     """Frames between two seeds' images, and their GIF."""
+    from gan.sampling import interpolate
+
     st.subheader("Interpolate")
     c1, c2, c3 = st.columns(3)
     seed_a = c1.number_input("From seed", 0, 2**31 - 1, seed, key="seed-a")

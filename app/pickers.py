@@ -4,15 +4,20 @@ the latent directions (`studio directions`), and the sliders that move a latent 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import streamlit as st
 
 from app import common, data
-from gan.checkpoint import resolve_checkpoint
 from gan.errors import GanError
-from gan.latent import Directions, load_directions, move
 from studio.workspace import Workspace
+
+if TYPE_CHECKING:
+    from gan.latent import Directions
+
+# gan's torch-backed modules are imported inside the functions: a workspace with no model yet
+# shows its "start here" box without loading torch (seconds, and much memory).
 
 
 def model_choices(ws: Workspace) -> dict[str, Path]:
@@ -21,7 +26,10 @@ def model_choices(ws: Workspace) -> dict[str, Path]:
     promoted = data.promoted(ws)
     if promoted is not None:
         found[f"Promoted: {promoted.pointer['run']}"] = promoted.checkpoint
-    for run in data.list_runs(ws):
+    runs = data.list_runs(ws)
+    if runs:
+        from gan.checkpoint import resolve_checkpoint  # torch: paid only once a run exists
+    for run in runs:
         try:
             found[f"Run {run.id}"] = resolve_checkpoint(run.path)
         except GanError:
@@ -45,6 +53,8 @@ def pick_model(ws: Workspace, key: str | None = None, choose: bool = True) -> Pa
 def saved_directions(ws: Workspace, checkpoint: Path, z_dim: int) -> dict[str, Directions]:
     """Label → Directions of `<workspace>/directions/*.json` that fit this generator's z size;
     files made for another checkpoint say so in their label."""
+    from gan.latent import load_directions
+
     found = {}
     for path in sorted((ws.root / "directions").glob("*.json")):
         try:
@@ -67,6 +77,8 @@ def pick_directions(ws: Workspace, checkpoint: Path, g, key: str) -> Directions:
 
 def move_along(z0: np.ndarray, dirs: Directions, key: str, shown: int = 4) -> np.ndarray:
     """Sliders for the first `shown` directions; z0 (1, z_dim) moved by their amounts."""
+    from gan.latent import move
+
     amounts = []
     for i in range(min(shown, len(dirs))):
         var = dirs.variance(i)

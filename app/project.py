@@ -9,9 +9,10 @@ import numpy as np
 import streamlit as st
 
 from app import common, pickers, uploads
-from gan.latent import project_image
-from gan.sampling import grid_of, images_of, interpolate_latents, latent_batch
 from studio.workspace import Workspace
+
+# gan's torch-backed modules (sampling, latent) are imported inside the functions, which run only
+# once pick_model found a model: an empty workspace gets its "start here" box at once.
 
 
 def render() -> None:
@@ -20,6 +21,8 @@ def render() -> None:
     st.caption("Upload a face: the optimiser looks for the latent whose generation is closest to it "
                "(pixels + the discriminator's features); then edit it with the directions or walk to a seed.")
     ckpt = pickers.pick_model(ws, key="project-model")
+    from gan.sampling import grid_of, images_of
+
     g, d, side = common.generator(ckpt), common.discriminator(ckpt), common.resolution(ckpt)
     up = st.file_uploader("Your image: PNG, JPEG or WebP, up to 10 MB (a face, cropped like the training set)",
                           type=["png", "jpg", "jpeg", "webp"], key="project-upload")
@@ -43,6 +46,8 @@ def render() -> None:
 def projection(g, d, image, key: tuple[str, str]) -> dict:
     """The projection of this image by this model (kept in the session; made on *Project*); the
     page stops until there is one."""
+    from gan.latent import project_image
+
     c1, c2 = st.columns(2)
     steps = c1.slider("Steps", 10, 1000, 200, 10, key="project-steps")
     restarts = c2.slider("Restarts", 1, 8, 4, key="project-restarts")
@@ -60,6 +65,8 @@ def projection(g, d, image, key: tuple[str, str]) -> dict:
 
 def edit(ws: Workspace, ckpt: Path, g, z_star: np.ndarray) -> np.ndarray:
     """The projected latent moved along the chosen directions, shown with a PNG download."""
+    from gan.sampling import grid_of, images_of
+
     st.subheader("Edit")
     dirs = pickers.pick_directions(ws, ckpt, g, "proj-dirs")
     moved = pickers.move_along(z_star, dirs, "proj-dir")
@@ -73,6 +80,8 @@ def edit(ws: Workspace, ckpt: Path, g, z_star: np.ndarray) -> np.ndarray:
 
 def walk(g, z: np.ndarray) -> None:
     """Frames from the (edited) projection to a seed's image, and their GIF."""
+    from gan.sampling import interpolate_latents, latent_batch
+
     st.subheader("Interpolate with a seed")
     c1, c2 = st.columns(2)
     seed = c1.number_input("To seed", 0, 2**31 - 1, 0, key="proj-seed")
