@@ -108,6 +108,15 @@ def promoted(ws: Workspace) -> Promoted | None:
     return Promoted(pointer, path) if (path / "weights.safetensors").is_file() else None
 
 
+def unreadable_runs(ws: Workspace) -> list[Path]:
+    """Run folders that started (they have a config.json) but whose config.json cannot be read:
+    left out of `list_runs`, newest first, so a page can say so rather than lose them."""
+    if not ws.runs_dir.is_dir():
+        return []
+    return [p for p in sorted(ws.runs_dir.iterdir(), reverse=True)
+            if (p / "config.json").is_file() and read_run_record(p) is None]
+
+
 def sample_grids(run_dir: Path) -> list[tuple[int, Path]]:
     """(step, file) of the run's fixed-noise grids, by step; the step is the number in the name."""
     found = []

@@ -67,9 +67,16 @@ def show_run(run: data.RunInfo) -> None:
 
 def runs_tab(ws: Workspace, runs: list[data.RunInfo]) -> None:
     """The runs table; for the chosen run: stop or resume, its curves and samples, promotion."""
-    started = {r.id for r in runs}
-    pending = [j for j in jobs.list_jobs(ws) if j.run_id not in started]
-    for job in pending:  # started from the app but not training yet (loading data) or failed early
+    app_jobs = {j.run_id: j for j in jobs.list_jobs(ws)}
+    for path in data.unreadable_runs(ws):  # started, but not shown below: say so
+        st.warning(f"{path.name}: its config.json cannot be read (damaged or edited by hand), so it is "
+                   f"left out of the runs below. Its folder: {path}", icon=":material/warning:")
+        if path.name in app_jobs:
+            with st.expander(f"{path.name}: training log"):
+                st.code(app_jobs[path.name].log_tail() or "(empty)", language=None)
+    for job in app_jobs.values():  # started from the app but not training yet (loading data) or failed early
+        if (ws.runs_dir / job.run_id / "config.json").exists():
+            continue  # it started: shown as a run (or above, when its config.json is unreadable)
         state = "starting" if job.alive() else "ended before its first step"
         with st.expander(f"{job.run_id}: {state}", expanded=not job.alive()):
             st.code(job.log_tail() or "(no output yet)", language=None)
