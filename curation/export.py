@@ -19,6 +19,7 @@ from pathlib import Path
 
 from curation.catalog import CatalogInfo, funnel, open_catalog
 from curation.errors import CurationError
+from records import iter_jsonl, read_json
 
 VERSION = re.compile(r"^v(\d{4,})$")
 
@@ -26,6 +27,36 @@ VERSION = re.compile(r"^v(\d{4,})$")
 def next_version(exports_dir: Path) -> str:
     taken = [int(m.group(1)) for p in exports_dir.glob("v*") if (m := VERSION.match(p.name))]
     return f"v{max(taken, default=0) + 1:04d}"
+
+
+# ---- readers: everyone else reads exports through these ------------------------------------
+
+def list_exports(exports_dir: Path) -> list[Path]:
+    """The finished exports (`vNNNN`; a `.partial` one being built is not), oldest first."""
+    if not exports_dir.is_dir():
+        return []
+    found = [p for p in exports_dir.iterdir() if VERSION.match(p.name) and p.is_dir()]
+    return sorted(found, key=lambda p: int(VERSION.match(p.name).group(1)))
+
+
+def export_shas(export_dir: Path) -> set[str]:
+    """sha256 of every crop in an export (its manifest.jsonl)."""
+    return {m["sha256"] for m in iter_jsonl(export_dir / "manifest.jsonl") if "sha256" in m}
+
+
+def read_export_stats(export_dir: Path) -> dict | None:
+    """An export's stats.json (the funnel, rejection reasons, filter accuracy); None if unreadable."""
+    return read_json(export_dir / "stats.json")
+
+
+def export_of_data(exports_dir: Path, data: Path | None) -> Path | None:
+    """The export a run trained on, from its data folder `…/exports/<version>/images`: the same
+    version under `exports_dir`, by shape rather than by absolute path (the workspace may have
+    moved since the run), when it is a finished export."""
+    if data is None or data.name != "images" or not VERSION.match(data.parent.name):
+        return None
+    export = exports_dir / data.parent.name
+    return export if (export / "manifest.jsonl").is_file() else None
 
 
 def _stderr(msg: str) -> None:

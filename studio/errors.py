@@ -59,14 +59,15 @@ def _database_problem(exc: BaseException) -> str:
     rather than the driver's view of a refused connection."""
     root = os.environ.get("STUDIO_DATABASE_FOR")  # set while this process uses its own db/
     if root:
-        record = Path(root) / "db" / "studio" / "server.error"
+        from curation.catalog.dbfiles import error_file
+
+        record = error_file(Path(root) / "db")
         if record.is_file() and (reason := record.read_text(errors="replace").strip()):
             return reason.splitlines()[-1]
         if shutil.disk_usage(root).free < LOW_DISK_BYTES:
             return (f"the disk is full ({root}); free space, then run the command again "
                     "(it resumes)")
-    text = str(exc).strip().splitlines()
-    return f"the catalog database failed: {text[0][:200] if text else type(exc).__name__}"
+    return f"the catalog database failed: {one_line(exc)[:200]}"
 
 
 def _chain(exc: BaseException | None) -> Iterator[BaseException]:

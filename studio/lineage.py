@@ -13,8 +13,9 @@ from pathlib import Path
 from typing import Any
 
 from crawler.report import list_crawls
+from curation.export import export_of_data, export_shas, read_export_stats
 from gan.rundir import read_run_record
-from records import iter_jsonl, read_json, write_atomic_json
+from records import read_json, write_atomic_json
 from studio.models import current, run_dir
 from studio.workspace import Workspace
 
@@ -59,20 +60,10 @@ def write_export_lineage(export_dir: Path, *, crawl_list: list[dict], labels: di
     return record
 
 
-def export_shas(export_dir: Path) -> set[str]:
-    """sha256 of every crop in an export (its manifest)."""
-    return {m["sha256"] for m in iter_jsonl(export_dir / "manifest.jsonl") if "sha256" in m}
-
-
 def export_of_run(ws: Workspace, run: Path) -> Path | None:
-    """The export folder a run trained on (from its config.json `data`), if it was an export."""
+    """The export of this workspace a run trained on (from its record's data folder), if any."""
     record = read_run_record(run)
-    if record is None or record.data is None:
-        return None
-    path = record.data
-    if path.name == "images":
-        path = path.parent
-    return path if (path / "manifest.jsonl").exists() else None
+    return export_of_data(ws.exports_dir, record.data) if record else None
 
 
 def chain(ws: Workspace) -> dict[str, Any] | None:
@@ -83,7 +74,7 @@ def chain(ws: Workspace) -> dict[str, Any] | None:
     run = run_dir(ws, pointer)
     export = export_of_run(ws, run)
     lineage = read_json(export / LINEAGE) if export else None
-    stats = read_json(export / "stats.json") if export else None
+    stats = read_export_stats(export) if export else None
     return {
         "model": {"run": pointer["run"], "checkpoint": pointer.get("checkpoint"),
                   "metrics": {k: v for k, v in (pointer.get("metrics") or {}).items()

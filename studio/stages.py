@@ -13,8 +13,9 @@ import sys
 from pathlib import Path
 
 from crawler.report import list_crawls
+from curation.export import export_shas, list_exports
 from studio.errors import UserError
-from studio.lineage import crawls, export_shas, label_state, write_export_lineage
+from studio.lineage import crawls, label_state, write_export_lineage
 from studio.models import current, current_checkpoint, promote
 from studio.outcomes import (
     CrawlOutcome,
@@ -120,10 +121,7 @@ def curate_stage(ctx: Context) -> CurateOutcome:
 # ------------------------------------------------------------------------------------ export
 
 def latest_export(ws) -> Path | None:
-    from curation.export import VERSION
-
-    found = sorted((p for p in ws.exports_dir.glob("v*") if VERSION.match(p.name)),
-                   key=lambda p: int(VERSION.match(p.name).group(1)))
+    found = list_exports(ws.exports_dir)
     return found[-1] if found else None
 
 

@@ -12,9 +12,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from curation.export import export_shas
 from gan.rundir import read_run_record
 from studio.errors import UserError
-from studio.lineage import export_of_run, export_shas
+from studio.lineage import export_of_run
 from studio.models import current, current_checkpoint, run_dir
 from studio.outcomes import ExportOutcome, TrainOutcome, TrainSkipped
 from studio.policy import decide_training

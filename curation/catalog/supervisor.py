@@ -14,7 +14,6 @@ session of its own, never by hand. It
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import socket
@@ -27,6 +26,7 @@ from filelock import FileLock
 
 from curation.catalog import dbfiles
 from curation.children import die_with_parent
+from records import write_atomic_json
 
 IDLE_SECONDS = float(os.environ.get("STUDIO_DB_IDLE_SECONDS", "2"))  # linger after the last client
 POLL_SECONDS = 0.2
@@ -144,19 +144,13 @@ def stop_strays(db_dir: Path) -> None:
 def _write_info(db_dir: Path, port: int, mongod_pid: int) -> None:
     info = {"pid": os.getpid(), "mongod_pid": mongod_pid, "port": port,
             "dbpath": str(db_dir), "started_at": time.time()}
-    target = dbfiles.info_file(db_dir)
-    tmp = target.with_suffix(".tmp")
-    tmp.write_text(json.dumps(info) + "\n")
-    os.replace(tmp, target)
+    write_atomic_json(dbfiles.info_file(db_dir), info)
 
 
 def _remove_info(db_dir: Path) -> None:
-    target = dbfiles.info_file(db_dir)
-    try:
-        if json.loads(target.read_text()).get("pid") == os.getpid():
-            target.unlink()
-    except (OSError, ValueError):
-        pass
+    info = dbfiles.read_info(db_dir)
+    if info is not None and info.get("pid") == os.getpid():
+        dbfiles.info_file(db_dir).unlink(missing_ok=True)
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ from typing import Annotated, Any
 import typer
 
 from crawler.report import list_crawls
+from curation.export import list_exports
 from records import iter_jsonl
 from studio.lineage import chain
 from studio.models import current
@@ -20,7 +21,7 @@ def collect_status(ws: Workspace) -> dict[str, Any]:
     """What each stage holds, read from the workspace files (cheap: no database needed)."""
     manifest = list(iter_jsonl(ws.raw_manifest))
     crawls = [c.id for c in list_crawls(ws.crawl_dir)]
-    exports = sorted(p.name for p in ws.exports_dir.iterdir() if p.is_dir()) if ws.exports_dir.exists() else []
+    exports = [p.name for p in list_exports(ws.exports_dir)]
     runs = sorted(p.name for p in ws.runs_dir.iterdir() if p.is_dir()) if ws.runs_dir.exists() else []
     promoted = current(ws)
     return {
