@@ -15,6 +15,7 @@ from typing import Any
 
 from crawler.report import list_crawls
 from curation.catalog import domain_of
+from curation.export import export_of_data
 from gan.rundir import RunRecord, read_run_record
 from records import iter_jsonl
 from studio.models import current, run_dir
@@ -145,9 +146,6 @@ def config_diff(a: dict[str, Any], b: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def export_of(ws: Workspace, record: RunRecord) -> str | None:
-    """The export version a run trained on, when its data folder is `exports/<version>/images`."""
-    data = record.data or Path()
-    # By shape rather than by absolute path: the workspace may have been moved since.
-    if data.name == "images" and data.parent.parent.name == ws.exports_dir.name:
-        return data.parent.name
-    return None
+    """The export version of this workspace a run trained on (`curation.export.export_of_data`)."""
+    export = export_of_data(ws.exports_dir, record.data)
+    return export.name if export else None

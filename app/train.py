@@ -8,6 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from app import common, data, jobs
+from curation.export import list_exports
 from gan.rundir import new_run_dir
 from studio.config import load_config
 from studio.models import current, promote
@@ -190,7 +191,7 @@ def compare_tab(runs: list[data.RunInfo]) -> None:
 def start_tab(ws: Workspace) -> None:
     """A form that starts `studio train` in the background."""
     defaults = load_config(ws.config_path).train
-    exports = sorted((p for p in ws.exports_dir.glob("*/images") if p.is_dir()), reverse=True)
+    exports = [p / "images" for p in reversed(list_exports(ws.exports_dir))]
     with st.form("start-run"):
         choices = [str(p) for p in exports]
         data_dir = st.selectbox("Training images", choices, accept_new_options=True,

@@ -55,6 +55,8 @@ def trained_ws(tmp_path_factory) -> Path:
     _crawl_files(ws)
     images = ws / "exports" / "v0001" / "images"
     _training_images(images)
+    (images.parent / "manifest.jsonl").write_text(  # an export's manifest: it is finished
+        "".join(f'{{"path": "images/{f.name}", "sha256": "{f.stem}"}}\n' for f in sorted(images.iterdir())))
     for i, lr in enumerate((2e-4, 5e-4)):
         cfg = TrainConfig(resolution=32, steps=20, batch=8, g_width=8, d_width=8, z_dim=16,
                           device="cpu", log_every=5, sample_every=10, ckpt_every=10, metric_every=0,
