@@ -50,6 +50,16 @@ def require_current_checkpoint(ws: Workspace) -> Path:
     return path
 
 
+def model_source(ws: Workspace, run: Path | None) -> Path:
+    """What `--run` names (a run folder, a run id under runs/, a checkpoint), else the promoted model."""
+    if run is None:
+        return require_current_checkpoint(ws)
+    source = ws.run_path(run)
+    if not source.exists():
+        raise UserError(f"--run {run}: no such run or checkpoint")
+    return source
+
+
 def promote(
     ws: Workspace,
     run: Path | str,

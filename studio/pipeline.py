@@ -28,7 +28,7 @@ from studio.report import notify_report, write_report
 from studio.run_state import Context, new_run, now, read_state, save_state, unfinished_run
 from studio.workspace import Workspace
 
-__all__ = ["Context", "Stage", "StageFailed", "read_state", "run_pipeline"]
+__all__ = ["Stage", "StageFailed", "run_pipeline"]
 
 Stage = Callable[[Context], Outcome | dict[str, Any]]
 

@@ -67,6 +67,11 @@ class Workspace:
     def runs_dir(self) -> Path:
         return self.root / "runs"
 
+    def run_path(self, name: Path) -> Path:
+        """A run named on the command line: the path itself when it exists, else runs/<name>
+        when that exists (a run id), else the path (for the caller's "no such run")."""
+        return name if name.exists() or not (self.runs_dir / name).exists() else self.runs_dir / name
+
     @property
     def models_dir(self) -> Path:
         return self.root / "models"

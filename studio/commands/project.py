@@ -9,23 +9,13 @@ from typing import Annotated
 import typer
 
 from studio.errors import UserError, user_errors
-from studio.models import require_current_checkpoint
+from studio.models import model_source
 from studio.options import WorkspaceOpt
 from studio.workspace import Workspace
 
 RunOpt = Annotated[Path | None, typer.Option("--run", help="Run folder, run id or checkpoint folder "
                                              "(default: the promoted model, models/current.json).")]
 DeviceOpt = Annotated[str, typer.Option("--device", help="cpu or cuda.")]
-
-
-def model_source(ws: Workspace, run: Path | None) -> Path:
-    """What `--run` names (a run folder, a run id under runs/, a checkpoint), else the promoted model."""
-    if run is None:
-        return require_current_checkpoint(ws)
-    source = run if run.exists() or not (ws.runs_dir / run).exists() else ws.runs_dir / run
-    if not source.exists():
-        raise UserError(f"--run {run}: no such run or checkpoint")
-    return source
 
 
 def read_square(path: Path, side: int, what: str = "IMAGE"):

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from studio.errors import UserError, user_errors
-from studio.models import require_current_checkpoint
+from studio.models import model_source
 from studio.options import WorkspaceOpt
 from studio.workspace import Workspace
 
@@ -32,12 +32,7 @@ def sample(
     from gan.sampling import interpolate, load_generator, sample_grid, save_gif, save_strip
 
     ws = Workspace.at(workspace)
-    if run is None:
-        source = require_current_checkpoint(ws)
-    else:
-        source = run if run.exists() or not (ws.runs_dir / run).exists() else ws.runs_dir / run
-        if not source.exists():
-            raise UserError(f"--run {run}: no such run or checkpoint")
+    source = model_source(ws, run)
     if n < 1 or frames < 2:
         raise UserError("--n must be >= 1 and --frames >= 2")
     with user_errors(GanError):

@@ -69,7 +69,7 @@ def train(
                  metric_every=metric_every, metric_images=metric_images, inception_weights=inception_weights)
     with user_errors(GanError):
         if resume is not None:
-            run_dir = resume if resume.exists() or not ws.runs_dir.exists() else ws.runs_dir / resume
+            run_dir = ws.run_path(resume)
             cfg = override(resume_config(run_dir), **flags)
             if data is None:
                 data = read_run_record(run_dir).data

@@ -23,7 +23,8 @@ from studio.outcomes import (
     TrainSkipped,
     read_outcome,
 )
-from studio.pipeline import StageFailed, read_state, run_pipeline
+from studio.pipeline import StageFailed, run_pipeline
+from studio.run_state import read_state
 from studio.workspace import Workspace
 
 ROOT = Path(__file__).resolve().parents[2]

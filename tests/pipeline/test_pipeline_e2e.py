@@ -27,7 +27,8 @@ import pytest
 
 from studio.config import load_config
 from studio.demo_site import DEMO_IMAGES, _face_canvas
-from studio.pipeline import read_state, run_pipeline
+from studio.pipeline import run_pipeline
+from studio.run_state import read_state
 from studio.site_server import serve
 from studio.workspace import Workspace
 from tests.pipeline.pipeline_helpers import make_workspace, set_keys, studio

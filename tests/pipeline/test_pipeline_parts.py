@@ -14,9 +14,10 @@ import pytest
 from studio.config import PipelineConfig, StudioConfig
 from studio.gate import decide
 from studio.models import current, current_checkpoint, promote
-from studio.pipeline import StageFailed, read_state, run_pipeline
+from studio.pipeline import StageFailed, run_pipeline
 from studio.policy import decide_training
 from studio.report import notify_report
+from studio.run_state import read_state
 from studio.workspace import Workspace
 from tests.pipeline.pipeline_helpers import studio
 
