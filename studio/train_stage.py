@@ -41,6 +41,21 @@ class TrainPlan:
     first_training: bool  # nothing promoted yet in this workspace
 
 
+@dataclass(frozen=True)
+class TrainStart:
+    """Where a run's weights came from, in pipeline.json before its first step (a resumed run
+    reports what its first attempt started with, not today's promoted model)."""
+
+    warm_start_from: str | None = None  # the checkpoint whose weights started it
+    warm_start_run: str | None = None
+    note: str = "from scratch"
+
+    @classmethod
+    def from_json(cls, record: dict[str, Any] | None) -> TrainStart:
+        names = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in (record or {}).items() if k in names})
+
+
 def train_stage(ctx: Context) -> TrainOutcome | TrainSkipped:
     from gan.state_io import ready_to_resume
     from gan.train import train
@@ -59,11 +74,11 @@ def train_stage(ctx: Context) -> TrainOutcome | TrainSkipped:
     return _summarise(ctx, plan, result, start, resume, sanity)
 
 
-def _summarise(ctx: Context, plan: TrainPlan, result, start: dict[str, Any], resume: bool,
+def _summarise(ctx: Context, plan: TrainPlan, result, start: TrainStart, resume: bool,
                sanity: str | None) -> TrainOutcome:
     """The stage's outcome: what was trained on what, from where, with what result."""
-    warm_from = start.get("warm_start_from")
-    how = f"warm start from {start.get('warm_start_run')}" if warm_from else start.get("note") or "from scratch"
+    warm_from = start.warm_start_from
+    how = f"warm start from {start.warm_start_run}" if warm_from else start.note
     if resume:
         how += ", resumed after an interruption"
     ckpt = result.best_checkpoint or result.checkpoint
@@ -117,19 +132,16 @@ def plan_training(ctx: Context) -> TrainPlan | TrainSkipped:
                      first_training=pointer is None)
 
 
-def _start_record(ctx: Context, plan: TrainPlan, resume: bool) -> dict[str, Any]:
-    """Where the run's weights came from, recorded in pipeline.json before the first step."""
+def _start_record(ctx: Context, plan: TrainPlan, resume: bool) -> TrainStart:
+    """Where the run's weights come from, recorded in pipeline.json before the first step."""
     if resume:
         ctx.log(f"train: resuming the interrupted training in {ctx.run_dir.name}")
-        # The weights came from what the first attempt started with (the promoted model may have
-        # changed since): report that, not today's promoted model.
-        return ctx.state.get("train_start") or {}
+        return TrainStart.from_json(ctx.state.get("train_start"))
     warm = plan.warm_start_from
-    record = {"warm_start_from": str(warm) if warm is not None else None,
-              "warm_start_run": plan.warm_start_run,
-              "note": plan.note or ("warm start" if warm is not None else "from scratch")}
-    ctx.remember("train_start", record)  # before the first step: a killed run still knows its origin
-    return record
+    start = TrainStart(str(warm) if warm is not None else None, plan.warm_start_run,
+                       plan.note or ("warm start" if warm is not None else "from scratch"))
+    ctx.remember("train_start", dataclasses.asdict(start))  # before the first step: a killed run still knows its origin
+    return start
 
 
 def _sanity_check(ctx: Context, plan: TrainPlan) -> str | None:
