@@ -50,12 +50,15 @@ def read_export_stats(export_dir: Path) -> dict | None:
 
 
 def export_of_data(exports_dir: Path, data: Path | None) -> Path | None:
-    """The export a run trained on, from its data folder `…/exports/<version>/images`: the same
-    version under `exports_dir`, by shape rather than by absolute path (the workspace may have
-    moved since the run), when it is a finished export."""
-    if data is None or data.name != "images" or not VERSION.match(data.parent.name):
+    """The export a run trained on, from its data folder (`…/exports/<version>` as the pipeline
+    trains, or its `images/` as `studio train --data` is told): the same version under
+    `exports_dir`, by shape rather than by absolute path (the workspace may have moved since the
+    run), when it is a finished export."""
+    if data is not None and data.name == "images":
+        data = data.parent
+    if data is None or not VERSION.match(data.name) or data.parent.name != exports_dir.name:
         return None
-    export = exports_dir / data.parent.name
+    export = exports_dir / data.name
     return export if (export / "manifest.jsonl").is_file() else None
 
 

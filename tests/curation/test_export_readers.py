@@ -30,6 +30,8 @@ def test_a_run_finds_its_export_after_the_workspace_moved(tmp_path):
     old, new = tmp_path / "old" / "exports", tmp_path / "new" / "exports"
     export = _export(new, "v0001", shas=("a" * 64, "b" * 64))
     assert export_of_data(new, old / "v0001" / "images") == export  # recorded before the move
+    assert export_of_data(new, old / "v0001") == export  # the pipeline trains on the folder itself
+    assert export_of_data(new, tmp_path / "elsewhere" / "v0001") is None  # not an exports/ folder
     assert export_of_data(new, old / "v0002" / "images") is None  # not in this workspace
     assert export_of_data(new, tmp_path / "my-pictures") is None  # trained on a plain folder
     assert export_of_data(new, None) is None
