@@ -2,8 +2,9 @@
 
 Images come from `<img src>`, the largest `srcset` candidate (also of `<picture><source>`),
 lazy-load attributes, `<a href>` to image files, `og:image` and CSS `url()` in `style="…"`
-attributes and `<style>` blocks; URLs are resolved against `<base href>`. A malformed URL
-(`http://[::1`, a port above 65535) is skipped on its own and counted, never the whole page.
+attributes, `<style>` blocks and linked stylesheets (which the spider fetches); URLs are resolved
+against `<base href>` (a stylesheet's against the stylesheet). A malformed URL (`http://[::1`, a
+port above 65535) is skipped on its own and counted, never the whole page.
 Hosts are compared by hostname, never `host:port` (LinkExtractor's trap).
 """
 
@@ -181,3 +182,38 @@ def find_images(response: HtmlResponse, malformed: list[str] | None = None) -> l
 def _lazy_or_src(attrs: dict[str, str]) -> str | None:
     lazy = next((attrs[a] for a in LAZY_ATTRS if attrs.get(a, "").strip()), None)
     return lazy or attrs.get("src")
+
+
+def find_stylesheets(response: HtmlResponse, malformed: list[str] | None = None) -> list[str]:
+    """The page's external stylesheets (`<link rel="stylesheet" href>`), once each, in order:
+    their background images are the page's images too (galleries put thumbnails there)."""
+    base = get_base_url(response)
+    found: dict[str, None] = {}
+    for link in response.css("link[href]"):
+        if "stylesheet" not in (link.attrib.get("rel") or "").lower().split():
+            continue
+        try:
+            url = clean_url(base, link.attrib["href"])
+        except MalformedUrl as exc:
+            if malformed is not None:
+                malformed.append(str(exc))
+            continue
+        if url:
+            found.setdefault(url)
+    return list(found)
+
+
+def stylesheet_images(css_url: str, css: str, malformed: list[str] | None = None) -> list[str]:
+    """Background image URLs of a stylesheet, resolved against the stylesheet (as CSS does)."""
+    found: dict[str, None] = {}
+    for raw in css_urls(css, backgrounds_only=True):
+        try:
+            url = clean_url(css_url, raw)
+        except MalformedUrl as exc:
+            if malformed is not None:
+                malformed.append(str(exc))
+            continue
+        if url:
+            found.setdefault(url)
+    return list(found)
+

@@ -13,7 +13,7 @@ from scrapy.utils.httpobj import urlparse_cached
 
 from crawler.extract import host_allowed
 
-KIND = "studio_kind"  # meta key: "page", "image" or "sitemap"
+KIND = "studio_kind"  # meta key: "page", "image", "stylesheet" (from image hosts) or "sitemap"
 
 
 class HostPolicyMiddleware:
@@ -32,7 +32,7 @@ class HostPolicyMiddleware:
 
     def allowed(self, request: Request) -> bool:
         url = request.url
-        if request.meta.get(KIND) == "image":
+        if request.meta.get(KIND) in ("image", "stylesheet"):
             return host_allowed(url, self.image_domains)
         if request.meta.get("dont_obey_robotstxt") and urlparse_cached(request).path == "/robots.txt":
             return host_allowed(url, self.image_domains)  # robots.txt of every host we may use

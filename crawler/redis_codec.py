@@ -15,7 +15,8 @@ from typing import Any
 
 _BYTES = "__b64__"
 # The spider methods a stored request may name (crawler.spiders.images.ImageSpider).
-CALLBACKS = {None, "parse", "parse_image", "parse_sitemap", "page_failed", "image_failed", "sitemap_failed"}
+CALLBACKS = {None, "parse", "parse_image", "parse_sitemap", "parse_stylesheet", "page_failed", "image_failed",
+             "sitemap_failed", "stylesheet_failed"}
 
 
 def _default(obj: Any) -> Any:

@@ -15,11 +15,18 @@ from urllib.parse import urlsplit
 import scrapy
 from scrapy import signals
 from scrapy.exceptions import IgnoreRequest
-from scrapy.http import HtmlResponse, Response
+from scrapy.http import HtmlResponse, Response, TextResponse
 from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.python.failure import Failure
 
-from crawler.extract import UNSUPPORTED_EXTS, find_images, host_allowed, path_ext
+from crawler.extract import (
+    UNSUPPORTED_EXTS,
+    find_images,
+    find_stylesheets,
+    host_allowed,
+    path_ext,
+    stylesheet_images,
+)
 from crawler.httpcache import LASTMOD
 from crawler.items import ImageItem
 from crawler.links import find_links
@@ -51,6 +58,7 @@ class ImageSpider(scrapy.Spider):
         self.image_domains = [*self.allowed_domains, *(image_domains or [])]
         self.known_urls = frozenset(known_urls or ())
         self.seen_images: set[str] = set()
+        self.seen_stylesheets: set[str] = set()
         self.max_pages = max_pages
         self.max_depth = depth
         self.use_sitemaps = sitemaps
@@ -176,6 +184,8 @@ class ImageSpider(scrapy.Spider):
         malformed: list[str] = []
         for ref in find_images(response, malformed):
             yield from self.image_requests(ref.url, ref.alt, response.url)
+        for css in find_stylesheets(response, malformed):
+            yield from self.stylesheet_request(css, response.url)
         depth = response.meta.get(DEPTH, 0)
         for link in find_links(response, malformed):
             child = depth if link.pagination else depth + 1
@@ -228,6 +238,27 @@ class ImageSpider(scrapy.Spider):
             meta={"page_url": page_url, "alt": alt, "dont_cache": True, KIND: "image"},
             priority=1,  # finish a page's images before going deeper
         ))
+
+    def stylesheet_request(self, url: str, page_url: str) -> Iterator[scrapy.Request]:
+        """A linked stylesheet, once per crawl, from a host images may come from (a CDN)."""
+        if url in self.seen_stylesheets or not host_allowed(url, self.image_domains):
+            return
+        self.seen_stylesheets.add(url)
+        yield from self._safe(lambda: scrapy.Request(
+            url, callback=self.parse_stylesheet, errback=self.stylesheet_failed,
+            meta={"page_url": page_url, KIND: "stylesheet"}, priority=1))
+
+    def parse_stylesheet(self, response: Response) -> Iterator[scrapy.Request]:
+        self.crawler.stats.inc_value("studio/stylesheets")
+        if not isinstance(response, TextResponse):
+            return
+        malformed: list[str] = []
+        for url in stylesheet_images(response.url, response.text, malformed):
+            yield from self.image_requests(url, "", response.meta["page_url"])
+        self._count_malformed(malformed, response.url)
+
+    def stylesheet_failed(self, failure: Failure) -> None:
+        self.crawler.stats.inc_value(f"studio/failed/stylesheets/{failure_reason(failure)}")
 
     def parse_image(self, response: Response) -> Iterator[ImageItem]:
         redirects = response.meta.get("redirect_urls") or [response.url]
