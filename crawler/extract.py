@@ -99,6 +99,16 @@ def host_allowed(url: str, domains: list[str]) -> bool:
     return any(d == "*" or host == d or host.endswith("." + d) for d in domains)
 
 
+def resolve(base: str, raw: str | None, malformed: list[str] | None = None) -> str | None:
+    """`clean_url`, with a malformed URL noted in `malformed` (when given) instead of raised."""
+    try:
+        return clean_url(base, raw or "")
+    except MalformedUrl as exc:
+        if malformed is not None:
+            malformed.append(str(exc))
+        return None
+
+
 def is_http(url: str) -> bool:
     return urlsplit(url).scheme in ("http", "https")
 
@@ -124,12 +134,7 @@ def find_images(response: HtmlResponse, malformed: list[str] | None = None) -> l
     found: dict[str, ImageRef] = {}
 
     def add(raw: str | None, alt: str, source: str) -> None:
-        try:
-            url = clean_url(base, raw or "")
-        except MalformedUrl as exc:
-            if malformed is not None:
-                malformed.append(str(exc))
-            return
+        url = resolve(base, raw, malformed)
         if url is not None and url not in found:
             found[url] = ImageRef(url, alt.strip(), source)
 
@@ -188,32 +193,12 @@ def find_stylesheets(response: HtmlResponse, malformed: list[str] | None = None)
     """The page's external stylesheets (`<link rel="stylesheet" href>`), once each, in order:
     their background images are the page's images too (galleries put thumbnails there)."""
     base = get_base_url(response)
-    found: dict[str, None] = {}
-    for link in response.css("link[href]"):
-        if "stylesheet" not in (link.attrib.get("rel") or "").lower().split():
-            continue
-        try:
-            url = clean_url(base, link.attrib["href"])
-        except MalformedUrl as exc:
-            if malformed is not None:
-                malformed.append(str(exc))
-            continue
-        if url:
-            found.setdefault(url)
-    return list(found)
+    urls = (resolve(base, link.attrib["href"], malformed) for link in response.css("link[href]")
+            if "stylesheet" in (link.attrib.get("rel") or "").lower().split())
+    return list(dict.fromkeys(u for u in urls if u))
 
 
 def stylesheet_images(css_url: str, css: str, malformed: list[str] | None = None) -> list[str]:
     """Background image URLs of a stylesheet, resolved against the stylesheet (as CSS does)."""
-    found: dict[str, None] = {}
-    for raw in css_urls(css, backgrounds_only=True):
-        try:
-            url = clean_url(css_url, raw)
-        except MalformedUrl as exc:
-            if malformed is not None:
-                malformed.append(str(exc))
-            continue
-        if url:
-            found.setdefault(url)
-    return list(found)
-
+    urls = (resolve(css_url, raw, malformed) for raw in css_urls(css, backgrounds_only=True))
+    return list(dict.fromkeys(u for u in urls if u))

@@ -14,7 +14,7 @@ from scrapy.http import HtmlResponse
 from scrapy.linkextractors import IGNORED_EXTENSIONS
 from scrapy.utils.response import get_base_url
 
-from crawler.extract import MalformedUrl, clean_url, path_ext
+from crawler.extract import path_ext, resolve
 
 SKIP_EXTS = {f".{e}" for e in IGNORED_EXTENSIONS}  # images, archives, media, office files
 PAGER_RELS = {"next", "prev", "previous"}
@@ -54,12 +54,7 @@ def find_links(response: HtmlResponse, malformed: list[str] | None = None) -> li
     found: dict[str, LinkRef] = {}
 
     def add(raw: str, pagination: bool) -> None:
-        try:
-            url = clean_url(base, raw)
-        except MalformedUrl as exc:
-            if malformed is not None:
-                malformed.append(str(exc))
-            return
+        url = resolve(base, raw, malformed)
         if url is None or path_ext(url) in SKIP_EXTS:
             return
         old = found.get(url)

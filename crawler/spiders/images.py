@@ -241,19 +241,17 @@ class ImageSpider(scrapy.Spider):
 
     def stylesheet_request(self, url: str, page_url: str) -> Iterator[scrapy.Request]:
         """A linked stylesheet, once per crawl, from a host images may come from (a CDN)."""
-        if url in self.seen_stylesheets or not host_allowed(url, self.image_domains):
-            return
-        self.seen_stylesheets.add(url)
-        yield from self._safe(lambda: scrapy.Request(
-            url, callback=self.parse_stylesheet, errback=self.stylesheet_failed,
-            meta={"page_url": page_url, KIND: "stylesheet"}, priority=1))
+        if url not in self.seen_stylesheets and host_allowed(url, self.image_domains):
+            self.seen_stylesheets.add(url)
+            yield from self._safe(lambda: scrapy.Request(
+                url, callback=self.parse_stylesheet, errback=self.stylesheet_failed,
+                meta={"page_url": page_url, KIND: "stylesheet"}, priority=1))
 
     def parse_stylesheet(self, response: Response) -> Iterator[scrapy.Request]:
         self.crawler.stats.inc_value("studio/stylesheets")
-        if not isinstance(response, TextResponse):
-            return
         malformed: list[str] = []
-        for url in stylesheet_images(response.url, response.text, malformed):
+        css = response.text if isinstance(response, TextResponse) else ""
+        for url in stylesheet_images(response.url, css, malformed):
             yield from self.image_requests(url, "", response.meta["page_url"])
         self._count_malformed(malformed, response.url)
 
