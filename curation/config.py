@@ -8,7 +8,7 @@ from dataclasses import dataclass
 @dataclass
 class CurateConfig:
     detector: str = "anime"  # anime (LBP anime-face cascade) or human (OpenCV Haar), or a plug-in
-    cascade: str = ""  # path of the anime cascade file; empty = look in the user cache dir
+    cascade: str = ""  # path of an anime cascade file; empty = the shipped one (curation/data/)
     margin: float = 1.5  # crop side / face side (square crop around the face)
     crop_size: int = 128  # stored crop side in pixels (export resizes)
     max_upscale: float = 2.0  # faces needing more upscaling than this are dropped

@@ -1,8 +1,8 @@
 """Face detectors: a registry of functions image → boxes with scores.
 
-Built in: `anime` (nagadomi's LBP anime-face cascade, fetched once into the user cache dir) and
-`human` (OpenCV's bundled Haar frontal face). A plug-in is any callable `(rgb) -> list[Face]`
-registered with `register_detector`, or named as "module:factory" in the config.
+Built in: `anime` (nagadomi's LBP anime-face cascade, shipped in curation/data/ with its MIT
+licence) and `human` (OpenCV's bundled Haar frontal face). A plug-in is any callable
+`(rgb) -> list[Face]` registered with `register_detector`, or named as "module:factory" in the config.
 """
 
 from __future__ import annotations
@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 import importlib
 import os
-import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,12 +18,11 @@ import cv2
 import numpy as np
 
 from curation.errors import CurationError
-from records import write_atomic
 
 ANIME_CASCADE_NAME = "lbpcascade_animeface.xml"
-ANIME_CASCADE_URL = (
-    "https://raw.githubusercontent.com/nagadomi/lbpcascade_animeface/master/lbpcascade_animeface.xml"
-)
+# Shipped unchanged from https://github.com/nagadomi/lbpcascade_animeface (commit 4433ab1);
+# the licence notice is in the XML and in data/LICENSE-lbpcascade_animeface.txt.
+PACKAGED_ANIME_CASCADE = Path(__file__).resolve().parent / "data" / ANIME_CASCADE_NAME
 ANIME_CASCADE_SHA256 = "9376d30ac38db6bda2a68b88b3b76bbd7e6aa33af47f7f5c76bc88ca75f1ce30"
 MIN_FACE = 24  # smallest face the cascades look for; smaller ones are noise at crop size
 
@@ -51,7 +49,8 @@ def register_detector(name: str, factory: DetectorFactory) -> None:
 
 
 def cache_dir() -> Path:
-    """Where downloaded detector files live (GAN_STUDIO_CACHE_DIR overrides, e.g. in tests)."""
+    """Where a user may put detector files that override the shipped ones
+    (GAN_STUDIO_CACHE_DIR overrides the platform's cache dir, e.g. in tests)."""
     override = os.environ.get("GAN_STUDIO_CACHE_DIR")
     if override:
         return Path(override) / "detectors"
@@ -60,29 +59,33 @@ def cache_dir() -> Path:
     return Path(platformdirs.user_cache_dir("gan-studio")) / "detectors"
 
 
-def resolve_anime_cascade(cascade: str | Path | None, download: bool = True) -> Path:
-    """The anime cascade file: the given path, else the cache copy, else downloaded once."""
+def resolve_anime_cascade(cascade: str | Path | None = None) -> Path:
+    """The anime cascade file: the given path, else a copy in the cache dir (a user's override),
+    else the one shipped in the package, checked against its SHA-256."""
     if cascade:
         path = Path(cascade).expanduser()
         if not path.is_file():
             raise CurationError(f"cascade file not found: {path}")
         return path
-    path = cache_dir() / ANIME_CASCADE_NAME
-    if path.is_file():
-        return path
-    hint = f"download {ANIME_CASCADE_URL} to {path} or pass --cascade PATH"
-    if not download:
-        raise CurationError(f"anime cascade missing: {hint}")
+    override = cache_dir() / ANIME_CASCADE_NAME
+    if override.is_file():
+        return override
+    return packaged_anime_cascade()
+
+
+def packaged_anime_cascade() -> Path:
+    """The cascade shipped in curation/data/; a missing or altered copy (a broken install) is
+    one clear line rather than a detector that silently finds other faces."""
+    path = PACKAGED_ANIME_CASCADE
     try:
-        with urllib.request.urlopen(ANIME_CASCADE_URL, timeout=30) as resp:
-            data = resp.read(5_000_000)
+        digest = hashlib.sha256(path.read_bytes()).hexdigest()
     except OSError as exc:
-        raise CurationError(f"cannot download the anime cascade ({exc}); {hint}") from None
-    digest = hashlib.sha256(data).hexdigest()
+        raise CurationError(f"the anime cascade shipped with GAN Studio is missing ({path}: "
+                            f"{exc.strerror or exc}); reinstall, or pass --cascade PATH") from None
     if digest != ANIME_CASCADE_SHA256:
-        raise CurationError(f"downloaded anime cascade has SHA-256 {digest}, expected "
-                            f"{ANIME_CASCADE_SHA256}; {hint}")
-    write_atomic(path, data)
+        raise CurationError(f"the anime cascade shipped with GAN Studio is damaged ({path} has "
+                            f"SHA-256 {digest}, expected {ANIME_CASCADE_SHA256}); reinstall, "
+                            "or pass --cascade PATH")
     return path
 
 

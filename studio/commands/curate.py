@@ -16,7 +16,7 @@ from studio.workspace import Workspace
 def curate(
     workspace: WorkspaceOpt = Path("studio-data"),
     detector: str = typer.Option(None, "--detector", help="anime, human, or module:factory."),
-    cascade: Path = typer.Option(None, "--cascade", help="Anime cascade XML (default: cache dir)."),
+    cascade: Path = typer.Option(None, "--cascade", help="Another anime cascade XML (default: the one shipped with GAN Studio)."),
     workers: int = typer.Option(None, "--workers", help="Detection processes."),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar."),
 ) -> None:

@@ -48,6 +48,33 @@ def test_missing_anime_cascade_is_one_clear_line(fiftyone_db, tmp_path):
     assert proc.stderr.strip().count("\n") == 0 and "cascade file not found" in proc.stderr
 
 
+def test_first_run_curates_offline_with_the_default_detector(fiftyone_db, tmp_path):
+    """README's first run: `studio init` then `studio curate`, no --cascade, an empty cache dir
+    and no network: the anime cascade shipped in the package finds the drawn faces."""
+    import numpy as np
+
+    from tests.fixtures.anime_scenes import composite, drawn_face
+    from tests.fixtures.face_scenes import encode, write_raw
+
+    ws = tmp_path / "ws"
+    studio("init", "-w", str(ws))
+    assert 'detector = "anime"' in (ws / "studio.toml").read_text()
+    rng = np.random.default_rng(4)
+    items = []
+    for i in range(3):
+        scene = composite(np.full((320, 320, 3), 120, np.uint8), drawn_face(rng, 160), 80, 80)
+        items.append((f"https://art.example/{i}.png", encode(scene, "PNG"), "https://art.example/"))
+    write_raw(ws, items)
+    env = {**os.environ, "GAN_STUDIO_CACHE_DIR": str(tmp_path / "empty-cache")}
+    proc = subprocess.run([sys.executable, "-m", "studio", "curate", "-w", str(ws), "--no-progress"],
+                          capture_output=True, text=True, timeout=240, env=env)
+    assert proc.returncode == 0, proc.stderr
+    assert "curated 3 new images" in proc.stdout
+    faces = int(proc.stdout.split("curated 3 new images")[1].split(" faces")[0].rsplit(" ", 1)[-1])
+    assert faces >= 1, proc.stdout
+    assert not (tmp_path / "empty-cache" / "detectors").exists()  # nothing fetched or copied
+
+
 def test_label_serves_the_fiftyone_app_on_localhost(fiftyone_db, tmp_path):
     from tests.helpers import free_port
 

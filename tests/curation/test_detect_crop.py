@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-import socket
+import hashlib
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -34,26 +38,55 @@ def test_anime_cascade_loads_and_runs(anime_cascade):
     assert detect(data.astronaut()) == [] or all(f.w >= 24 for f in detect(data.astronaut()))
 
 
-def _closed_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def test_missing_anime_cascade_offline_says_where_to_put_it(monkeypatch, tmp_path):
+def test_the_anime_cascade_ships_with_the_package(monkeypatch, tmp_path):
+    """No --cascade, an empty cache dir and no network: the shipped file, checksum and licence."""
     monkeypatch.setenv("GAN_STUDIO_CACHE_DIR", str(tmp_path))
-    monkeypatch.setattr(detectors, "ANIME_CASCADE_URL", f"http://127.0.0.1:{_closed_port()}/x.xml")
-    with pytest.raises(CurationError) as exc:
-        resolve_anime_cascade(None)
-    msg = str(exc.value)
-    assert str(tmp_path / "detectors" / "lbpcascade_animeface.xml") in msg and "--cascade" in msg
+    path = resolve_anime_cascade(None)
+    assert path == detectors.PACKAGED_ANIME_CASCADE and path.is_relative_to(Path(detectors.__file__).parent)
+    assert hashlib.sha256(path.read_bytes()).hexdigest() == detectors.ANIME_CASCADE_SHA256
+    assert "The MIT License" in path.read_text()[:2000]  # the notice travels inside the XML
+    licence = path.parent / "LICENSE-lbpcascade_animeface.txt"
+    assert "nagadomi" in licence.read_text() and "The MIT License" in licence.read_text()
+    faces = get_detector("anime")(_drawn_face_scene())
+    assert len(faces) == 1 and faces[0].w >= 24
 
 
-def test_anime_cascade_is_found_in_the_cache_dir(monkeypatch, tmp_path, anime_cascade):
+def _drawn_face_scene() -> np.ndarray:
+    from tests.fixtures.anime_scenes import composite, drawn_face
+
+    rgba = drawn_face(np.random.default_rng(4), 160)
+    return composite(np.full((320, 320, 3), 120, np.uint8), rgba, 80, 80)  # mid-grey: found
+
+
+def test_a_damaged_shipped_cascade_is_one_clear_error(monkeypatch, tmp_path):
+    monkeypatch.setenv("GAN_STUDIO_CACHE_DIR", str(tmp_path / "cache"))
+    damaged = tmp_path / "lbpcascade_animeface.xml"
+    damaged.write_bytes(detectors.PACKAGED_ANIME_CASCADE.read_bytes().replace(b"<maxWeakCount>", b"<maxWeakCount> ", 1))
+    monkeypatch.setattr(detectors, "PACKAGED_ANIME_CASCADE", damaged)
+    with pytest.raises(CurationError, match=r"damaged .*SHA-256.*reinstall, or pass --cascade"):
+        get_detector("anime")
+    monkeypatch.setattr(detectors, "PACKAGED_ANIME_CASCADE", tmp_path / "gone.xml")
+    with pytest.raises(CurationError, match="missing"):
+        get_detector("anime")
+
+
+def test_a_cascade_in_the_cache_dir_overrides_the_shipped_one(monkeypatch, tmp_path, anime_cascade):
     monkeypatch.setenv("GAN_STUDIO_CACHE_DIR", str(tmp_path))
     (tmp_path / "detectors").mkdir()
     (tmp_path / "detectors" / "lbpcascade_animeface.xml").write_bytes(anime_cascade.read_bytes())
-    assert resolve_anime_cascade(None, download=False).parent == tmp_path / "detectors"
+    assert resolve_anime_cascade(None).parent == tmp_path / "detectors"
+    assert resolve_anime_cascade(anime_cascade) == anime_cascade  # --cascade wins over both
+
+
+def test_the_wheel_carries_the_cascade_and_its_licence(tmp_path):
+    """pyproject's package-data: a non-editable install has the file too (built offline)."""
+    repo = Path(__file__).resolve().parents[2]
+    subprocess.run([sys.executable, "-m", "pip", "wheel", str(repo), "--no-deps", "--no-build-isolation",
+                    "-q", "-w", str(tmp_path)], check=True, capture_output=True, timeout=300)
+    (wheel,) = tmp_path.glob("*.whl")
+    names = zipfile.ZipFile(wheel).namelist()
+    assert "curation/data/lbpcascade_animeface.xml" in names
+    assert "curation/data/LICENSE-lbpcascade_animeface.txt" in names
 
 
 def test_bad_cascade_paths_are_user_errors(tmp_path):
