@@ -25,6 +25,8 @@ from curation.catalog.queries import (
     filter_crops,
     funnel,
     label_of,
+    rejected_crops,
+    rejection_groups,
     review_queue,
     set_kept,
 )
@@ -36,6 +38,6 @@ __all__ = [
     "count_by",
     "database_configured", "dataset_name", "domain_of", "duplicate_groups", "ensure_saved_views",
     "external_uri", "filter_crops", "funnel", "human_labels", "label_of", "open_catalog",
-    "open_sources", "review_queue",
+    "open_sources", "rejected_crops", "rejection_groups", "review_queue",
     "set_kept", "set_label", "set_labels", "sync_app_tags", "update_info", "workspace_id",
 ]

@@ -91,6 +91,46 @@ def review_queue(dataset, n: int = 50):
     return dataset.select([str(pool[k]["_id"]) for k in order], ordered=True)
 
 
+# The reason a rejected crop is filed under: its first (a rule, a quality test, a human's label).
+FIRST_REASON = {"$ifNull": [{"$arrayElemAt": ["$reasons", 0]}, ""]}
+
+
+def _rejected_match(labelled: bool, domain: str | None) -> dict:
+    query: dict = {"decision": "rejected"}
+    if not labelled:
+        query["human_label"] = None
+    if domain:
+        query["domain"] = domain
+    return query
+
+
+def rejection_groups(dataset, labelled: bool = False, domain: str | None = None) -> list[tuple[str, int]]:
+    """(first reason, crops) of the rejected crops, largest group first, counted in the database
+    with one indexed $match and one $group. Without `labelled` only crops no human labelled: the
+    rules' and the filter's rejections, the ones a human may rescue. "" groups crops rejected
+    without a recorded reason."""
+    coll = dataset._sample_collection
+    rows = coll.aggregate([{"$match": _rejected_match(labelled, domain)},
+                           {"$group": {"_id": FIRST_REASON, "n": {"$sum": 1}}}])
+    return sorted(((r["_id"], r["n"]) for r in rows), key=lambda kv: (-kv[1], kv[0]))
+
+
+def rejected_crops(dataset, reason: str | None = None, labelled: bool = False,
+                   domain: str | None = None):
+    """The rejected crops filed under `reason` (their first reason; None: any), as a view to page
+    with skip/limit; `labelled` and `domain` as in `rejection_groups`."""
+    from fiftyone import ViewField as F
+
+    view = dataset.match(F("decision") == "rejected")
+    if not labelled:
+        view = view.match(F("human_label") == None)  # noqa: E711 (a MongoDB expression)
+    if domain:
+        view = view.match(F("domain") == domain)
+    if reason is not None:
+        view = view.match({"$expr": {"$eq": [FIRST_REASON, reason]}})
+    return view
+
+
 def duplicate_groups(dataset) -> dict[str, list[dict]]:
     """group id → members (sha256, id, kept, decision, face_px, quality), kept member first."""
     from fiftyone import ViewField as F
