@@ -32,6 +32,7 @@ PAGES = {
         st.Page(HERE / "overview.py", title="Overview", icon=":material/dashboard:", default=True),
         st.Page(HERE / "browse.py", title="Browse", icon=":material/grid_view:"),
         st.Page(HERE / "label.py", title="Label", icon=":material/check_circle:"),
+        st.Page(HERE / "rejected.py", title="Rejected", icon=":material/block:"),
         st.Page(HERE / "duplicates.py", title="Duplicates", icon=":material/content_copy:"),
     ],
     "Model": [

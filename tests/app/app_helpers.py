@@ -17,7 +17,7 @@ from streamlit.testing.v1 import AppTest
 from tests.helpers import free_port  # noqa: F401  (re-exported for the app tests)
 
 ENTRY = Path(__file__).resolve().parents[2] / "app" / "main.py"
-PAGES = ["overview.py", "browse.py", "label.py", "duplicates.py", "train.py", "generate.py",
+PAGES = ["overview.py", "browse.py", "label.py", "rejected.py", "duplicates.py", "train.py", "generate.py",
          "complete.py", "project.py"]
 
 

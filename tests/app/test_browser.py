@@ -16,12 +16,13 @@ pytestmark = pytest.mark.browser
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-TITLES = {"overview.py": "Overview", "browse.py": "Browse", "label.py": "Label",
+TITLES = {"overview.py": "Overview", "browse.py": "Browse", "label.py": "Label", "rejected.py": "Rejected",
           "duplicates.py": "Duplicates", "train.py": "Train", "generate.py": "Generate",
           "complete.py": "Complete", "project.py": "Project"}
 # A piece of text each page shows only when it has data, and whether it shows images then.
 KEY_TEXT = {"overview.py": ("Dataset funnel", True), "browse.py": ("crops · page 1", True),
-            "label.py": ("Pollution filter", True), "duplicates.py": ("kept", True),
+            "label.py": ("Pollution filter", True), "rejected.py": ("rejected crop", True),
+            "duplicates.py": ("kept", True),
             "train.py": ("Samples at step", True), "generate.py": ("Download PNG", True),
             "complete.py": ("PNG, JPEG or WebP", False),
             "project.py": ("Upload an image to project", False)}
@@ -92,3 +93,84 @@ def test_every_page_renders_and_accept_writes_the_catalog(full_ws):
             browser.close()
             for sha in set(ds.values("sha256")):
                 set_label(ds, sha, None)
+
+
+def test_rejected_page_select_and_bulk_accept_and_reject(full_ws):
+    """The Rejected page in Chromium: tick two crops of the largest group, accept them with the
+    A key; select a whole group and reject it with the button; the catalog has the labels.
+
+    The test holds the catalog lock as `studio curate` would, so the server's background
+    rescore waits and the planted groups stay as planted while the test looks at them."""
+    chromium = shutil.which("chromium")
+    if chromium is None:
+        pytest.skip("Debian's chromium is not installed (`make system-deps`)")
+    sync_api = pytest.importorskip("playwright.sync_api")
+    from filelock import FileLock
+
+    from curation.catalog import open_catalog, set_label
+    from curation.decide import refresh_decisions
+    from tests.app.test_rejected import PLANTED, plant
+
+    ds = open_catalog(full_ws)
+    (full_ws / ".locks").mkdir(exist_ok=True)
+    lock = FileLock(full_ws / ".locks" / "catalog.lock")
+    ARTIFACTS.mkdir(exist_ok=True)
+    port = free_port()
+
+    def labels() -> dict[str, tuple]:
+        ds.reload()
+        rows = zip(*ds.values(["sha256", "human_label", "human_reason", "decision"]), strict=True)
+        return {s: (lab, reason, d) for s, lab, reason, d in rows}
+
+    def wait_for(check, what: str, timeout: float = 30) -> None:
+        deadline = time.monotonic() + timeout
+        while not check():
+            assert time.monotonic() < deadline, what
+            time.sleep(0.3)
+
+    with lock, running_app(full_ws, port), sync_api.sync_playwright() as p:
+        shas = plant(ds, PLANTED)
+        photo = sorted(s for s, r in shas.items() if r == ["polluted:photo"])
+        blurry = sorted(s for s, r in shas.items() if r[0] == "blurry")
+        wait_http(f"http://127.0.0.1:{port}/_stcore/health")
+        browser = p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            page.goto(f"http://127.0.0.1:{port}/rejected")
+            wait_rendered(page, "Rejected")
+            page.get_by_text(f"photo — {len(photo)} crops").wait_for(timeout=60_000)
+            assert page.locator('[data-testid="stException"]').count() == 0
+            accept = page.locator(".st-key-rj-accept button")
+            for k, sha in enumerate(photo[:2], start=1):
+                page.locator(f".st-key-rj-0-{sha} label").click()
+                page.wait_for_function(
+                    "([sel, n]) => document.querySelector(sel)?.innerText.includes(`Accept ${n}`)",
+                    arg=[".st-key-rj-accept button", k], timeout=30_000)
+            wait_rendered(page, "Rejected")
+            page.screenshot(path=ARTIFACTS / "app-rejected.png", full_page=True)
+            page.locator("body").click(position={"x": 700, "y": 5})  # focus off the tick box
+            page.keyboard.press("a")  # the Accept button's shortcut
+            wait_for(lambda: all(labels()[s][0] == "accept" for s in photo[:2]),
+                     "the A key accepted the two ticked crops")
+            assert all(labels()[s][2] == "accepted" for s in photo[:2])
+            assert all(labels()[s][0] is None for s in photo[2:])
+            page.get_by_text(f"photo — {len(photo) - 2} crops").wait_for(timeout=30_000)
+            page.get_by_text("Accepted 2 crop(s)").wait_for(timeout=30_000)
+            assert "Accept 0" in accept.inner_text()
+
+            page.locator(".st-key-rj-all-blurry button").click()
+            page.wait_for_function(
+                "([sel, n]) => document.querySelector(sel)?.innerText.includes(`Reject ${n}`)",
+                arg=[".st-key-rj-reject button", len(blurry)], timeout=30_000)
+            page.locator(".st-key-rj-reject button").click()
+            wait_for(lambda: all(labels()[s][:2] == ("reject", "blurry") for s in blurry),
+                     "Reject labelled the whole group with its rule's name")
+            page.get_by_text(f"Rejected {len(blurry)} crop(s) (blurry × {len(blurry)})").wait_for(
+                timeout=30_000)
+            assert page.locator('[data-testid="stException"]').count() == 0
+            assert page.locator('[data-testid="stAlertContentError"]').count() == 0
+        finally:
+            browser.close()
+            for sha in {s for s, (lab, _, _) in labels().items() if lab}:
+                set_label(ds, sha, None, rescore=False)
+    refresh_decisions(ds)

@@ -9,18 +9,21 @@ from collections import Counter
 import pytest
 
 from curation.catalog import open_catalog, rejected_crops, rejection_groups, set_label
+from tests.app.app_helpers import assert_clean, open_page, texts
 
 # The reasons planted on crops outside duplicate groups: `photo` the largest group, a crop with
 # two reasons filed under its first, one like a rejected crop.
 PLANTED = [["polluted:photo"]] * 4 + [["blurry", "polluted:cat"]] * 2 + [["like_rejected"]]
 
 
-def plant(ds, plan: list[list[str]]) -> dict[str, list[str]]:
-    """Mark crops rejected with the given reasons, as curation would file them; sha → reasons."""
+def plant(ds, plan: list[list[str]], grouped: bool = False) -> dict[str, list[str]]:
+    """Mark unlabelled crops (outside duplicate groups unless `grouped`) rejected with the given
+    reasons, as curation would file them; sha → reasons."""
     from curation.catalog.columns import refresh_in_memory
 
     shas, groups, labels = ds.values(["sha256", "dup_group", "human_label"])
-    free = sorted({s for s, g, lab in zip(shas, groups, labels, strict=True) if not g and not lab})
+    free = sorted({s for s, g, lab in zip(shas, groups, labels, strict=True)
+                   if (grouped or not g) and not lab})
     assert len(free) >= len(plan), "the curated fixture has too few crops outside groups"
     planted = dict(zip(free, plan, strict=False))
     coll = ds._sample_collection
@@ -76,3 +79,97 @@ def test_rejection_groups_count_first_reasons_largest_first(planted):
     domain = ds.values("domain")[0]
     assert sum(n for _, n in rejection_groups(ds, domain=domain)) == \
         rejected_crops(ds, domain=domain).count()
+
+
+def tick_boxes(at) -> dict[str, object]:
+    """The tiles' tick boxes by crop hash (keys rj-<generation>-<sha256>)."""
+    return {c.key.rsplit("-", 1)[1]: c for c in at.checkbox if c.key and c.key.startswith("rj-")
+            and c.key.count("-") == 2}
+
+
+def labels_of(ds) -> dict[str, tuple[str | None, str | None, str]]:
+    rows = zip(*ds.values(["sha256", "human_label", "human_reason", "decision"]), strict=True)
+    return {s: (lab, reason, decision) for s, lab, reason, decision in rows}
+
+
+def test_groups_largest_first_with_rule_names(monkeypatch, curated_ws, planted):
+    ds, shas, _ = planted
+    at = open_page(monkeypatch, curated_ws, "rejected.py")
+    assert_clean(at)
+    headers = [h.value for h in at.subheader]
+    expected = [f"{'photo' if r == 'polluted:photo' else r} — {n} crops"
+                for r, n in rejection_groups(ds)]
+    # Groups of one size may come in either order among themselves; "polluted:" is dropped.
+    assert headers[0] == f"photo — {first_reasons(ds)['polluted:photo']} crops"
+    assert sorted(headers) == sorted(h.replace("polluted:", "") for h in expected)
+    assert "quality: too blurry" in texts(at)  # what the reason means
+    boxes = tick_boxes(at)
+    assert set(shas) <= set(boxes)  # every planted crop has a tile (one page holds them all)
+
+
+def test_bulk_accept_labels_and_files_the_crops_at_once(monkeypatch, curated_ws, planted):
+    ds, shas, requests = planted
+    at = open_page(monkeypatch, curated_ws, "rejected.py")
+    photo = sorted(s for s, r in shas.items() if r == ["polluted:photo"])
+    boxes = tick_boxes(at)
+    for sha in photo[:2]:
+        boxes[sha].check().run()
+    assert_clean(at)
+    assert at.button(key="rj-accept").label == "Accept 2"
+    at.button(key="rj-accept").click().run()
+    assert_clean(at)
+    after = labels_of(ds)
+    for sha in photo[:2]:
+        assert after[sha][0] == "accept" and after[sha][2] == "accepted"
+    for sha in photo[2:]:  # the rest of the group untouched
+        assert after[sha][0] is None and after[sha][2] == "rejected"
+    assert requests, "the filter's retraining is left to the background rescorer"
+    assert f"photo — {len(photo) - 2} crops" in [h.value for h in at.subheader]
+    assert "Accepted 2 crop(s) (photo × 2)" in texts(at)
+    assert not any(c.value for c in tick_boxes(at).values())  # the selection is cleared
+
+    at.button(key="rj-undo").click().run()  # undo clears the labels again
+    assert_clean(at)
+    assert all(labels_of(ds)[sha][0] is None for sha in photo[:2])
+
+
+def test_select_all_of_a_group_and_reject_with_the_rules_name(monkeypatch, curated_ws, planted):
+    ds, _, _ = planted
+    at = open_page(monkeypatch, curated_ws, "rejected.py")
+    n_blurry = first_reasons(ds)["blurry"]
+    at.button(key="rj-all-blurry").click().run()
+    assert_clean(at)
+    ticked = {s for s, c in tick_boxes(at).items() if c.value}
+    assert ticked == set(rejected_crops(ds, "blurry").values("sha256"))
+    assert at.button(key="rj-reject").label == f"Reject {n_blurry}"
+    assert at.button(key="rj-none-blurry")  # the group's button now unselects
+    at.button(key="rj-reject").click().run()
+    assert_clean(at)
+    after = labels_of(ds)
+    assert all(after[s][:2] == ("reject", "blurry") for s in ticked)
+    assert "blurry" not in dict(rejection_groups(ds))  # confirmed: out of the rescue list
+    assert not any(h.value.startswith("blurry") for h in at.subheader)
+    at.toggle(key="rj-labelled").set_value(True).run()  # ...and shown as a human's reject
+    assert any(h.value == f"you rejected: blurry — {n_blurry} crops" for h in at.subheader)
+
+
+def test_a_large_group_pages_and_select_all_spans_its_pages(monkeypatch, curated_ws, planted):
+    ds, _, _ = planted
+    everything = plant(ds, [["polluted:photo"]] * len(ds), grouped=True)
+    n = len(everything)
+    assert n > 8, "the curated fixture has too few crops for two pages"
+    at = open_page(monkeypatch, curated_ws, "rejected.py")
+    at.selectbox(key="rj-size").set_value(8).run()
+    assert [h.value for h in at.subheader] == [f"photo — {n} crops"]
+    first = {s for s in tick_boxes(at)}
+    assert len(first) == 8
+    at.number_input(key="rj-page-polluted:photo").set_value(2).run()
+    assert_clean(at)
+    second = set(tick_boxes(at))
+    assert len(second) == n - 8 and not first & second
+    at.button(key="rj-all-polluted:photo").click().run()
+    assert at.button(key="rj-accept").label == f"Accept {n}"  # the pages not shown too
+    at.button(key="rj-accept").click().run()
+    assert_clean(at)
+    assert all(lab == "accept" for lab, _, _ in labels_of(ds).values())
+    assert "No crop is rejected" in texts(at)
