@@ -1,8 +1,12 @@
-"""DiffAugment (Zhao et al. 2020): differentiable translation, cutout and colour for D's inputs.
+"""DiffAugment (Zhao et al. 2020): differentiable translation, cutout and colour for D's inputs,
+and the adaptive augmentation probability of StyleGAN2-ADA (Karras et al. 2020) over them.
 
 Applied identically in kind (not in draw) to real and fake images so D cannot tell them apart by
 the augmentation, and differentiable so G still gets gradients. Randomness comes from an explicit
 generator so a resumed run draws the same augmentations.
+
+Augmentations touch D's inputs only: G's outputs are never augmented where they are sampled
+(the grids, the evaluation and `gan.sampling` call G alone).
 """
 
 from __future__ import annotations
@@ -11,10 +15,59 @@ import torch
 import torch.nn.functional as F
 
 
-def diff_augment(x: torch.Tensor, ops: list[str], gen: torch.Generator | None = None) -> torch.Tensor:
+def diff_augment(x: torch.Tensor, ops: list[str], gen: torch.Generator | None = None,
+                 p: torch.Tensor | None = None) -> torch.Tensor:
+    """Each op on every image (`p` None: DiffAugment), or on each image with probability `p` (a
+    0-d tensor on x's device, so the loop needs no host sync to read it: ADA)."""
     for op in ops:
-        x = _OPS[op](x, gen)
+        if p is None:
+            x = _OPS[op](x, gen)
+        else:
+            keep = _rand(x, x.shape[0], 1, 1, 1, gen=gen) >= p  # (B, 1, 1, 1): True = not augmented
+            x = torch.where(keep, x, _OPS[op](x, gen))
     return x
+
+
+class AdaptiveP:
+    """StyleGAN2-ADA's controller: every `interval` steps, p moves by
+    sign(E[sign(D(real))] - target) * batch * interval / (kimg * 1000), clipped to [0, 1], so
+    p can go from 0 to 1 in `kimg` thousand images when D keeps overfitting (its logits on reals
+    mostly positive) and falls back when it stops. Everything stays on the device (no host sync):
+    `p` is a 0-d tensor; `accumulate` adds one step's logits on reals."""
+
+    def __init__(self, target: float, interval: int, kimg: float, batch: int, device: torch.device):
+        self.target, self.interval, self.kimg, self.batch = target, interval, kimg, batch
+        self.p = torch.zeros((), device=device)
+        self.acc = torch.zeros(2, device=device)  # sum of sign(D(real)), count
+        self.signal = torch.zeros((), device=device)  # the last interval's E[sign(D(real))]
+        self.steps = 0  # steps accumulated since the last adjustment
+
+    def accumulate(self, real_logits: torch.Tensor, reduce=None) -> None:
+        """Add a step's D logits on reals; adjust p at the end of each interval. `reduce` sums a
+        tensor over the processes (torchrun) so every rank keeps the same p."""
+        with torch.no_grad():
+            s = real_logits.detach().float()
+            self.acc += torch.stack([torch.sign(s).sum(), s.new_full((), float(s.numel()))])
+            self.steps += 1
+            if self.steps < self.interval:
+                return
+            acc = reduce(self.acc.clone()) if reduce else self.acc
+            self.signal = acc[0] / acc[1].clamp_min(1)
+            step = self.batch * self.interval / (self.kimg * 1000)
+            self.p = (self.p + torch.sign(self.signal - self.target) * step).clamp(0, 1)
+            self.acc.zero_()
+            self.steps = 0
+
+    def state(self) -> dict:
+        return {"p": self.p.detach().cpu().clone(), "acc": self.acc.detach().cpu().clone(),
+                "signal": self.signal.detach().cpu().clone(), "steps": self.steps}
+
+    def load(self, state: dict) -> None:
+        dev = self.p.device
+        self.p = state["p"].to(dev).clone()
+        self.acc = state["acc"].to(dev).clone()
+        self.signal = state["signal"].to(dev).clone()
+        self.steps = int(state["steps"])
 
 
 def _rand(x: torch.Tensor, *shape: int, gen=None) -> torch.Tensor:

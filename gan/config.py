@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from typing import Any
 
 AUGMENT_OPS = ("translation", "cutout", "color")
+LOSSES = ("ns", "hinge", "rpgan")
+GAMMA_HEURISTIC = 0.0002  # StyleGAN2-ADA: gamma = 0.0002 * resolution^2 / batch
 
 
 @dataclass
@@ -27,7 +29,8 @@ class TrainConfig:
     g_width: int = 64  # generator channels at the last layer; doubles per layer down (paper: 64)
     d_width: int = 64  # discriminator channels at the first layer; doubles per layer (paper: 64)
     spectral_norm: bool = False  # spectral normalisation on D's convolutions (then no BatchNorm in D)
-    loss: str = "ns"  # ns (non-saturating, the paper) or hinge
+    d_norm: str = "auto"  # D's normaliser: batch (DCGAN), none, or auto = none when a gradient penalty or spectral norm is on, else batch
+    loss: str = "ns"  # ns (non-saturating, the paper), hinge, or rpgan (relativistic pairing: softplus(-(D(real) - D(fake))), R3GAN)
     # optimiser
     lr_g: float = 0.0002  # Adam learning rate of G at `lr_ref_batch` (paper: 2e-4)
     lr_d: float = 0.0002  # Adam learning rate of D at `lr_ref_batch` (paper: 2e-4)
@@ -38,6 +41,13 @@ class TrainConfig:
     ema_kimg: float = 10.0  # half-life of the G weight average in thousands of images; 0 = no EMA
     ema_rampup: float = 0.05  # early on, the half-life is at most this fraction of images seen; 0 = off
     augment: str = ""  # DiffAugment ops applied to real and fake images for D, e.g. "translation,cutout,color"
+    ada_target: float = 0.0  # adaptive augmentation: 0 = off (each op always applied); > 0 = each op applied with probability p, moved so E[sign(D(real))] approaches this (StyleGAN2-ADA: 0.6)
+    ada_interval: int = 4  # steps between adjustments of p (StyleGAN2-ADA: 4)
+    ada_kimg: float = 100.0  # thousands of real images for p to go from 0 to 1 at the fastest (StyleGAN2-ADA: 500; faster for short runs)
+    r1_gamma: float = 0.0  # zero-centred R1 penalty on reals, gamma/2 * E|grad D(x)|^2; 0 = off; < 0 = that multiple of 0.0002 * res^2 / batch (StyleGAN2-ADA's heuristic)
+    r2_gamma: float = 0.0  # the same penalty on fakes (R2, R3GAN); 0 = off; < 0 = that multiple of the heuristic
+    reg_every: int = 16  # lazy regularisation: the penalties every this many steps, weighted by it (StyleGAN2: 16); 1 = every step
+    gamma_end: float = 1.0  # gamma at the last step as a fraction of its start, cosine schedule in between; 1 = constant (R3GAN decays to 0.1)
     # speed (used on CUDA only; ignored on CPU unless said otherwise)
     precision: str = "auto"  # auto (bf16 on CUDA, fp32 on CPU), bf16 or fp32
     channels_last: bool = True  # NHWC memory layout on CUDA (faster convolutions)
@@ -70,8 +80,18 @@ class TrainConfig:
             raise ValueError("device must be auto, cpu, cuda or cuda:N")
         if min(self.z_dim, self.g_width, self.d_width, self.lr_ref_batch) < 1:
             raise ValueError("z_dim, g_width, d_width and lr_ref_batch must be >= 1")
-        if self.loss not in ("ns", "hinge"):
-            raise ValueError("loss must be ns or hinge")
+        if self.loss not in LOSSES:
+            raise ValueError("loss must be ns, hinge or rpgan")
+        if self.d_norm not in ("auto", "batch", "none"):
+            raise ValueError("d_norm must be auto, batch or none")
+        if self.spectral_norm and self.d_norm == "batch":
+            raise ValueError("spectral_norm replaces D's BatchNorm: use d_norm = auto or none with it")
+        if not 0 <= self.ada_target < 1 or self.ada_interval < 1 or self.ada_kimg <= 0:
+            raise ValueError("ada_target must be in [0, 1), ada_interval >= 1 and ada_kimg > 0")
+        if self.ada_target > 0 and not self.augment_ops():
+            raise ValueError('ada_target needs augment ops to adapt, e.g. augment = "translation,cutout,color"')
+        if self.reg_every < 1 or not 0 <= self.gamma_end <= 1:
+            raise ValueError("reg_every must be >= 1 and gamma_end in [0, 1]")
         if self.lr_g <= 0 or self.lr_d <= 0 or not (0 <= self.beta1 < 1 and 0 <= self.beta2 < 1):
             raise ValueError("lr_g and lr_d must be > 0, beta1 and beta2 in [0, 1)")
         if self.ema_kimg < 0 or self.ema_rampup < 0:
@@ -94,6 +114,22 @@ class TrainConfig:
 
     def augment_ops(self) -> list[str]:
         return [op.strip() for op in self.augment.split(",") if op.strip()]
+
+    def gamma(self, which: str) -> float:
+        """The starting weight of penalty `which` ("r1" or "r2"): the configured value, or when
+        negative that multiple of StyleGAN2-ADA's heuristic 0.0002 * resolution^2 / batch."""
+        g = self.r1_gamma if which == "r1" else self.r2_gamma
+        return -g * GAMMA_HEURISTIC * self.resolution**2 / self.batch if g < 0 else g
+
+    def penalised(self) -> bool:
+        return self.r1_gamma != 0 or self.r2_gamma != 0
+
+    def d_batchnorm(self) -> bool:
+        """Whether D has BatchNorm: `d_norm`, where auto drops it under a penalty or spectral norm
+        (a gradient penalty should see each image's own gradient, not the batch's)."""
+        if self.d_norm == "auto":
+            return not (self.spectral_norm or self.penalised())
+        return self.d_norm == "batch"
 
     def total_steps(self) -> int:
         """`steps`, or the steps that make `kimg` thousand images when `kimg` is set."""

@@ -1,7 +1,8 @@
 """The DCGAN generator and discriminator (Radford et al. 2015), depth following the resolution.
 
 At 64 px both are exactly the paper's networks (pytorch/examples dcgan): G is transposed
-convolutions with BatchNorm and ReLU, D strided convolutions with BatchNorm and LeakyReLU(0.2),
+convolutions with BatchNorm and ReLU, D strided convolutions with BatchNorm and LeakyReLU(0.2) (BatchNorm left out under spectral
+norm or a gradient penalty: `TrainConfig.d_batchnorm`),
 weights drawn from N(0, 0.02). Each doubling of the resolution adds one layer to both.
 """
 
@@ -47,14 +48,16 @@ class Generator(nn.Module):
 class Discriminator(nn.Module):
     """image (B, 3, R, R) -> logit (B,); `features` gives the last hidden layer (B, F)."""
 
-    def __init__(self, resolution: int = 64, width: int = 64, spectral_norm: bool = False):
+    def __init__(self, resolution: int = 64, width: int = 64, spectral_norm: bool = False,
+                 batchnorm: bool | None = None):
         super().__init__()
+        batchnorm = not spectral_norm if batchnorm is None else batchnorm
         n = _layers(resolution)
         mults = [min(2**i, MAX_MULT) for i in range(n)]  # 64 px: 1, 2, 4, 8
         layers: list[nn.Module] = [nn.Conv2d(3, width, 4, 2, 1, bias=False), nn.LeakyReLU(0.2, True)]
         for a, b in itertools.pairwise(mults):  # each halves H and W
             layers.append(nn.Conv2d(width * a, width * b, 4, 2, 1, bias=False))
-            if not spectral_norm:  # SN replaces BatchNorm as D's normaliser (Miyato et al.)
+            if batchnorm:  # SN (Miyato et al.) and gradient penalties (R3GAN) go without it
                 layers.append(nn.BatchNorm2d(width * b))
             layers.append(nn.LeakyReLU(0.2, True))
         self.body = nn.Sequential(*layers)  # (B, 8w, 4, 4)
@@ -86,5 +89,9 @@ def build_models(cfg) -> tuple[Generator, Discriminator]:
     """G and D for a TrainConfig (weights initialised from the current torch RNG)."""
     g = Generator(cfg.resolution, cfg.z_dim, cfg.g_width)
     init_weights(g)
-    d = Discriminator(cfg.resolution, cfg.d_width, cfg.spectral_norm)
-    return g, d
+    return g, build_discriminator(cfg)
+
+
+def build_discriminator(cfg) -> Discriminator:
+    """D for a TrainConfig: BatchNorm or none as `cfg.d_batchnorm()` says."""
+    return Discriminator(cfg.resolution, cfg.d_width, cfg.spectral_norm, cfg.d_batchnorm())

@@ -17,7 +17,7 @@ from torchvision.utils import make_grid
 from gan.checkpoint import load_state, load_weights, resolve_checkpoint, split_weights
 from gan.config import TrainConfig
 from gan.metrics import memorization
-from gan.models import Discriminator, Generator
+from gan.models import Discriminator, Generator, build_discriminator
 
 
 def load_generator(path: Path | str, device: str | torch.device = "cpu", ema: bool = True) -> tuple[Generator, TrainConfig]:
@@ -35,7 +35,7 @@ def load_discriminator(path: Path | str, device: str | torch.device = "cpu") -> 
     """D in eval mode (projection and completion use its features and its verdict)."""
     ckpt = resolve_checkpoint(path)
     cfg = TrainConfig.from_dict(load_state(ckpt)["config"])
-    d = Discriminator(cfg.resolution, cfg.d_width, cfg.spectral_norm)
+    d = build_discriminator(cfg)
     d.load_state_dict(split_weights(load_weights(ckpt), "D"))
     return d.to(device).eval().requires_grad_(False)
 

@@ -43,7 +43,7 @@ def sanity_config(cfg: TrainConfig, n: int, steps: int) -> TrainConfig:
     """The run's own loss, normalisation and LRs on a small, fast model: no augmentation or EMA
     (both fight memorisation), all images in every batch, 32 px and widths ≤ 32 on the CPU."""
     small = cfg.device == "cpu" or (cfg.device == "auto" and not torch.cuda.is_available())
-    return replace(cfg, steps=steps, kimg=0, batch=n, augment="", ema_kimg=0.0,
+    return replace(cfg, steps=steps, kimg=0, batch=n, augment="", ada_target=0.0, ema_kimg=0.0,
                    resolution=min(cfg.resolution, 32) if small else cfg.resolution,
                    g_width=min(cfg.g_width, 32) if small else cfg.g_width,
                    d_width=min(cfg.d_width, 32) if small else cfg.d_width,

@@ -15,6 +15,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from gan.augment import AdaptiveP
 from gan.config import TrainConfig
 from gan.data import DeviceSampler, fits_on_device
 from gan.guard import DivergenceGuard, deep_copy
@@ -40,6 +41,7 @@ class State:
     d_for_g: Callable = None  # D for the G update (compiled, not DDP: D gets no gradients there)
     step: int = 0
     best: dict[str, Any] = field(default_factory=dict)  # {"swd": …, "checkpoint": …}
+    ada: AdaptiveP | None = None  # the adaptive augmentation probability (ada_target > 0)
 
 
 def build_state(cfg: TrainConfig, images: torch.Tensor, device: torch.device, rank: int, world: int,
@@ -58,6 +60,8 @@ def build_state(cfg: TrainConfig, images: torch.Tensor, device: torch.device, ra
     st = State(cfg, G, D, G_ema, opt_g, opt_d, torch.Generator(device).manual_seed(cfg.seed * 1000 + 2 * rank + 1),
                DeviceSampler(images, device, on_dev, cfg.seed * 1000 + 2 * rank),
                DivergenceGuard(cfg.guard_retries, cfg.guard_lr_factor, cfg.guard_d_loss_min))
+    if cfg.ada_target > 0:
+        st.ada = AdaptiveP(cfg.ada_target, cfg.ada_interval, cfg.ada_kimg, cfg.batch, device)
     g_c, d_c = compile_models(G, D, cfg, device, log)
     if world > 1:
         from torch.nn.parallel import DistributedDataParallel as DDP
@@ -99,7 +103,8 @@ def snapshot(st: State) -> dict[str, Any]:
     """An in-memory copy of everything the next steps change (for a roll-back)."""
     return deep_copy({"G": st.G.state_dict(), "D": st.D.state_dict(), "G_ema": st.G_ema.state_dict(),
                       "opt_g": st.opt_g.state_dict(), "opt_d": st.opt_d.state_dict(), "step": st.step,
-                      "noise": st.noise.get_state(), "data": st.data.gen.get_state()})
+                      "noise": st.noise.get_state(), "data": st.data.gen.get_state(),
+                      "ada": st.ada.state() if st.ada else None})
 
 
 def restore(st: State, snap: dict[str, Any]) -> None:
@@ -110,4 +115,6 @@ def restore(st: State, snap: dict[str, Any]) -> None:
     st.noise.set_state(snap["noise"])
     st.data.gen.set_state(snap["data"])
     st.step = snap["step"]
+    if st.ada and snap.get("ada"):
+        st.ada.load(snap["ada"])
     set_lr(st)

@@ -20,15 +20,20 @@ from gan.errors import GanError
 from gan.rundir import Run, forget_metrics_after, read_metrics, read_run_record, reset_unstarted
 from gan.state import State, set_lr
 
-MODEL_FIELDS = ("resolution", "z_dim", "g_width", "d_width", "spectral_norm")  # fixed on resume
+MODEL_FIELDS = ("resolution", "z_dim", "g_width", "d_width", "spectral_norm", "d_batchnorm")  # fixed on resume
+
+
+def _field(cfg: TrainConfig, name: str):
+    """A model-shape field's value; d_batchnorm is resolved (d_norm = auto follows the penalties)."""
+    return cfg.d_batchnorm() if name == "d_batchnorm" else getattr(cfg, name)
 
 
 def model_shape_changes(checkpoint: Path | str, cfg: TrainConfig) -> list[str]:
     """The model-shape fields (MODEL_FIELDS) in which `cfg` differs from the config saved in
     `checkpoint` (a checkpoint, run or pointer file): empty when its weights can start a run of
     `cfg` (a warm start)."""
-    saved = ck.load_state(ck.resolve_checkpoint(checkpoint))["config"]
-    return [f for f in MODEL_FIELDS if saved.get(f) != getattr(cfg, f)]
+    saved = TrainConfig.from_dict(ck.load_state(ck.resolve_checkpoint(checkpoint))["config"])
+    return [f for f in MODEL_FIELDS if _field(saved, f) != _field(cfg, f)]
 
 
 def ready_to_resume(run_dir: Path) -> bool:
@@ -87,10 +92,12 @@ def latest_resumable(run_dir: Path, cfg: TrainConfig, log: Callable[[str], None]
                        f"({ck.check_checkpoint(latest[-1])})")
     state = ck.load_state(chosen)
     saved = TrainConfig.from_dict(state["config"])
-    changed = [f for f in (*MODEL_FIELDS, "batch", "loss") if getattr(saved, f) != getattr(cfg, f)]
+    changed = [f for f in (*MODEL_FIELDS, "batch", "loss") if _field(saved, f) != _field(cfg, f)]
+    if (saved.ada_target > 0) != (cfg.ada_target > 0):
+        changed.append("ada_target (adaptive augmentation on/off)")
     if changed:
         raise GanError(f"cannot resume with a different {', '.join(changed)} (checkpoint: "
-                       + ", ".join(f"{f}={getattr(saved, f)}" for f in changed) + ")")
+                       + ", ".join(f"{f}={_field(saved, f.split()[0])}" for f in changed) + ")")
     if main:
         forget_metrics_after(run_dir, int(state["step"]))
     return chosen
@@ -102,11 +109,16 @@ def save_state(st: State, run: Run, world: int, metrics: dict | None) -> Path | 
     rng = {"noise": st.noise.get_state(), "data": st.data.gen.get_state()}
     # every rank's generators, so a resume on as many ranks is exact
     rngs = gather_from_ranks({k: v.cpu() for k, v in rng.items()}, world) if world > 1 else [rng]
+    ada = st.ada.state() if st.ada else None
+    if ada and world > 1:  # p is the same on every rank; the interval's sums are each rank's own
+        ada["acc_ranks"] = gather_from_ranks(ada["acc"], world)
     if not run.main:
         return None
     weights = {f"{n}.{k}": v for n in ("G", "D", "G_ema") for k, v in getattr(st, n).state_dict().items()}
     state = {"step": st.step, "config": st.cfg.to_dict(), "opt_g": st.opt_g.state_dict(),
              "opt_d": st.opt_d.state_dict(), "rng": rngs, "guard": st.guard.state(), "best": dict(st.best)}
+    if ada:  # p exactly (a float32 tensor), and the interval being accumulated
+        state["ada"] = ada
     ckpt_dir = run.path / "checkpoints"
     if metrics and "swd" in metrics and metrics["swd"] < st.best.get("swd", float("inf")):
         st.best = {"swd": metrics["swd"], "checkpoint": f"step-{st.step:07d}", "step": st.step}
@@ -126,6 +138,12 @@ def load_state_into(st: State, path: Path, rank: int, world: int) -> None:
     st.opt_d.load_state_dict(state["opt_d"])
     st.step, st.best = int(state["step"]), dict(state.get("best") or {})
     st.guard.load(state["guard"])
+    if st.ada and state.get("ada"):
+        ada = dict(state["ada"])
+        accs = ada.pop("acc_ranks", None)
+        if accs is not None:  # each rank its own sums when the world size is the same, else none
+            ada["acc"] = accs[rank] if len(accs) == world else ada["acc"].zero_()
+        st.ada.load(ada)
     rngs: list[dict[str, Any]] = state["rng"]
     if len(rngs) == world:  # same world size: continue every stream exactly
         st.noise.set_state(rngs[rank]["noise"])

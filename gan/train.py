@@ -19,6 +19,7 @@ agree on stopping at the next log step.
 
 from __future__ import annotations
 
+import contextlib
 import sys
 import time
 from collections.abc import Callable
@@ -40,7 +41,7 @@ from gan.distributed import (
 )
 from gan.errors import GanError
 from gan.evaluate import evaluate
-from gan.losses import d_loss, g_loss
+from gan.losses import d_loss, g_loss, gamma_at, gradient_penalty, needs_reals_for_g
 from gan.notify import notify, train_message
 from gan.rundir import Run, RunRecord, read_run_record
 from gan.sampling import generate, grid_image, latents
@@ -145,27 +146,37 @@ def _prepare_and_fit(cfg: TrainConfig, data_dir: Path, lp: _Loop, rank: int, res
 
 def _fit(st: State, lp: _Loop) -> TrainResult:
     cfg, device, batch = st.cfg, lp.device, st.cfg.batch // lp.world
-    ops, amp = cfg.augment_ops(), autocast(cfg, device)
+    amp = autocast(cfg, device)
     snap, window, last_ckpt, metrics, how = snapshot(st), _Window(device), None, {}, ""
     while st.step < lp.total:
         real = st.data.sample(batch)  # (B, 3, R, R) in [-1, 1], flipped at random
         z = torch.randn(batch, cfg.z_dim, device=device, generator=st.noise)
-        with amp:  # D step: real up, fake down; the fake is reused by the G step (pytorch/examples)
+        with amp:  # the fake is reused by the G step (pytorch/examples)
             fake = st.g_step(nhwc(z, cfg, device))
-            d_real = st.d_step(nhwc(diff_augment(real, ops, st.noise), cfg, device))
-            d_fake = st.d_step(diff_augment(fake.detach(), ops, st.noise))
-            loss_d = d_loss(cfg.loss, d_real, d_fake)
+            real_in = nhwc(_augment(st, real), cfg, device)  # D's inputs: augmented, never G's samples
+            fake_in = _augment(st, fake.detach())
         st.opt_d.zero_grad(set_to_none=True)
+        reg = _penalties(st, real_in, fake_in, lp) if cfg.penalised() and st.step % cfg.reg_every == 0 else None
+        with amp:  # D step: real up, fake down
+            d_real = st.d_step(real_in)
+            d_fake = st.d_step(fake_in)
+            loss_d = d_loss(cfg.loss, d_real, d_fake)
         loss_d.backward()
         st.opt_d.step()
+        if st.ada is not None:  # the overfitting signal, on the device: p moves every ada_interval steps
+            st.ada.accumulate(d_real, (lambda t: mean_over_ranks(t, lp.world)) if lp.world > 1 else None)
         with amp:  # G step: make D call the fakes real; only G's parameters get gradients
-            loss_g = g_loss(cfg.loss, st.d_for_g(diff_augment(fake, ops, st.noise)))
+            real_for_g = None
+            if needs_reals_for_g(cfg.loss):  # the pairing loss scores each fake against a real
+                with torch.no_grad():
+                    real_for_g = st.d_for_g(real_in)
+            loss_g = g_loss(cfg.loss, st.d_for_g(_augment(st, fake)), real_for_g)
         st.opt_g.zero_grad(set_to_none=True)
         loss_g.backward(inputs=list(st.G.parameters()))
         st.opt_g.step()
         st.step += 1
         ema_update(st, batch * lp.world)
-        window.add(loss_d, loss_g, d_real, d_fake)  # stays on the device: no host sync per step
+        window.add(loss_d, loss_g, d_real, d_fake, reg)  # stays on the device: no host sync per step
         if lp.after_step:
             lp.after_step(st)
         due = _due(cfg, st.step, lp.total)
@@ -173,7 +184,7 @@ def _fit(st: State, lp: _Loop) -> TrainResult:
             due.update(log=True, sample=True, ckpt=True)
         if not any(due.values()):
             continue
-        stats = window.pop(lp.world, lp.stop.signal)  # the one host sync of the window
+        stats = window.pop(lp.world, lp.stop.signal, st)  # the one host sync of the window
         stopping = stats.pop("stop") > 0  # any rank was signalled: all stop at this same step
         due.update(sample=due["sample"] or stopping, ckpt=due["ckpt"] or stopping)
         reason = st.guard.problem(stats)
@@ -195,6 +206,30 @@ def _fit(st: State, lp: _Loop) -> TrainResult:
     return TrainResult(lp.run.path, st.step, metrics, last_ckpt if lp.run.main else None,
                        lp.run.path / "checkpoints" / best if best and lp.run.main else None,
                        stopped=how, total=lp.total)
+
+
+def _augment(st: State, x: torch.Tensor) -> torch.Tensor:
+    """`x` as D sees it: the configured DiffAugment ops, each with probability p under ADA."""
+    ops = st.cfg.augment_ops()
+    if not ops:
+        return x
+    return diff_augment(x, ops, st.noise, st.ada.p if st.ada is not None else None)
+
+
+def _penalties(st: State, real_in: torch.Tensor, fake_in: torch.Tensor, lp: _Loop) -> torch.Tensor:
+    """Lazy R1 (reals) and R2 (fakes): gamma/2 * E|grad D|^2, weighted by reg_every, backpropagated
+    into D's gradients before the D step's own backward (which adds to them). Eager and fp32
+    (torch.compile cannot take a double backward); under DDP in no_sync, so the D step's backward
+    all-reduces the sum. Returns the two penalties (unweighted) for the log."""
+    cfg = st.cfg
+    r1g, r2g = (gamma_at(cfg.gamma(k), st.step, lp.total, cfg.gamma_end) for k in ("r1", "r2"))
+    sync = st.d_step.no_sync() if lp.world > 1 else contextlib.nullcontext()
+    zero = torch.zeros((), device=lp.device)
+    with sync:
+        r1 = gradient_penalty(st.D, real_in) if r1g > 0 else zero
+        r2 = gradient_penalty(st.D, fake_in) if r2g > 0 else zero
+        ((r1g * r1 + r2g * r2) * (0.5 * cfg.reg_every)).backward()
+    return torch.stack([r1.detach(), r2.detach()])
 
 
 def _due(cfg: TrainConfig, step: int, total: int) -> dict[str, bool]:
@@ -241,25 +276,36 @@ class _Window:
     """Sums of the logged statistics over a log window, kept on the device, and its start time."""
 
     def __init__(self, device: torch.device):
-        self.sum = torch.zeros(4, device=device)
+        self.sum = torch.zeros(7, device=device)  # losses, D outputs, R1, R2, steps with penalties
         self.device = device
         self.n = 0
         self.t0 = time.perf_counter()
 
-    def add(self, loss_d, loss_g, d_real, d_fake) -> None:
+    def add(self, loss_d, loss_g, d_real, d_fake, reg=None) -> None:
         with torch.no_grad():
-            self.sum += torch.stack([loss_d.float(), loss_g.float(), torch.sigmoid(d_real.float()).mean(),
-                                     torch.sigmoid(d_fake.float()).mean()])
+            pens = torch.cat([reg.float(), reg.new_ones(1)]) if reg is not None else self.sum.new_zeros(3)
+            self.sum += torch.cat([torch.stack([loss_d.float(), loss_g.float(), torch.sigmoid(d_real.float()).mean(),
+                                                torch.sigmoid(d_fake.float()).mean()]), pens])
         self.n += 1
 
     def images(self, batch: int) -> int:
         return self.n * batch
 
-    def pop(self, world: int, stop: str = "") -> dict[str, float]:
-        """The window's means over every rank, and "stop" > 0 when any rank was signalled."""
+    def pop(self, world: int, stop: str = "", st: State | None = None) -> dict[str, float]:
+        """The window's means over every rank, and "stop" > 0 when any rank was signalled; with
+        `st`, the penalties (when on) and the augmentation probability and its signal (ADA)."""
         flag = torch.tensor([1.0 if stop else 0.0], device=self.device)
-        v = mean_over_ranks(torch.cat([self.sum / max(self.n, 1), flag]), world).tolist()  # every rank: same decision
-        return {"loss_d": v[0], "loss_g": v[1], "d_real": v[2], "d_fake": v[3], "stop": v[4]}
+        ada = torch.stack([st.ada.p, st.ada.signal]).float() if st is not None and st.ada is not None \
+            else self.sum.new_zeros(2)
+        v = mean_over_ranks(torch.cat([self.sum[:4] / max(self.n, 1), self.sum[4:6] / self.sum[6].clamp_min(1),
+                                       self.sum[6:7], ada, flag]), world).tolist()  # every rank: same decision
+        out = {"loss_d": v[0], "loss_g": v[1], "d_real": v[2], "d_fake": v[3]}
+        if st is not None and st.cfg.penalised() and v[6] > 0:
+            out.update(r1=v[4], r2=v[5])
+        if st is not None and st.ada is not None:
+            out.update(augment_p=v[7], ada_signal=v[8])
+        out["stop"] = v[9]
+        return out
 
 
 def resume_config(run_dir: Path | str) -> TrainConfig:
