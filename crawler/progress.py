@@ -22,6 +22,7 @@ class ProgressLine:
         self.started = time.monotonic()
         self.loop: task.LoopingCall | None = None
         self.samples: deque[tuple[float, int]] = deque(maxlen=60)  # (time, responses so far)
+        self.shown = False
 
     @classmethod
     def from_crawler(cls, crawler):
@@ -38,7 +39,10 @@ class ProgressLine:
     def spider_closed(self, spider, reason) -> None:
         if self.loop is not None and self.loop.running:
             self.loop.stop()
-        self.show(final=True)
+        # A crawl that fetched no page has no progress to tell: its end line or error says why.
+        get = self.crawler.stats.get_value
+        if self.shown or get("studio/pages", 0) or get("studio/pages_not_html", 0):
+            self.show(final=True)
 
     def pending(self) -> int:
         engine = getattr(self.crawler, "engine", None)
@@ -78,6 +82,7 @@ class ProgressLine:
         )
 
     def show(self, final: bool = False) -> None:
+        self.shown = True
         if self.tty:
             sys.stderr.write("\r\x1b[K" + self.line() + ("\n" if final else ""))
         else:

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from records import read_json
 
@@ -60,6 +61,7 @@ def summarize(
         "finish_reason": raw.get("finish_reason"),
         "resumed": resumed,
         "start_urls": start_urls,
+        "start_pages": dict(raw.get("studio/start_pages") or {}),  # start URL -> "ok" or why not
         "allowed_domains": domains,
         "image_domains": list(image_domains),
         "known_urls_at_start": len(known),
@@ -75,6 +77,7 @@ def summarize(
         "images_found": raw.get("studio/images_found", 0),
         "images_known": raw.get("studio/images_known", 0),
         "images_offsite": raw.get("studio/images_offsite", 0),
+        "images_offsite_hosts": prefixed("studio/images_offsite_host/"),
         "images_downloaded": raw.get("studio/images_downloaded", 0),
         "images_not_written": raw.get("studio/images_not_written", 0),
         "stored": raw.get("studio/stored", 0),
@@ -101,7 +104,15 @@ def summarize(
 
 
 def end_line(stats: dict[str, Any], max_pages: int, max_images: int, depth: int) -> str:
-    """One line: why the crawl stopped and, if a limit stopped it, what to raise."""
+    """One line: why the crawl stopped and, if a limit stopped it, what to raise; then the
+    images skipped on hosts not allowed, and how to allow them."""
+    return _why_stopped(stats, max_pages, max_images, depth) + _offsite_note(stats)
+
+
+def _why_stopped(stats: dict[str, Any], max_pages: int, max_images: int, depth: int) -> str:
+    failure = start_failure(stats)
+    if failure:
+        return f"failed: {failure}"
     reason = stats.get("finish_reason")
     if reason == "max_images":
         return (f"stopped at max_images={max_images}; {stats['requests_left']} requests left in the queue "
@@ -115,3 +126,73 @@ def end_line(stats: dict[str, Any], max_pages: int, max_images: int, depth: int)
         return (f"finished: nothing left within depth={depth}; {stats['links_too_deep']} links deeper "
                 f"were not followed — raise [crawl] depth (or --depth) to follow them")
     return "finished: every page reachable within the allowed hosts was crawled"
+
+
+MAX_HOSTS_NAMED = 3
+
+
+def _offsite_note(stats: dict[str, Any]) -> str:
+    """`; 12 images skipped on other hosts (cdn.example.org 10, …) — allow them with …`."""
+    skipped = stats.get("images_offsite", 0)
+    if not skipped:
+        return ""
+    hosts = sorted((stats.get("images_offsite_hosts") or {}).items(), key=lambda kv: (-kv[1], kv[0]))
+    named = ", ".join(f"{host} {n}" for host, n in hosts[:MAX_HOSTS_NAMED])
+    if len(hosts) > MAX_HOSTS_NAMED:
+        named += f", {len(hosts) - MAX_HOSTS_NAMED} more hosts"
+    first = hosts[0][0] if hosts else "HOST"
+    images = "image" if skipped == 1 else "images"
+    return (f"; {skipped} {images} skipped on other hosts ({named or 'hosts not recorded'}) — allow them "
+            f"with --image-domain {first} or [crawl] image_domains = [\"{first}\"]")
+
+
+# What a failed start page's reason (spiders.images.failure_reason) means, in words.
+FAILURE_WORDS = {
+    # Scrapy 2.19's download errors, and Twisted's names that older versions and handlers raise.
+    "CannotResolveHostError": "DNS lookup failed for {host}",
+    "DNSLookupError": "DNS lookup failed for {host}",
+    "DownloadConnectionRefusedError": "connection refused by {host}",
+    "ConnectionRefusedError": "connection refused by {host}",
+    "ConnectError": "cannot connect to {host}",
+    "NoRouteError": "no route to {host}",
+    "DownloadFailedError": "the download from {host} failed",
+    "ResponseDataLossError": "{host} closed the connection mid-answer",
+    "ResponseNeverReceived": "{host} closed the connection without answering",
+    "timeout": "timed out",
+    "DownloadTimeoutError": "timed out",
+    "TCPTimedOutError": "timed out",
+    "TimeoutError": "timed out",
+    "offsite": "redirected to a host that is not allowed (add it with --allow-domain)",
+    "too_large": "larger than [crawl] max_bytes",
+}
+
+
+def start_failure(stats: dict[str, Any]) -> str | None:
+    """What failed, in one line, when every start page failed and no page at all was crawled
+    (a dead or mistyped site); None otherwise (a resumed crawl's start pages are not asked again)."""
+    outcomes = stats.get("start_pages") or {}
+    starts = stats.get("start_urls") or list(outcomes)
+    if not starts or stats.get("pages") or stats.get("pages_not_html"):
+        return None
+    if any(outcomes.get(url) in (None, "ok") for url in starts):
+        return None
+    robots = stats.get("robots") or {}
+    parts = [f"{url} ({_failure_words(url, outcomes[url], robots)})" for url in starts]
+    return "no start page could be fetched: " + ", ".join(parts)
+
+
+def _failure_words(url: str, reason: str, robots: dict[str, str]) -> str:
+    host = urlsplit(url).hostname or url
+    if reason.startswith("http_"):
+        return f"HTTP {reason.removeprefix('http_')}"
+    if reason == "robots":
+        # crawler.robots records per host why robots.txt said no: a real rule, or robots.txt
+        # itself unreachable (RFC 9309: then the whole host is off limits), which is the real cause.
+        verdict = robots.get(host, "ok")
+        cause = verdict.removeprefix("disallow_all_")
+        if verdict == "ok" or cause == verdict:
+            return "disallowed by robots.txt"
+        if cause.startswith("http_"):
+            return f"robots.txt answered HTTP {cause.removeprefix('http_')}, so the host is off limits"
+        return f"robots.txt unreachable: {_failure_words(url, cause, {})}"
+    return FAILURE_WORDS.get(reason, reason).format(host=host)

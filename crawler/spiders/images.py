@@ -35,6 +35,7 @@ from crawler.sitemaps import MAX_SITEMAPS, read_sitemap
 
 IMAGE_ACCEPT = "image/webp,image/png,image/jpeg,image/gif;q=0.9,*/*;q=0.5"
 DEPTH = "studio_depth"  # meta: link depth that counts against `depth` (pagination does not add)
+START = "studio_start_url"  # meta: the start URL a page request is (kept through retries and redirects)
 MAX_MALFORMED_LOGGED = 20
 
 
@@ -71,6 +72,9 @@ class ImageSpider(scrapy.Spider):
         self.pages_asked: set[str] = set()  # this run, to count the pages a limit left out
         self.pages_left_out: set[str] = set()
         self.too_deep: set[str] = set()
+        # Start URL -> "ok" or why it failed (failure_reason), this run: a crawl whose start
+        # pages all failed is an error, not an empty success (crawler.report.start_failure).
+        self.start_outcomes: dict[str, str] = {}
 
     @classmethod
     def from_crawler(cls, crawler, *args, **kwargs):
@@ -120,6 +124,8 @@ class ImageSpider(scrapy.Spider):
 
     def _page_request(self, url: str, depth: int) -> scrapy.Request:
         meta = {KIND: "page", DEPTH: depth}
+        if url in self.start_urls:
+            meta[START] = url
         if url in self.lastmods:
             meta[LASTMOD] = self.lastmods[url]
         return scrapy.Request(url, callback=self.parse, errback=self.page_failed, meta=meta)
@@ -173,6 +179,7 @@ class ImageSpider(scrapy.Spider):
 
     def parse(self, response: Response) -> Iterator[scrapy.Request]:
         stats = self.crawler.stats
+        self._note_start(response.meta, "ok")
         host = urlsplit(response.url).hostname or ""
         if not isinstance(response, HtmlResponse):
             stats.inc_value("studio/pages_not_html")
@@ -218,6 +225,8 @@ class ImageSpider(scrapy.Spider):
         stats = self.crawler.stats
         if not host_allowed(url, self.image_domains):
             stats.inc_value("studio/images_offsite")
+            # Per host, so the end line can name the CDN to allow (crawler.report).
+            stats.inc_value(f"studio/images_offsite_host/{urlsplit(url).hostname or '?'}")
             return
         if url in self.seen_images:
             return
@@ -272,7 +281,16 @@ class ImageSpider(scrapy.Spider):
         self.crawler.stats.inc_value(f"studio/failed/images/{failure_reason(failure)}")
 
     def page_failed(self, failure: Failure) -> None:
-        self.crawler.stats.inc_value(f"studio/failed/pages/{failure_reason(failure)}")
+        reason = failure_reason(failure)
+        self.crawler.stats.inc_value(f"studio/failed/pages/{reason}")
+        request = getattr(failure, "request", None)
+        if request is not None:
+            self._note_start(request.meta, reason)
+
+    def _note_start(self, meta: dict, outcome: str) -> None:
+        url = meta.get(START)
+        if url and self.start_outcomes.get(url) != "ok":
+            self.start_outcomes[url] = outcome
 
     def sitemap_failed(self, failure: Failure) -> Iterator[scrapy.Request]:
         self.crawler.stats.inc_value(f"studio/failed/sitemaps/{failure_reason(failure)}")
@@ -282,6 +300,7 @@ class ImageSpider(scrapy.Spider):
     def closed(self, reason: str) -> None:
         self.crawler.stats.set_value("studio/pages_left", len(self.pages_left_out))
         self.crawler.stats.set_value("studio/links_too_deep", len(self.too_deep - self.pages_asked))
+        self.crawler.stats.set_value("studio/start_pages", dict(self.start_outcomes))
 
 
 def failure_reason(failure: Failure) -> str:

@@ -84,7 +84,8 @@ def test_unreadable_robots_txt_disallows_the_host(tmp_path, status, allowed):
     ws = make_workspace(tmp_path / "ws", retries="1")
     with serve(root, routes={"/robots.txt": Route(status=status, body=b"<html>oops</html>")}) as site:
         run = run_crawl(ws, "--url", site.url)
-    assert run.returncode == 0, run.stderr
+    # Disallowed, the start page cannot be fetched: an error that says why (stats.json stays).
+    assert run.returncode == (0 if allowed else 2), run.stderr
     asked = {r.path for r in site.requests}
     if allowed:
         assert {"/", "/img/0.jpg", "/two.html"} <= asked and run.stats["stored"] == 3
@@ -93,6 +94,7 @@ def test_unreadable_robots_txt_disallows_the_host(tmp_path, status, allowed):
         assert asked == {"/robots.txt"}, asked
         assert run.stats["robots"] == {"127.0.0.1": f"disallow_all_http_{status}"}
         assert run.stats["robots_forbidden"] >= 1 and run.stats["stored"] == 0
+        assert f"robots.txt answered HTTP {status}, so the host is off limits" in run.stderr
 
 
 def test_robots_txt_timeout_disallows_the_host(tmp_path):
@@ -101,7 +103,7 @@ def test_robots_txt_timeout_disallows_the_host(tmp_path):
     with serve(root, delay_s=2.5) as site:  # every answer slower than the crawl waits
         run = run_crawl(ws, "--url", site.url)
         time.sleep(3)  # the server logs a request when it answers it
-    assert run.returncode == 0, run.stderr
+    assert run.returncode == 2 and "robots.txt unreachable: timed out" in run.stderr, run.stderr
     assert {r.path for r in site.requests} == {"/robots.txt"}
     assert run.stats["robots"]["127.0.0.1"].startswith("disallow_all_")
 
