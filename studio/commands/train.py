@@ -31,8 +31,15 @@ def train(
     batch: Annotated[int | None, _opt("Images per step.", "--batch")] = None,
     device: Annotated[str | None, _opt("auto, cpu, cuda or cuda:N.", "--device")] = None,
     seed: Annotated[int | None, _opt("Random seed.", "--seed")] = None,
-    loss: Annotated[str | None, _opt("ns or hinge.", "--loss")] = None,
+    loss: Annotated[str | None, _opt("ns, hinge or rpgan (relativistic pairing).", "--loss")] = None,
     augment: Annotated[str | None, _opt('DiffAugment ops, e.g. "translation,cutout,color".', "--augment")] = None,
+    ada_target: Annotated[float | None, _opt("Adaptive augmentation target of E[sign(D(real))] (0.6; 0 = off).",
+                                             "--ada-target")] = None,
+    r1_gamma: Annotated[float | None, _opt("R1 penalty weight on reals (0 = off; < 0 = x 0.0002*res^2/batch).",
+                                           "--r1-gamma")] = None,
+    r2_gamma: Annotated[float | None, _opt("R2 penalty weight on fakes (0 = off; < 0 = x the heuristic).",
+                                           "--r2-gamma")] = None,
+    beta1: Annotated[float | None, _opt("Adam beta1 (DCGAN 0.5; R3GAN 0).", "--beta1")] = None,
     spectral_norm: Annotated[bool | None, _opt("Spectral norm in D.", "--spectral-norm/--no-spectral-norm")] = None,
     ema_kimg: Annotated[float | None, _opt("EMA half-life in kimg (0 = off).", "--ema-kimg")] = None,
     g_width: Annotated[int | None, _opt("Generator width.", "--g-width")] = None,
@@ -64,7 +71,8 @@ def train(
 
     ws = Workspace.at(workspace)
     flags = dict(resolution=resolution, steps=steps, kimg=kimg, batch=batch, device=device, seed=seed,
-                 loss=loss, augment=augment, spectral_norm=spectral_norm, ema_kimg=ema_kimg, g_width=g_width,
+                 loss=loss, augment=augment, ada_target=ada_target, r1_gamma=r1_gamma, r2_gamma=r2_gamma,
+                 beta1=beta1, spectral_norm=spectral_norm, ema_kimg=ema_kimg, g_width=g_width,
                  d_width=d_width, log_every=log_every, sample_every=sample_every, ckpt_every=ckpt_every,
                  metric_every=metric_every, metric_images=metric_images, inception_weights=inception_weights)
     with user_errors(GanError):
