@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -139,7 +140,20 @@ def _run(cfg, data, run_dir, resume, init_from, notify_url, notify_style):
 
     from gan.train import train as train_gan
 
-    bar = tqdm(total=cfg.total_steps(), unit="step", dynamic_ncols=True, disable=None)
+    # A bar where someone watches (stderr is a terminal); otherwise (cron, nohup, a pipe) one line
+    # per log window, which a log file or a mail keeps readable.
+    on_progress, close = (_progress_bar(cfg) if sys.stderr.isatty() else _progress_lines(cfg))
+    try:
+        return train_gan(cfg, data, run_dir, resume=resume, init_from=init_from, on_progress=on_progress,
+                         notify_url=notify_url, notify_style=notify_style, log=tqdm.write)
+    finally:
+        close()
+
+
+def _progress_bar(cfg):
+    from tqdm import tqdm
+
+    bar = tqdm(total=cfg.total_steps(), unit="step", dynamic_ncols=True)
 
     def on_progress(e):
         if e["event"] == "step":
@@ -152,8 +166,37 @@ def _run(cfg, data, run_dir, resume, init_from, notify_url, notify_style):
         elif e["event"] == "metric" and "swd" in e:
             tqdm.write(f"step {e['step']}: SWD {e['swd']:.2f}, memorised {e['memorized_fraction']:.1%}")
 
-    try:
-        return train_gan(cfg, data, run_dir, resume=resume, init_from=init_from, on_progress=on_progress,
-                         notify_url=notify_url, notify_style=notify_style, log=tqdm.write)
-    finally:
-        bar.close()
+    return on_progress, bar.close
+
+
+def _progress_lines(cfg):
+    """One line on stdout per log window: step, img/s, losses, ETA (flushed: a pipe buffers)."""
+
+    def on_progress(e):
+        if e["event"] == "step":
+            typer.echo(progress_line(e, cfg.batch))
+        elif e["event"] == "metric" and "swd" in e:
+            typer.echo(f"step {e['step']}: SWD {e['swd']:.2f}, memorised {e['memorized_fraction']:.1%}")
+
+    return on_progress, lambda: None
+
+
+def progress_line(e: dict, batch: int) -> str:
+    """`step 200/1000 (20%): 85 img/s, loss D 0.693 G 1.234, D(x) 0.51 D(G(z)) 0.49, ETA 1m35s`.
+
+    The ETA is the steps left at the last window's speed (img/s is per process, as the batch)."""
+    step, total, rate = e["step"], e["total"], e["img_per_s"]
+    left = max(total - step, 0) * batch / rate if rate > 0 else None
+    eta = "done" if step >= total else _duration(left) if left is not None else "unknown"
+    return (f"step {step}/{total} ({step / max(total, 1):.0%}): {rate:.1f} img/s, "
+            f"loss D {e['loss_d']:.3f} G {e['loss_g']:.3f}, D(x) {e['d_real']:.2f} D(G(z)) {e['d_fake']:.2f}, "
+            f"ETA {eta}")
+
+
+def _duration(seconds: float) -> str:
+    seconds = int(seconds + 0.5)
+    if seconds < 60:
+        return f"{seconds}s"
+    if seconds < 3600:
+        return f"{seconds // 60}m{seconds % 60:02d}s"
+    return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
