@@ -90,9 +90,11 @@ def update_uniqueness(dataset) -> None:
 
 
 def decide(human: list, human_reason: list, quality_reasons: list, pollution: list, group: list,
-           kept_by: list, face_px: list, quality: list, threshold: float,
+           kept_by: list, face_px: list, quality: list, threshold: float, cause: list | None = None,
            ) -> tuple[list[str], list[list[str]], list[bool]]:
-    """(decision, reasons, dup_kept) of every crop, from its columns (plain arrays, no catalog)."""
+    """(decision, reasons, dup_kept) of every crop, from its columns (plain arrays, no catalog).
+    A polluted crop's reason names what weighed most (`polluted:photo`, `polluted:atypical`,
+    `polluted:filter`: the `pollution_cause` column)."""
     n = len(human)
     reasons: list[list[str]] = []
     for k in range(n):
@@ -103,7 +105,7 @@ def decide(human: list, human_reason: list, quality_reasons: list, pollution: li
         else:
             r = list(quality_reasons[k] or [])
             if (pollution[k] or 0) >= threshold:
-                r.append("polluted")
+                r.append(f"polluted:{cause[k]}" if cause and cause[k] else "polluted")
             reasons.append(r)
     members: dict[str, list[int]] = {}
     for k, g in enumerate(group):
@@ -134,9 +136,9 @@ def refresh_decisions(dataset, cfg: CurateConfig | None = None) -> dict[str, int
     """Set decision, reasons, dup_kept and the accepted/rejected/duplicate tags of every crop."""
     threshold = cfg.pollution_threshold if cfg else CatalogInfo.load(dataset).pollution_threshold
     cols = ["id", "human_label", "human_reason", "quality_reasons", "pollution", "dup_group",
-            "dup_kept_by", "face_px", "quality"]
-    ids, *columns = dataset.values(cols)
-    decision, reasons, kept = decide(*columns, threshold=threshold)
+            "dup_kept_by", "face_px", "quality", "pollution_cause"]
+    ids, *columns, cause = dataset.values(cols)
+    decision, reasons, kept = decide(*columns, threshold=threshold, cause=cause)
     old_cols = ("decision", "reasons", "dup_kept", "tags")
     old = dict(zip(old_cols, dataset.values(list(old_cols)), strict=True))
     tags = [[t for t in (old["tags"][k] or []) if t not in DECISIONS] + [decision[k]]

@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 
 import numpy as np
 
+from curation import evidence
 from curation.features import FEATURE_GROUPS, FEATURE_LENGTH
 
 LR_MIN_PER_CLASS = 10  # from this many labels of each kind decide.py calls train/predict
@@ -66,32 +67,41 @@ def signal_matrix(*columns: list) -> np.ndarray:
                     dtype=bool).reshape(len(columns[0]) if columns else 0, len(columns))
 
 
-def signal_probabilities(signals: np.ndarray, labelled: np.ndarray, y: np.ndarray) -> dict:
-    """Each rule's pollution probability given the labels: the posterior mean of a Beta prior
-    at its default (PRIOR_STRENGTH pseudo-labels) updated with the labelled crops it alone
-    fired on (the cat cascades fire on defocused drawings the blur rule already rejects: those
-    rejects taught "cat = polluted" and then rejected 6 sharp anime crops the cat rule hit).
-    `base` (no rule fired) stays at its default: labels come from the review queue, not at
-    random, so their reject rate says nothing about the crops no rule fired on; the learned
-    shift is what moves those."""
-    from curation.pollution import P_BASE, SIGNAL_PRIORS
-
-    sig = signals[labelled]
-    out = {"base": P_BASE}
-    alone = sig.sum(axis=1) == 1
-    for k in range(signals.shape[1]):
-        fired = sig[:, k] & alone  # where another rule fired too, the label explains neither
-        out[SIGNALS[k]] = float((PRIOR_STRENGTH * SIGNAL_PRIORS[k] + y[fired].sum())
-                                / (PRIOR_STRENGTH + fired.sum()))
+def rule_updates(prior: np.ndarray, labelled: np.ndarray, y: np.ndarray) -> dict[str, float]:
+    """How much the labels move each rule, in log-odds: the posterior mean of a Beta prior at
+    the rule's calibrated probability (PRIOR_STRENGTH pseudo-labels) updated with the labelled
+    crops it alone fired on, against that prior. A few accepts on crops a rule rejected lower its
+    weight for the whole workspace, which rescues its other victims (the cat cascades fire on
+    defocused drawings the blur rule already rejects: those rejects taught "cat = polluted" and
+    then rejected 6 sharp anime crops the cat rule hit, hence "alone"). The base rate of crops
+    no rule fired on is not learned here: labels come from the review queue, not at random; the
+    learned shift is what moves those."""
+    fired_all = prior[labelled] > 0
+    alone = fired_all.sum(axis=1) == 1
+    out = {}
+    for k, name in enumerate(SIGNALS):
+        fired = fired_all[:, k] & alone  # where another rule fired too, the label explains neither
+        if not fired.any():
+            out[name] = 0.0
+            continue
+        p0 = float(prior[labelled][fired, k].mean())
+        post = (PRIOR_STRENGTH * p0 + y[fired].sum()) / (PRIOR_STRENGTH + fired.sum())
+        out[name] = float(_logit(post) - _logit(p0))
     return out
 
 
-def rule_probabilities(signals: np.ndarray, probs: dict) -> np.ndarray:
-    """Independent evidence, as curation.pollution.rule_probability, with these probabilities."""
-    keep = np.full(len(signals), 1 - probs["base"])
-    for k in range(signals.shape[1]):
-        keep *= np.where(signals[:, k], 1 - probs[SIGNALS[k]], 1.0)
-    return 1 - keep
+def updated_prior(prior: np.ndarray, updates: dict[str, float]) -> np.ndarray:
+    """The calibrated rule probabilities moved by the labels' `rule_updates` (0 stays 0)."""
+    shift = np.array([updates.get(name, 0.0) for name in SIGNALS])
+    moved = 1 / (1 + np.exp(-(_logit(np.maximum(prior, 1e-6)) + shift)))
+    return np.where(prior > 0, moved, 0.0)
+
+
+def offsets(prior: np.ndarray, lift: np.ndarray, updates: dict[str, float] | None = None) -> np.ndarray:
+    """The log-odds the learned shift starts from: the rules (moved by the labels) plus the
+    atypicality lift."""
+    moved = updated_prior(prior, updates) if updates else prior
+    return _logit(evidence.combine(moved)) + lift
 
 
 def components_for(labels: int) -> int:
@@ -197,41 +207,43 @@ def shifted(fit: dict, z: np.ndarray, offset: np.ndarray) -> np.ndarray:
     return 1 / (1 + np.exp(-np.clip(logit, -50, 50)))
 
 
-def _fit_predict(z, signals, labelled, y, rows) -> np.ndarray:
+def _fit_predict(z, prior, lift, labelled, y, rows) -> np.ndarray:
     """Fit on `labelled` (indices into z) and predict `rows`."""
-    probs = signal_probabilities(signals, labelled, y)
-    fit = fit_shift(z[labelled], _logit(rule_probabilities(signals[labelled], probs)), y)
-    return shifted(fit, z[rows], _logit(rule_probabilities(signals[rows], probs)))
+    updates = rule_updates(prior, labelled, y)
+    fit = fit_shift(z[labelled], offsets(prior[labelled], lift[labelled], updates), y)
+    return shifted(fit, z[rows], offsets(prior[rows], lift[rows], updates))
 
 
-def _cv_hits(z, signals, labelled, y, threshold: float, seed: int = 0) -> tuple[int, int]:
+def _cv_hits(z, prior, lift, labelled, y, threshold: float, seed: int = 0) -> tuple[int, int]:
     """Leave-one-out (10-fold beyond LOO_MAX labels): correct predictions, folds."""
     n = len(labelled)
     folds = np.arange(n) if n <= LOO_MAX else np.random.default_rng(seed).permutation(n) % 10
     hits = 0
     for f in np.unique(folds):
         test, rest = folds == f, folds != f
-        p = _fit_predict(z, signals, labelled[rest], y[rest], labelled[test])
+        p = _fit_predict(z, prior, lift, labelled[rest], y[rest], labelled[test])
         hits += int(((p >= threshold) == y[test].astype(bool)).sum())
     return hits, len(np.unique(folds))
 
 
-def few_label(features, signals: np.ndarray, labelled: np.ndarray, y: np.ndarray,
+def few_label(features, prior: np.ndarray, lift: np.ndarray, labelled: np.ndarray, y: np.ndarray,
               threshold: float = 0.5) -> tuple[dict, np.ndarray]:
     """The filter from any number of labels: (JSON-able summary, probability of every crop).
 
-    `features` are the crops' `filter_features` (a list, or an (N, D) array)."""
+    `features` are the crops' `filter_features` (a list, or an (N, D) array); `prior` and `lift`
+    the unlabelled evidence (`curation.evidence`: calibrated rule probabilities, atypicality)."""
     x = feature_matrix(list(features)) if not isinstance(features, np.ndarray) else features
     labelled, y = np.asarray(labelled, dtype=np.int64), np.asarray(y, dtype=np.int64)
+    prior, lift = np.asarray(prior, dtype=np.float64), np.asarray(lift, dtype=np.float64)
     # (N, k) from all crops, labelled or not: the representation is learned without labels.
     z = project(fit_projection(x, components_for(len(labelled))), x)
-    p = _fit_predict(z, signals, labelled, y, np.arange(len(x)))
-    hits, folds = _cv_hits(z, signals, labelled, y, threshold) if len(labelled) else (0, 0)
+    p = _fit_predict(z, prior, lift, labelled, y, np.arange(len(x)))
+    hits, folds = _cv_hits(z, prior, lift, labelled, y, threshold) if len(labelled) else (0, 0)
     counts = np.bincount(y, minlength=2)
+    updates = rule_updates(prior, labelled, y)
     model = {
         "kind": "few-label" if counts.min() < LR_MIN_PER_CLASS else "bayes-logistic",
-        "signal_probabilities": {k: round(v, 4) for k, v in
-                                 signal_probabilities(signals, labelled, y).items()},
+        "rule_updates": {k: round(v, 4) for k, v in updates.items() if v},
         "cv_accuracy": hits / max(len(labelled), 1), "cv_hits": hits, "cv_folds": folds,
         "labels": {"accept": int(counts[0]), "reject": int(counts[1])},
         "trained_at": datetime.now(UTC).isoformat(timespec="seconds"),

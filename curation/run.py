@@ -27,7 +27,8 @@ from curation.errors import CurationError
 from curation.manifest import sources_by_sha
 from curation.pool import run_pool
 from curation.process import ANALYSIS, SourceResult
-from curation.scoring import update_pollution
+from curation.rules import rejections, rule_uses
+from curation.scoring import update_atypicality, update_pollution
 
 BATCH = 32  # images per catalog write: the most work an interrupted run repeats
 
@@ -45,6 +46,8 @@ class CurateReport:
     groups: int = 0
     decisions: dict[str, int] = field(default_factory=dict)
     filter: dict | None = None  # cv accuracy and label counts of the learned filter
+    rejected_by: dict[str, int] = field(default_factory=dict)  # reason → rejected crops
+    rule_warnings: list[str] = field(default_factory=list)  # rules weighed down or off, per source
 
 
 
@@ -103,9 +106,12 @@ def curate(workspace_root: Path | str, cfg: CurateConfig, progress: bool = True,
             flush()  # keep what is finished, also when interrupted: the next run resumes after it
     report.groups = group_duplicates(ds, cfg, cfg.workers)
     update_uniqueness(ds)
+    update_atypicality(ds)
     model = update_pollution(ds, cfg)
     report.filter = _filter_summary(model)
     report.decisions = refresh_decisions(ds, cfg)
+    report.rejected_by = dict(rejections(ds).most_common())
+    report.rule_warnings = [u.line for u in rule_uses(ds) if u.stat.suspect or u.stat.off]
     ensure_saved_views(ds)
     return report
 

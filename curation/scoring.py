@@ -14,10 +14,11 @@ from collections.abc import Callable
 
 import numpy as np
 
-from curation import filter_model
+from curation import evidence, filter_model
 from curation.catalog.columns import read_vectors, write_columns
 from curation.catalog.info import CatalogInfo, update_info
 from curation.config import CurateConfig
+from curation.pollution import SIGNALS
 
 log = logging.getLogger(__name__)
 
@@ -30,58 +31,89 @@ def filter_kind(labels: list[str | None]) -> str:
     return "logistic" if np.bincount(y, minlength=2).min() >= filter_model.LR_MIN_PER_CLASS else "few-label"
 
 
-def score(shas: list[str], labels: list[str | None], rule: list[float], features: Callable[[], list],
-          signals: Callable[[], np.ndarray], design: Callable[[], np.ndarray], previous: dict | None,
-          threshold: float, force: bool = False) -> tuple[dict | None, np.ndarray]:
-    """(the filter, the pollution probability of every crop). The three callables give the
-    columns only the chosen filter reads (features, the rule signals, the design matrix);
+def score(shas: list[str], labels: list[str | None], prior: np.ndarray, lift: np.ndarray,
+          features: Callable[[], list], design: Callable[[np.ndarray], np.ndarray],
+          previous: dict | None, threshold: float, force: bool = False) -> tuple[dict | None, np.ndarray]:
+    """(the filter, the pollution probability of every crop). `prior` and `lift` are the
+    unlabelled evidence (`curation.evidence`); the callables give the columns only the chosen
+    filter reads (the features; the design matrix, given the unlabelled probabilities);
     `previous` is the filter from the last time, kept when the labels did not change."""
+    unlabelled = evidence.unlabelled_pollution(prior, lift)
     labelled = np.array([k for k, lab in enumerate(labels) if lab], dtype=np.int64)
     y = np.array([labels[k] == "reject" for k in labelled], dtype=np.int64)
     kind = filter_kind(labels)
     if kind == "rules":
-        return None, np.asarray(rule, dtype=np.float64)
+        return None, unlabelled
     digest = filter_model.labels_digest(shas, labels)
     same_labels = bool(previous) and previous.get("digest") == digest
     if kind == "logistic":
-        x = design()
+        x = design(unlabelled)
         model = previous
         if force or not same_labels or previous.get("kind") != "logistic":
             model = {**filter_model.train(x[labelled], y), "digest": digest}
             log.info("pollution filter retrained: cv accuracy %.3f", model["cv_accuracy"])
         return model, filter_model.predict(model, x)
-    model, p = filter_model.few_label(features(), signals(), labelled, y, threshold)
+    model, p = filter_model.few_label(features(), prior, lift, labelled, y, threshold)
     model["digest"] = digest
     if same_labels:  # not retrained in substance: the pipeline sees the same trained_at
         model["trained_at"] = previous.get("trained_at")
     return model, p
 
 
+def unlabelled_evidence(dataset, info: CatalogInfo | None = None) -> tuple[np.ndarray, np.ndarray, list]:
+    """(calibrated rule probabilities (N, S), atypicality (N,), per-source rule statistics)
+    of every crop, in the catalog's order."""
+    info = info or CatalogInfo.load(dataset)
+    domains, atypical, *columns = dataset.values(["domain", "atypicality", *SIGNALS])
+    prior, stats = evidence.calibrate(filter_model.signal_matrix(*columns), domains, info.rules_off)
+    return prior, np.array([a or 0.0 for a in atypical], dtype=np.float64), stats
+
+
+def update_atypicality(dataset) -> None:
+    """How atypical each crop is among the workspace's crops (`curation.evidence.atypicality`),
+    in the projection of the filter's own features; written where it moved by more than 0.05."""
+    ids, vectors = read_vectors(dataset, "features")
+    if not ids:
+        return
+    x = filter_model.feature_matrix(vectors)
+    z = filter_model.project(filter_model.fit_projection(x), x)
+    score = evidence.atypicality(z).round(3)
+    write_columns(dataset, ids, {"atypicality": score.tolist()},
+                  old={"atypicality": dataset.select(ids, ordered=True).values("atypicality")},
+                  tolerance=0.05)
+
+
 def update_pollution(dataset, cfg: CurateConfig, force: bool = False) -> dict | None:
     """Score every crop of the catalog and store the filter; returns the filter (None: rules)."""
-    ids, shas, labels, cat, disagree, rule = dataset.values(
-        ["id", "sha256", "human_label", "cat", "disagree", "rule_pollution"])
+    ids, shas, labels, cat, disagree = dataset.values(["id", "sha256", "human_label", "cat", "disagree"])
     if not ids:
         return None
+    info = CatalogInfo.load(dataset)
+    prior, atypical, _ = unlabelled_evidence(dataset, info)
+    lift = evidence.atypical_lift(atypical)
 
     def features() -> list:
         return read_vectors(dataset, "features")[1]
 
     model, p = score(
-        shas, labels, rule, features,
-        signals=lambda: filter_model.signal_matrix(*dataset.values(list(filter_model.SIGNALS))),
-        design=lambda: filter_model.design_matrix(features(), cat, disagree, rule),
-        previous=CatalogInfo.load(dataset).pollution_filter, threshold=cfg.pollution_threshold, force=force)
+        shas, labels, prior, lift, features,
+        design=lambda unlabelled: filter_model.design_matrix(features(), cat, disagree, unlabelled),
+        previous=info.pollution_filter, threshold=cfg.pollution_threshold, force=force)
     update_info(dataset, pollution_filter=model)
     source = model["kind"] if model else "rules"
+    unlabelled = evidence.unlabelled_pollution(prior, lift)
+    cause = evidence.main_cause(prior, atypical, evidence.logit(p) - evidence.logit(unlabelled)
+                                if model else None)
     p = p.round(4)
-    old = dict(zip(("pollution", "certainty", "pollution_source"),
-                   dataset.values(["pollution", "certainty", "pollution_source"]), strict=True))
+    fields = ("pollution", "certainty", "pollution_source", "rule_pollution", "pollution_cause")
+    old = dict(zip(fields, dataset.values(list(fields)), strict=True))
     # Only the crops whose score moved by more than 0.01 are written: the pages show two
     # decimals, and one label moves few crops that far (each write costs ≈0.3 ms here).
     write_columns(dataset, ids, {"pollution": p.tolist(),
                                  "certainty": np.abs(p - cfg.pollution_threshold).round(4).tolist(),
-                                 "pollution_source": [source] * len(ids)},
+                                 "pollution_source": [source] * len(ids),
+                                 "rule_pollution": unlabelled.round(4).tolist(),
+                                 "pollution_cause": cause},
                   old=old, tolerance=0.01)
     return model
 

@@ -19,6 +19,7 @@ from studio.commands.labels import labels_app
 from studio.commands.merge import merge
 from studio.commands.pipeline import pipeline
 from studio.commands.project import project
+from studio.commands.rules import rules_app
 from studio.commands.sample import sample
 from studio.commands.schedule import schedule
 from studio.commands.status import status
@@ -39,6 +40,7 @@ app.command()(merge)
 app.command()(curate)
 app.command()(label)
 app.add_typer(labels_app, name="labels")
+app.add_typer(rules_app, name="rules")
 app.command()(export)
 app.command()(train)
 app.command()(sample)

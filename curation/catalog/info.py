@@ -3,7 +3,8 @@
     {"root": "/home/me/faces",           the workspace folder when the catalog was last opened
      "pollution_threshold": 0.5,         the threshold of the last curate (decisions use it)
      "pollution_filter": {...} | null,   the trained pollution filter, JSON (curation.filter_model)
-     "scored_at": "2026-12-01T12:00:00+00:00"}   when the scores were last computed
+     "scored_at": "2026-12-01T12:00:00+00:00",   when the scores were last computed
+     "rules_off": {"example.org": ["photo"]}}     rules the user switched off, per source domain
 
 Nothing else reads or writes those keys. Catalogs from before workspace ids recorded their
 folder as "workspace"; it is read as `root` and dropped on the next save.
@@ -26,6 +27,7 @@ class CatalogInfo:
     pollution_threshold: float = CurateConfig.pollution_threshold
     pollution_filter: dict[str, Any] | None = None
     scored_at: datetime | None = None
+    rules_off: dict[str, list[str]] | None = None  # domain ("*": every domain) → rule names
 
     @classmethod
     def load(cls, dataset) -> CatalogInfo:
@@ -35,7 +37,8 @@ class CatalogInfo:
         return cls(root=raw.get("root") or raw.get(LEGACY_ROOT),
                    pollution_threshold=cls.pollution_threshold if threshold is None else float(threshold),
                    pollution_filter=raw.get("pollution_filter"),
-                   scored_at=datetime.fromisoformat(scored) if scored else None)
+                   scored_at=datetime.fromisoformat(scored) if scored else None,
+                   rules_off=raw.get("rules_off") or None)
 
     def to_info(self) -> dict[str, Any]:
         out: dict[str, Any] = {f.name: getattr(self, f.name) for f in fields(self)}

@@ -22,6 +22,7 @@ CROP_FIELDS = {
     "occluded": "BooleanField", "human_face": "BooleanField", "photo": "BooleanField",
     "blurred": "BooleanField", "blur_ratio": "FloatField",
     "rule_pollution": "FloatField", "pollution": "FloatField", "pollution_source": "StringField",
+    "atypicality": "FloatField", "pollution_cause": "StringField",
     "certainty": "FloatField", "uniqueness": "FloatField",
     "phash": "IntField", "dhash": "IntField", "phash_flip": "IntField", "dhash_flip": "IntField",
     "source_phash": "IntField", "source_phash_flip": "IntField", "source_size": "ListField",

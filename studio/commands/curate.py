@@ -41,5 +41,12 @@ def curate(
                f"{len(report.problems)} unreadable")
     typer.echo(f"catalog: {d.get('accepted', 0)} accepted, {d.get('rejected', 0)} rejected, "
                f"{d.get('duplicate', 0)} duplicates in {report.groups} groups")
+    if report.rejected_by:
+        typer.echo("rejected by: " + ", ".join(f"{reason} {n}" for reason, n in report.rejected_by.items()))
+    for warning in report.rule_warnings:
+        typer.echo(f"rule {warning}")
+    if report.rule_warnings:
+        typer.echo("see `studio rules` (or the Overview); `studio rules off RULE --domain DOMAIN` "
+                   "switches a rule off for a source")
     # The honest summary: accuracy with its 95 % interval against the chance level.
     typer.echo(f"pollution filter: {accuracy_summary(report.filter)['text']}")

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import numpy as np
 
-from curation import filter_model
+from curation import evidence, filter_model
 from curation.decide import decide
 from curation.scoring import filter_kind, score
 
@@ -25,6 +25,8 @@ def test_humans_win_and_the_threshold_rejects_pollution():
     decision, reasons, _ = decide(**cols, threshold=0.5)
     assert decision == ["rejected", "accepted", "rejected", "accepted"]
     assert reasons == [["human:mask"], [], ["polluted"], []]
+    cause = decide(**cols, threshold=0.5, cause=[None, None, "photo", None])[1]
+    assert cause[2] == ["polluted:photo"]  # the reason names what weighed most
     assert decide(**cols, threshold=0.8)[0][2] == "accepted"  # the threshold is the caller's
 
 
@@ -54,14 +56,15 @@ def test_the_filter_grows_from_rules_to_few_labels_to_logistic():
     n = 300
     bad, features, rule = _crops(n, rng)
     shas = [f"{k:064x}" for k in range(n)]
-    signals = np.zeros((n, len(filter_model.SIGNALS)), dtype=bool)
+    prior = np.zeros((n, len(filter_model.SIGNALS)))  # no rule fired
+    lift = evidence.logit(rule) - evidence.logit(0.05)  # the atypicality lift makes it 0.3
     zeros = [0.0] * n
     reads = []
 
     def run(labels, previous=None):
-        return score(shas, labels, list(rule), lambda: reads.append("f") or list(features),
-                     lambda: reads.append("s") or signals,
-                     lambda: reads.append("x") or filter_model.design_matrix(list(features), zeros, zeros, list(rule)),
+        return score(shas, labels, prior, lift, lambda: reads.append("f") or list(features),
+                     lambda unlabelled: reads.append("x") or filter_model.design_matrix(
+                         list(features), zeros, zeros, list(unlabelled)),
                      previous, threshold=0.5)
 
     labels: list[str | None] = [None] * n
@@ -71,7 +74,7 @@ def test_the_filter_grows_from_rules_to_few_labels_to_logistic():
         labels[k] = "reject" if bad[k] else "accept"
     assert filter_kind(labels) == "few-label"
     model, p = run(labels)
-    assert model["kind"] == "few-label" and set(reads) == {"f", "s"}
+    assert model["kind"] == "few-label" and set(reads) == {"f"}
     assert p[bad].mean() > p[~bad].mean()  # six labels already point the right way
     again, _ = run(labels, previous={**model, "trained_at": "earlier"})
     assert again["trained_at"] == "earlier"  # same labels: not retrained in the record

@@ -16,8 +16,9 @@ from curation.config import CurateConfig
 from curation.crop import crop_face
 from curation.dedup import confirmed_pairs, hash_pairs, source_pairs
 from curation.detectors import Face, get_detector
+from curation.evidence import calibrate, combine
 from curation.features import embedding, filter_features, perceptual_hashes
-from curation.filter_model import few_label, rule_probabilities, signal_probabilities
+from curation.filter_model import few_label, rule_updates, updated_prior
 from curation.quality import quality_scores
 from curation.run import curate
 from tests.fixtures import face_scenes as fs
@@ -39,9 +40,9 @@ def _features(crops: list[np.ndarray]) -> np.ndarray:
 def test_two_labels_make_look_alikes_of_a_rejected_crop_suspect():
     crops = _crops(False, 0, 12) + _crops(True, 20, 6)
     x = _features(crops)
-    signals = np.zeros((len(crops), 6), bool)  # the rules missed every mask
+    prior = np.zeros((len(crops), 6))  # the rules missed every mask
     labelled, y = np.array([0, 12]), np.array([0, 1])  # one face accepted, one mask rejected
-    model, p = few_label(x, signals, labelled, y)
+    model, p = few_label(x, prior, np.zeros(len(crops)), labelled, y)
     faces, masks = p[1:12], p[13:]
     assert model["labels"] == {"accept": 1, "reject": 1} and model["kind"] == "few-label"
     assert masks.min() > 0.05  # above the rules' 0.05: the one reject taught something
@@ -59,23 +60,22 @@ def test_few_labels_stay_near_the_rules_far_from_any_label():
     for o in odd:
         cv2.circle(o, (64, 64), 30, (250, 250, 250), -1)
     x = _features(crops + odd)
-    signals = np.zeros((len(x), 6), bool)
-    signals[-1, 3] = True  # the last odd one: the human-face rule fired (0.72)
+    prior = np.zeros((len(x), 6))
+    prior[-1, 3] = 0.7  # the last odd one: the human-face rule fired (0.72 with the base)
     labelled = np.r_[0:7, 14:21]
     y = np.r_[np.zeros(7, int), np.ones(7, int)]
-    _, p = few_label(x, signals, labelled, y)
-    rules = rule_probabilities(signals, signal_probabilities(signals, labelled, y))
+    _, p = few_label(x, prior, np.zeros(len(x)), labelled, y)
+    rules = combine(updated_prior(prior, rule_updates(prior, labelled, y)))
     assert np.abs(p[-3:] - rules[-3:]).max() < 0.35
     assert p[-1] > 0.5  # the rule's verdict stands
 
 
 def test_accepts_teach_that_a_rule_is_wrong_here():
-    signals = np.zeros((10, 6), bool)
-    signals[:6, 0] = True  # the cat rule fired on six human faces
-    before = rule_probabilities(signals, signal_probabilities(signals, np.array([], int),
-                                                              np.array([], int)))
-    after = rule_probabilities(signals, signal_probabilities(signals, np.array([0, 1, 2]),
-                                                             np.array([0, 0, 0])))
+    signals = np.zeros((100, 6), bool)
+    signals[:6, 0] = True  # the cat rule fired on six human faces of 100 crops
+    prior, _ = calibrate(signals, [None] * 100)
+    before = combine(updated_prior(prior, rule_updates(prior, np.array([], int), np.array([], int))))
+    after = combine(updated_prior(prior, rule_updates(prior, np.array([0, 1, 2]), np.array([0, 0, 0]))))
     assert before[5] > 0.4 and after[5] < 0.25 < before[5]
     assert after[9] == before[9]  # crops the rule did not fire on keep their probability
 
@@ -191,7 +191,7 @@ def test_half_of_each_pollution_kind_teaches_the_other_half(anime_cascade):
     labelled = np.sort(np.concatenate([np.flatnonzero(kind == 0)[:3]]
                                       + [np.flatnonzero(kind == k)[::2] for k in (1, 2)]))
     y = (kind[labelled] > 0).astype(int)
-    model, p = few_label(x, np.zeros((len(x), 6), bool), labelled, y)
+    model, p = few_label(x, np.zeros((len(x), 6)), np.zeros(len(x)), labelled, y)
     assert model["cv_folds"] == len(labelled)  # leave-one-out
     held = np.setdiff1d(np.arange(len(x)), labelled)
     polluted, clean = held[kind[held] > 0], held[kind[held] == 0]
