@@ -114,6 +114,12 @@ def export(workspace_root: Path | str, out: Path | str | None = None,
                        "human_label": r["human_label"]},
             "tags": sorted(r["tags"] or []),
         })
+    if not lines:  # an empty training set is a mistake to say, not a version to keep
+        shutil.rmtree(tmp, ignore_errors=True)
+        why = (f"the {len(gone)} accepted crops' files are gone" if gone else
+               "the catalog has no accepted crops")
+        raise CurationError(f"nothing to export: {why}; run `studio curate` first, or accept crops "
+                            "with `studio label` / `studio labels import`")
     with open(tmp / "manifest.jsonl", "w", encoding="utf-8") as f:
         for line in lines:
             f.write(json.dumps(line, sort_keys=True) + "\n")

@@ -48,7 +48,8 @@ class RunRecord:
     only by `Run.write_record`, read only by `read_run_record` (the studio and the app included)."""
 
     config: TrainConfig
-    data: Path | None = None  # the image folder it trained on, absolute when written
+    data: Path | None = None  # the image folder it trained on (config.json: absolute, and relative
+    # to the run folder as `data_from_run` when it lives in the same workspace)
     images: int = 0  # training images loaded
     skipped_images: int = 0  # files in `data` that could not be read
     world_size: int = 1  # processes under torchrun
@@ -63,11 +64,36 @@ def read_run_record(run_dir: Path | str) -> RunRecord | None:
     """The record of a run that started; None when it has no config.json or it cannot be read."""
     try:
         raw = json.loads((Path(run_dir) / "config.json").read_text())
-        return RunRecord(TrainConfig.from_dict(raw), Path(raw["data"]) if raw.get("data") else None,
+        return RunRecord(TrainConfig.from_dict(raw), _recorded_data(Path(run_dir), raw),
                          int(raw.get("images") or 0), int(raw.get("skipped_images") or 0),
                          int(raw.get("world_size") or 1), str(raw.get("device") or ""))
     except (OSError, ValueError, TypeError, AttributeError):
         return None
+
+
+def _recorded_data(run_dir: Path, raw: dict[str, Any]) -> Path | None:
+    """The data folder of a record: `data_from_run` (relative to the run folder) when it exists
+    there, so a workspace copied or moved whole finds its own export; else the absolute `data`
+    (records written before `data_from_run`, or a run folder copied away from its data)."""
+    absolute = Path(raw["data"]) if raw.get("data") else None
+    relative = raw.get("data_from_run")
+    if isinstance(relative, str) and relative:
+        here = Path(os.path.normpath(run_dir.absolute() / relative))
+        if here.is_dir() or absolute is None or not absolute.is_dir():
+            return here
+    return absolute
+
+
+def _data_from_run(run_dir: Path, data: Path | None) -> str | None:
+    """`data` relative to the run folder when both live in the run's grandparent (a workspace:
+    runs/<id>/ beside exports/<version>/), else None: a folder elsewhere keeps its absolute path."""
+    if data is None:
+        return None
+    home = run_dir.absolute().parent.parent
+    data = data.absolute()
+    if home == Path(home.anchor) or not data.is_relative_to(home):
+        return None
+    return os.path.relpath(data, run_dir.absolute())
 
 
 def new_run_dir(runs_dir: Path | str, desc: str) -> Path:
@@ -182,7 +208,8 @@ class Run:
     def write_record(self, record: RunRecord) -> None:
         """config.json: written before the first step (and again on resume)."""
         if self.main:
-            atomic_write(self.path / "config.json", (json.dumps(record.to_dict(), indent=2, sort_keys=True) + "\n").encode())
+            raw = {**record.to_dict(), "data_from_run": _data_from_run(self.path, record.data)}
+            atomic_write(self.path / "config.json", (json.dumps(raw, indent=2, sort_keys=True) + "\n").encode())
 
     def folder(self, name: str) -> Path:
         """A subfolder of the run (samples, …), created on first use."""

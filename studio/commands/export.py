@@ -1,4 +1,4 @@
-"""`studio export`: write a versioned training set of the accepted crops."""
+"""`studio export`: write a versioned training set of the accepted crops, with its lineage."""
 
 from __future__ import annotations
 
@@ -15,12 +15,18 @@ def export(
     workspace: WorkspaceOpt = Path("studio-data"),
     out: Path = typer.Option(None, "--out", help="Folder to create (default: exports/<version>)."),
 ) -> None:
-    """Write exports/<version>/ (images/, manifest.jsonl, stats.json); never overwrites."""
+    """Write exports/<version>/ (images/, manifest.jsonl, stats.json, lineage.json); never overwrites."""
+    from curation.catalog import human_labels, open_catalog
     from curation.errors import CurationError
     from curation.export import export as run_export
+    from studio.lineage import crawls, label_state, write_export_lineage
 
     ws = Workspace.at(workspace).require()
     with user_errors(CurationError), ws.lock("catalog", wait=30):
         target = run_export(ws.root, out)
+        # The labels as they were when the crops were chosen (the catalog lock is still held).
+        labels = label_state(human_labels(open_catalog(ws.root)))
+    # As the pipeline's exports: which crawls, sources and labels this set was made from.
+    write_export_lineage(target, crawl_list=crawls(ws), labels=labels, run="studio export")
     n = sum(1 for _ in (target / "images").iterdir())
     typer.echo(f"exported {n} crops to {target}")
