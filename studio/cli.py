@@ -25,6 +25,7 @@ from studio.commands.schedule import schedule
 from studio.commands.status import status
 from studio.commands.train import train
 from studio.errors import UserError, environment_problem
+from studio.options import WholeSentenceGroup
 
 app = typer.Typer(
     name="studio",
@@ -32,6 +33,10 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    # Plain click help: Rich markup ate "[sources] urls" from our texts, and Rich's option table
+    # cut long words ("…") at 80 columns; click wraps them instead.
+    rich_markup_mode=None,
+    cls=WholeSentenceGroup,
 )
 # In the order of the loop: crawl → curate → label → export → train → sample → app; then automation.
 app.command()(init)
@@ -39,8 +44,8 @@ app.command()(crawl)
 app.command()(merge)
 app.command()(curate)
 app.command()(label)
-app.add_typer(labels_app, name="labels")
-app.add_typer(rules_app, name="rules")
+app.add_typer(labels_app, name="labels", cls=WholeSentenceGroup)
+app.add_typer(rules_app, name="rules", cls=WholeSentenceGroup)
 app.command()(export)
 app.command()(train)
 app.command()(sample)

@@ -53,6 +53,7 @@ def require_current_checkpoint(ws: Workspace) -> Path:
 def model_source(ws: Workspace, run: Path | None) -> Path:
     """What `--run` names (a run folder, a run id under runs/, a checkpoint), else the promoted model."""
     if run is None:
+        ws.require()  # a mistyped --workspace is that, not "no promoted model"
         return require_current_checkpoint(ws)
     source = ws.run_path(run)
     if not source.exists():

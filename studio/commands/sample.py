@@ -31,10 +31,12 @@ def sample(
     from gan.errors import GanError
     from gan.sampling import interpolate, load_generator, sample_grid, save_gif, save_strip
 
-    ws = Workspace.at(workspace)
-    source = model_source(ws, run)
     if n < 1 or frames < 2:
         raise UserError("--n must be >= 1 and --frames >= 2")
+    if truncation is not None and truncation <= 0:  # |z| <= T with T <= 0 has no latent at all
+        raise UserError(f"--truncation must be > 0 (got {truncation:g}); leave it out for no truncation")
+    ws = Workspace.at(workspace)
+    source = model_source(ws, run)
     with user_errors(GanError):
         g, _ = load_generator(source, device, ema=not raw)
     out.parent.mkdir(parents=True, exist_ok=True)
