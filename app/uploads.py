@@ -36,6 +36,8 @@ def read_image(data: bytes) -> Image.Image:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         raise UploadError("the image claims too many pixels (a decompression bomb?)") from None
+    except Image.UnidentifiedImageError:  # its message names the BytesIO, not the file: say it plainly
+        raise UploadError("not a readable image (not a format Pillow recognises)") from None
     except (OSError, SyntaxError, ValueError) as exc:  # Pillow's ways of saying "not an image"
         raise UploadError(f"not a readable image ({exc})") from None
 

@@ -106,4 +106,35 @@ def build_scheduler(ws: Workspace, cfg: StudioConfig):
             replace_existing=True, coalesce=True, max_instances=1, misfire_grace_time=grace,
         )
         log.info("scheduled studio pipeline on cron %r", cfg.schedule.cron)
+    _announce_next_run(scheduler)
     return scheduler
+
+
+def _announce_next_run(scheduler) -> None:
+    """Log when the next run is, once the scheduler has started and after every run (or a run
+    missed beyond the grace): someone who starts `studio schedule` wants to know it is armed."""
+    from apscheduler.events import (
+        EVENT_JOB_ERROR,
+        EVENT_JOB_EXECUTED,
+        EVENT_JOB_MISSED,
+        EVENT_SCHEDULER_START,
+    )
+
+    def tell(_event) -> None:
+        job = scheduler.get_job(JOB_ID)
+        if job is not None and job.next_run_time is not None:
+            log.info("next run of studio pipeline: %s", describe_next_run(job.next_run_time))
+
+    scheduler.add_listener(tell, EVENT_SCHEDULER_START | EVENT_JOB_EXECUTED | EVENT_JOB_ERROR | EVENT_JOB_MISSED)
+
+
+def describe_next_run(when: datetime, now: datetime | None = None) -> str:
+    """`2026-12-07 03:00 UTC (in 5h12m)`, or `now (missed at …)` for a run due already."""
+    now = now or datetime.now(when.tzinfo)
+    stamp = f"{when:%Y-%m-%d %H:%M} {when.tzname() or ''}".rstrip()
+    seconds = int((when - now).total_seconds())
+    if seconds <= 0:
+        return f"now (missed at {stamp}, within the grace)"
+    hours, minutes = seconds // 3600, seconds % 3600 // 60
+    ahead = f"{hours // 24}d{hours % 24:02d}h" if hours >= 24 else f"{hours}h{minutes:02d}m" if hours else f"{max(minutes, 1)}m"
+    return f"{stamp} (in {ahead})"

@@ -12,11 +12,11 @@ import signal
 import subprocess
 import sys
 import time
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from studio.config import load_config
-from studio.scheduler import JOB_ID, job_store_path, run_pipeline_job
+from studio.scheduler import JOB_ID, describe_next_run, job_store_path, run_pipeline_job
 from studio.workspace import Workspace
 from tests.pipeline.pipeline_helpers import studio
 
@@ -99,3 +99,20 @@ def test_bad_cron_is_one_clear_error(tmp_path):
     ws.config_path.write_text(ws.config_path.read_text().replace('cron = "0 3 * * *"', 'cron = "0 25 * * *"'))
     r = studio("schedule", "--workspace", str(ws.root))
     assert r.returncode == 2 and "[schedule] cron" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_the_scheduler_says_when_the_next_run_is(tmp_path):
+    from apscheduler.triggers.cron import CronTrigger
+
+    ws = workspace(tmp_path)  # cron "0 3 * * *"
+    log = run_scheduler_until(ws, "next run of studio pipeline:")
+    line = next(ln for ln in log.splitlines() if "next run of studio pipeline:" in ln)
+    due = CronTrigger.from_crontab("0 3 * * *").get_next_fire_time(None, datetime.now().astimezone())
+    assert f"{due:%Y-%m-%d} 03:00" in line and "(in " in line, line
+
+
+def test_next_run_reads_as_a_time_and_a_delay():
+    now = datetime(2026, 12, 6, 22, 30, tzinfo=UTC)
+    assert describe_next_run(datetime(2026, 12, 7, 3, 0, tzinfo=UTC), now) == "2026-12-07 03:00 UTC (in 4h30m)"
+    assert describe_next_run(datetime(2026, 12, 9, 3, 0, tzinfo=UTC), now) == "2026-12-09 03:00 UTC (in 2d04h)"
+    assert describe_next_run(now - timedelta(minutes=1), now).startswith("now (missed at 2026-12-06 22:29 UTC")

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -12,33 +10,18 @@ import pytest
 import torch
 from PIL import Image
 
-from tests.gan.gan_helpers import make_images
-
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def studio(*args: str) -> subprocess.CompletedProcess:
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
-    return subprocess.run([sys.executable, "-m", "studio", *args], env=env, capture_output=True, text=True,
-                          timeout=300)
+from tests.helpers import ONE_THREAD, studio, studio_in_process
 
 
 @pytest.fixture(scope="module")
-def ws(tmp_path_factory):
-    """A workspace whose promoted model is a 32 px run of 20 real CPU steps."""
-    from gan.config import TrainConfig
-    from gan.train import train
-    from studio.models import promote
-    from studio.workspace import Workspace
+def ws(trained_ws, tmp_path_factory):
+    """A copy of the suite's tiny trained workspace (its promoted model: a 32 px run of 20 real
+    CPU steps), with the astronaut photo in images/: the commands write directions into it."""
+    from skimage import data
 
-    root = tmp_path_factory.mktemp("latent") / "ws"
-    root.mkdir()
-    (root / "studio.toml").write_text("")
-    make_images(root / "images", n=16)
-    cfg = TrainConfig(resolution=32, steps=20, batch=8, g_width=8, d_width=8, z_dim=16, device="cpu",
-                      log_every=10, sample_every=20, ckpt_every=20, metric_every=0, metric_images=16)
-    r = train(cfg, root / "images", root / "runs" / "00000-tiny-r32", log=lambda m: None)
-    promote(Workspace.at(root), run=r.run_dir.name, checkpoint=r.checkpoint, reason="test")
+    root = shutil.copytree(trained_ws, tmp_path_factory.mktemp("latent") / "ws")
+    (root / "images").mkdir()
+    Image.fromarray(data.astronaut()).save(root / "images" / "astronaut.jpg", quality=90)
     return root
 
 
@@ -55,12 +38,13 @@ def face(ws):
     return path, np.asarray(square(read_image(path.read_bytes()), 32))
 
 
+@pytest.mark.cli
 def test_project_writes_the_closest_generation_and_its_error(ws, face, tmp_path):
     from gan.sampling import generate, latents, load_generator
 
     image, target = face
     r = studio("project", str(image), "--out", str(tmp_path / "p.png"), "--latent", str(tmp_path / "z.json"),
-               "--steps", "40", "--restarts", "2", "-w", str(ws))
+               "--steps", "40", "--restarts", "2", "-w", str(ws), env=ONE_THREAD)
     assert r.returncode == 0, r.stderr
     out = pixels(tmp_path / "p.png")
     assert out.shape == (32, 32, 3)
@@ -76,6 +60,7 @@ def test_project_writes_the_closest_generation_and_its_error(ws, face, tmp_path)
     assert np.array_equal(regen, out)  # the saved latent reproduces the written image
 
 
+@pytest.mark.cli
 @pytest.mark.parametrize("mask", ["center", "left", "file"])
 def test_complete_keeps_known_pixels_and_fills_the_hole(mask, ws, face, tmp_path):
     image, original = face
@@ -91,7 +76,7 @@ def test_complete_keeps_known_pixels_and_fills_the_hole(mask, ws, face, tmp_path
         hole[:, :16] |= mask == "left"
         arg = mask
     r = studio("complete", str(image), "--mask", arg, "--out", str(tmp_path / "c.png"), "--steps", "20",
-               "--restarts", "1", "-w", str(ws))
+               "--restarts", "1", "-w", str(ws), env=ONE_THREAD)
     assert r.returncode == 0, r.stderr
     out = pixels(tmp_path / "c.png")
     edge = np.zeros_like(hole)  # a mask file's edge pixels depend on the resampling: compare away from it
@@ -105,7 +90,7 @@ def test_complete_keeps_known_pixels_and_fills_the_hole(mask, ws, face, tmp_path
 
 
 def test_complete_refuses_an_unknown_mask_in_one_line(ws, face, tmp_path):
-    r = studio("complete", str(face[0]), "--mask", "middle", "--out", str(tmp_path / "c.png"), "-w", str(ws))
+    r = studio_in_process("complete", str(face[0]), "--mask", "middle", "--out", str(tmp_path / "c.png"), "-w", str(ws))
     assert r.returncode == 2 and not (tmp_path / "c.png").exists()
     assert r.stderr.strip().splitlines() == [
         "studio: error: --mask middle: neither a mask kind (centre, left, right, random, pattern, center) "
@@ -114,16 +99,18 @@ def test_complete_refuses_an_unknown_mask_in_one_line(ws, face, tmp_path):
 
 def test_project_refuses_a_fake_image_in_one_line(ws, tmp_path):
     (tmp_path / "x.png").write_bytes(b"<html>not an image</html>")
-    r = studio("project", str(tmp_path / "x.png"), "--out", str(tmp_path / "p.png"), "-w", str(ws))
+    r = studio_in_process("project", str(tmp_path / "x.png"), "--out", str(tmp_path / "p.png"), "-w", str(ws))
     assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1
     assert "not a readable image" in r.stderr
+    assert f"IMAGE {tmp_path / 'x.png'}:" in r.stderr and "BytesIO" not in r.stderr  # the file, not Pillow's buffer
 
 
+@pytest.mark.cli
 def test_pca_directions_are_saved_and_reload(ws, tmp_path):
     from gan.latent import load_directions, pca_directions
     from gan.sampling import load_generator
 
-    r = studio("directions", "--kind", "pca", "--k", "4", "--samples", "300", "-w", str(ws))
+    r = studio("directions", "--kind", "pca", "--k", "4", "--samples", "300", "-w", str(ws), env=ONE_THREAD)
     assert r.returncode == 0, r.stderr
     path = ws / "directions" / "pca.json"  # the default place, where the app looks
     assert r.stdout.strip() == f"wrote 4 pca directions (PC 1, PC 2, PC 3, PC 4) to {path}"
