@@ -56,7 +56,10 @@ def slack_body(msg: dict[str, Any]) -> dict[str, Any]:
                                                      for k, v in list(fields.items())[:10]]})
     if msg.get("image"):
         blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": f"samples: `{msg['image']}`"}]})
-    return {"text": text or title, "blocks": blocks}
+    # Keys a caller's scripts read (the pipeline's run, status, decision) ride along: Slack ignores
+    # them, a Slack-compatible relay or a test hook gets them.
+    extra = {k: msg[k] for k in ("event", "run", "status", "decision") if k in msg}
+    return {"text": text or title, "blocks": blocks, **extra}
 
 
 def discord_body(msg: dict[str, Any], attached: str = "") -> dict[str, Any]:

@@ -72,6 +72,21 @@ def render_markdown(report: dict[str, Any]) -> str:
     return "\n".join(lines).rstrip() + "\n"
 
 
+def render_chat_text(report: dict[str, Any]) -> str:
+    """The report as a chat message: plain lines, no Markdown headings or bold, which Slack's
+    incoming webhooks show literally; one line per stage (report.md has the details)."""
+    lines = [f"Pipeline run {report['run']}: {report.get('status')}", report["decision"], ""]
+    for name, record in report.get("stages", {}).items():
+        head = f"{HEADLINES.get(name, name)} ({name}, {record.get('status')}, {record.get('seconds', 0)} s)"
+        if record.get("status") == "failed":
+            lines.append(f"{head}: error: {record.get('error')}")
+            continue
+        summary = as_json(read_outcome(name, record.get("result"))).get("summary")
+        lines.append(f"{head}: {summary}" if summary else head)
+    lines += ["", f"report: {Path(report.get('run_dir') or '.') / 'report.md'}"]
+    return "\n".join(lines).rstrip() + "\n"
+
+
 def _fmt(value: Any) -> str:
     if isinstance(value, float):
         return f"{value:.4g}"
@@ -96,7 +111,7 @@ def write_report(ws: Workspace, run_dir: Path, state: dict[str, Any]) -> dict[st
 def notify_report(url: str, report: dict[str, Any], log: Callable[[str], None] = print,
                   style: str = "auto") -> bool:
     """Post the report as a chat message (gan.notify: Slack text + blocks, Discord content + embed,
-    or generic JSON `{"text": report.md, "run", "status", "decision", …}`); a dead webhook never
+    or generic JSON `{"text", "run", "status", "decision", …}`, `text` in plain lines); a dead webhook never
     fails the run."""
     from gan.notify import latest_grid, notify
 
@@ -107,7 +122,7 @@ def notify_report(url: str, report: dict[str, Any], log: Callable[[str], None] =
     payload = {
         "event": "pipeline",
         "title": f"Pipeline run {report['run']}: {report.get('status')}",
-        "text": render_markdown(report),  # Slack, Mattermost, Rocket.Chat read `text`
+        "text": render_chat_text(report),  # Slack, Mattermost, Rocket.Chat read `text`
         "fields": {**({"steps": steps} if steps else {}), **fields},
         "image": latest_grid(report["run_dir"]) if report.get("run_dir") else "",
         "run": report["run"],

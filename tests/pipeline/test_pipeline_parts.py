@@ -99,7 +99,7 @@ def test_report_is_posted_to_the_webhook_and_a_dead_one_is_only_logged(tmp_path,
     report = run_pipeline(ws, StudioConfig(), stages=stages, notify=webhook.url, log=lambda m: None)
     (post,) = webhook.posts
     assert post["run"] == report["run"] and post["status"] == "done"
-    assert post["text"].startswith(f"# Pipeline run {report['run']}") and "3 new images" in post["text"]
+    assert post["text"].startswith(f"Pipeline run {report['run']}: done") and "3 new images" in post["text"]
     saved = json.loads((ws.runs_dir / report["run"] / "report.json").read_text())
     assert saved["stages"]["crawl"]["result"]["new_images"] == 3
     logged: list[str] = []
