@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The one prepared GPU check (docs/benchmarks.md), under 5 minutes on a machine with a CUDA device:
-#   1. bench/train.py at 64 and 32 px: our loop (bf16, torch.compile, uint8 cache on the device)
-#      against the pytorch/examples reference loop (files through a DataLoader, fp32);
+#   1. bench/train.py at 64 and 32 px, both loops in the same run on the same card: our trainer with
+#      the studio's defaults (loss, penalties, adaptive augmentation, EMA; bf16, torch.compile, uint8
+#      cache on the device) against the pytorch/examples reference loop (the paper's networks, files
+#      through a DataLoader, fp32);
 #   2. a 2,000-step 64 px training on generated data (shapes on backgrounds), SWD every 500 steps;
 # then prints one markdown table to paste into docs/benchmarks.md (also saved in $OUT_DIR).
 #
@@ -98,7 +100,7 @@ set -e
   echo "|---|---|---|---|---|---|---|---|"
   awk -v m="$MACHINE" '
     $1 == "reference" || $1 == "ours" {
-      note = ($1 == "ours") ? "bf16, compile, data on device" : "files via DataLoader, fp32"
+      note = ($1 == "ours") ? "studio defaults, bf16, compile, data on device" : "pytorch/examples: files via DataLoader, fp32"
       printf "| %s | %s loop | %s | %s | %s | %s | %s | %s |\n", m, $1, $2, $3, $4, $5, $6, note }
     $1 == "ratio" { printf "| %s | ours / reference | %s | | **%s** | | | |\n", m, $2, $3 }
   ' "$OUT_DIR/train_bench.txt"
