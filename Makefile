@@ -1,12 +1,16 @@
 # Two entry points for a fresh machine (both idempotent):
 #   make demo   install everything into .venv and run the demo (local site → crawl → … → app)
-#   make test   install everything (and headless Chromium) and run the test suite
+#   make test   install everything (and headless Chromium) and run the whole test suite (CI)
+# and the fast lane while you work:
+#   make check  the unit and in-process tests only (no server, browser, training run or `studio`
+#               child process: the markers of pyproject.toml), in under 3 minutes on 2 cores
 VENV    := .venv
 PY      := $(VENV)/bin/python
 STAMP   := $(VENV)/.installed-$(shell cat requirements.txt pyproject.toml | sha256sum | cut -c1-12)
 PYTEST_ARGS ?=
+CHECK_MARKERS := not (slow or browser or server or cli)
 
-.PHONY: install demo test lint bench system-deps clean
+.PHONY: install demo check test lint bench system-deps clean
 
 install: $(STAMP)
 
@@ -27,8 +31,11 @@ system-deps:
 demo: install
 	$(PY) -m studio demo
 
+check: install system-deps
+	$(PY) -m pytest -m "$(CHECK_MARKERS)" --durations=10 $(PYTEST_ARGS)
+
 test: install system-deps
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m pytest --durations=25 $(PYTEST_ARGS)
 
 lint: install
 	$(VENV)/bin/ruff check .

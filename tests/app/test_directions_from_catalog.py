@@ -2,23 +2,12 @@
 
 from __future__ import annotations
 
-import os
 import shutil
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
 from curation.catalog import open_catalog, set_label
-
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def studio(*args: str) -> subprocess.CompletedProcess:
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
-    return subprocess.run([sys.executable, "-m", "studio", *args], env=env, capture_output=True, text=True,
-                          timeout=600)
+from tests.helpers import ONE_THREAD, studio, studio_in_process
 
 
 @pytest.fixture
@@ -33,6 +22,7 @@ def labelled(curated_ws):
         set_label(ds, sha, None)
 
 
+@pytest.mark.cli
 def test_label_directions_from_the_catalog_reload_in_the_app(labelled, trained_ws, monkeypatch, tmp_path):
     from gan.latent import load_directions
     from tests.app.app_helpers import assert_clean, open_page
@@ -41,7 +31,7 @@ def test_label_directions_from_the_catalog_reload_in_the_app(labelled, trained_w
     out = tmp_path / "ws" / "directions" / "labels.json"
     shutil.copytree(trained_ws, tmp_path / "ws")
     r = studio("directions", "--kind", "labels", "--field", "human_label", "-w", str(labelled), "--run", str(model),
-               "--out", str(out), "--per-value", "3", "--steps", "10")
+               "--out", str(out), "--per-value", "3", "--steps", "10", env=ONE_THREAD, timeout=600)
     assert r.returncode == 0, r.stderr[-2000:]
     assert r.stdout.strip() == f"wrote 2 labels directions (accept, reject) to {out}"
     dirs = load_directions(out, z_dim=16)
@@ -57,6 +47,6 @@ def test_label_directions_from_the_catalog_reload_in_the_app(labelled, trained_w
 
 
 def test_labels_need_labelled_crops(curated_ws, trained_ws, tmp_path):
-    r = studio("directions", "--kind", "labels", "--field", "human_reason", "-w", str(curated_ws),
-               "--run", str(trained_ws / "runs" / "00000-tiny-r32"), "--out", str(tmp_path / "x.json"))
+    r = studio_in_process("directions", "--kind", "labels", "--field", "human_reason", "-w", str(curated_ws),
+                          "--run", str(trained_ws / "runs" / "00000-tiny-r32"), "--out", str(tmp_path / "x.json"))
     assert r.returncode == 2 and r.stderr.strip() == "studio: error: no crops with a human_reason in the catalog"

@@ -34,6 +34,7 @@ def test_missing_workspace_says_init(monkeypatch, tmp_path):
     assert "studio init" in texts(at)
 
 
+@pytest.mark.cli
 def test_empty_workspace_pages_do_not_load_torch(empty_ws):
     """Every page's "start here" box comes without importing torch (seconds and much memory):
     gan's torch-backed modules load only once a page has a model or a run to show. In a fresh

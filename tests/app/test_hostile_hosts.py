@@ -15,6 +15,8 @@ import subprocess
 import sys
 import time
 
+import pytest
+
 from studio.hostcheck import host_allowed
 from tests.app.app_helpers import free_port, running_app, wait_http
 
@@ -54,6 +56,8 @@ def test_host_names_accepted():
         assert not host_allowed(host, allowed), host
 
 
+@pytest.mark.server
+@pytest.mark.cli
 def test_streamlit_refuses_a_websocket_for_a_forged_host(tmp_path):
     ws = tmp_path / "ws"
     ws.mkdir()
@@ -67,6 +71,8 @@ def test_streamlit_refuses_a_websocket_for_a_forged_host(tmp_path):
         assert forged.startswith(b"HTTP/1.1 4"), forged  # refused before any session exists
 
 
+@pytest.mark.server
+@pytest.mark.cli
 def test_fiftyone_app_refuses_graphql_for_a_forged_host(fiftyone_db, tmp_path):
     ws = tmp_path / "ws"
     ws.mkdir()

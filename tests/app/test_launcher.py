@@ -7,8 +7,11 @@ import socket
 import subprocess
 import sys
 
+import pytest
+
 from studio.commands.app import streamlit_command
 from tests.app.app_helpers import ENTRY, free_port, running_app, wait_http
+from tests.helpers import studio_in_process
 
 
 def test_command_binds_loopback_with_safe_settings():
@@ -19,6 +22,8 @@ def test_command_binds_loopback_with_safe_settings():
         assert setting in cmd
 
 
+@pytest.mark.server
+@pytest.mark.cli
 def test_app_serves_on_loopback_only(tmp_path):
     ws = tmp_path / "ws"
     ws.mkdir()
@@ -42,15 +47,13 @@ def test_port_in_use_is_one_line(tmp_path):
         s.bind(("127.0.0.1", 0))
         s.listen()
         port = s.getsockname()[1]
-        r = subprocess.run([sys.executable, "-m", "studio", "app", "-w", str(ws), "--port", str(port)],
-                           capture_output=True, text=True, timeout=60)
+        r = studio_in_process("app", "-w", ws, "--port", port)  # refused before Streamlit starts
     assert r.returncode == 2
     assert f"port {port}" in r.stderr and r.stderr.count("\n") == 1
 
 
 def test_missing_workspace_is_one_line(tmp_path):
-    r = subprocess.run([sys.executable, "-m", "studio", "app", "-w", str(tmp_path / "none")],
-                       capture_output=True, text=True, timeout=60, env={**os.environ})
+    r = studio_in_process("app", "-w", tmp_path / "none")
     assert r.returncode == 2 and "studio init" in r.stderr and "Traceback" not in r.stderr
 
 
@@ -64,6 +67,7 @@ def _non_loopback_address() -> str | None:
     return None if addr.startswith("127.") else addr
 
 
+@pytest.mark.cli
 def test_the_entry_script_prefers_its_own_checkout_over_another_on_the_path(tmp_path):
     """Another checkout's `app` first on sys.path (installed editable, or on PYTHONPATH) must not
     serve its pages under this main.py."""

@@ -6,9 +6,13 @@ import json
 import shutil
 import time
 
+import pytest
+
 from app import data, jobs
 from studio.workspace import Workspace
 from tests.app.app_helpers import assert_clean, open_page, texts
+
+pytestmark = [pytest.mark.slow, pytest.mark.cli]
 
 TINY = """[train]
 z_dim = 16

@@ -5,11 +5,15 @@ from __future__ import annotations
 
 import shutil
 
+import pytest
+
 from app import data, jobs
 from gan.checkpoint import list_checkpoints
 from studio.workspace import Workspace
 from tests.app.app_helpers import assert_clean, open_page, texts
 from tests.app.test_train_jobs import TINY, wait_for
+
+pytestmark = [pytest.mark.slow, pytest.mark.cli]
 
 
 def test_stop_then_resume_from_the_page(monkeypatch, trained_ws, tmp_path):

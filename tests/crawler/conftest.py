@@ -3,24 +3,22 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
+from tests.helpers import REPO as REPO  # re-exported: the crawler tests run `studio` from it
+from tests.helpers import studio, studio_argv, studio_in_process
 
 # Politeness lowered for speed against our own server only; defaults stay polite (test_politeness).
 FAST_CRAWL = {"download_delay": "0.0", "autothrottle": "false", "concurrency_per_domain": "4", "timeout_s": "10.0"}
 
 
 def make_workspace(path: Path, **crawl: str) -> Path:
-    """`studio init`, then set [crawl] keys (values as TOML literals)."""
-    subprocess.run([sys.executable, "-m", "studio", "init", "-w", str(path)], check=True, cwd=REPO,
-                   capture_output=True)
+    """`studio init` (in-process), then set [crawl] keys (values as TOML literals)."""
+    init = studio_in_process("init", "-w", path)
+    assert init.returncode == 0, init.stderr
     toml = path / "studio.toml"
     lines = toml.read_text().splitlines()
     values = {**FAST_CRAWL, **crawl}
@@ -60,12 +58,12 @@ def read_manifest(workspace: Path) -> list[dict]:
 
 
 def studio_cmd(workspace: Path, *args: str) -> list[str]:
-    return [sys.executable, "-m", "studio", "crawl", "-w", str(workspace), *args]
+    return studio_argv("crawl", "-w", workspace, *args)
 
 
 def run_crawl(workspace: Path, *args: str, timeout: float = 120) -> CrawlRun:
-    proc = subprocess.run(studio_cmd(workspace, *args), cwd=REPO, capture_output=True, text=True,
-                          timeout=timeout, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    """`studio crawl` in a child process (Twisted's reactor runs once per process): mark the test `cli`."""
+    proc = studio("crawl", "-w", workspace, *args, timeout=timeout, env={"PYTHONUNBUFFERED": "1"})
     return CrawlRun(proc.returncode, proc.stdout, proc.stderr, workspace, latest_stats(workspace),
                     read_manifest(workspace))
 

@@ -1,14 +1,16 @@
-"""`studio crawl` user errors: one line on stderr, exit status 2, nothing written."""
+"""`studio crawl` user errors: one line on stderr, exit status 2, nothing written. They come
+before any crawling, so `studio crawl` runs in-process here (tests/helpers.py)."""
 
 from __future__ import annotations
-
-import subprocess
-import sys
 
 import pytest
 from filelock import FileLock
 
-from tests.crawler.conftest import REPO, run_crawl
+from tests.helpers import studio_in_process
+
+
+def run_crawl(workspace, *args):
+    return studio_in_process("crawl", "-w", workspace, *args)
 
 
 @pytest.mark.parametrize(
@@ -41,8 +43,9 @@ def test_second_crawl_on_a_workspace_is_refused(workspace):
 
 
 def test_help_lists_crawl():
-    out = subprocess.run([sys.executable, "-m", "studio", "crawl", "--help"], cwd=REPO, capture_output=True,
-                         text=True, check=True).stdout
+    r = studio_in_process("crawl", "--help")
+    assert r.returncode == 0, r.stderr
+    out = r.stdout
     for flag in ("--url", "--allow-domain", "--image-domain", "--max-pages", "--max-images", "--depth"):
         assert flag in out
 

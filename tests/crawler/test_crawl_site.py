@@ -18,6 +18,8 @@ from tests.fixtures.crawl_site import (
     serve_crawl_site,
 )
 
+pytestmark = pytest.mark.cli
+
 MANIFEST_FIELDS = {
     "url", "page_url", "sha256", "path", "width", "height", "bytes", "content_type", "fetched_at", "alt",
 }

@@ -15,6 +15,8 @@ import pytest
 from tests.crawler.conftest import make_workspace, run_crawl
 from tests.fixtures.gallery_site import LISTING_PAGES, ORPHAN_POSTS, serve_gallery
 
+pytestmark = pytest.mark.cli
+
 
 @pytest.fixture(scope="module")
 def gallery(tmp_path_factory):

@@ -9,6 +9,8 @@ import pytest
 from tests.crawler.conftest import make_workspace, run_crawl
 from tests.fixtures.crawl_site import serve_crawl_site
 
+pytestmark = pytest.mark.cli
+
 
 @pytest.fixture(scope="module")
 def sites(tmp_path_factory):

@@ -8,10 +8,14 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from crawler.store import RawStore
 from tests.crawler.conftest import REPO, make_workspace, read_manifest
 from tests.crawler.test_workspace_safety import check_raw_matches_manifest
 from tests.fixtures.gallery_site import _jpeg
+
+pytestmark = pytest.mark.cli
 
 
 def merge(target: Path, *sources: Path) -> subprocess.CompletedProcess:

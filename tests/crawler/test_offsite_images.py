@@ -12,6 +12,8 @@ from studio.site_server import serve
 from tests.crawler.conftest import make_workspace, run_crawl
 from tests.fixtures.gallery_site import _jpeg
 
+pytestmark = pytest.mark.cli
+
 
 @contextmanager
 def gallery_on_a_cdn(tmp_path: Path):

@@ -25,6 +25,8 @@ from tests.crawler.test_workspace_safety import check_raw_matches_manifest
 from tests.fixtures.crawl_site import NEVER_REQUESTED, STORED, serve_crawl_site
 from tests.helpers import free_port
 
+pytestmark = [pytest.mark.server, pytest.mark.cli]
+
 # Requests that legitimately repeat: each worker reads robots.txt and the sitemap itself (it needs
 # the <lastmod>s), and the site answers these with 503 first (retries are requests of their own,
 # dont_filter by design).

@@ -14,6 +14,8 @@ import pytest
 from tests.crawler.conftest import REPO, make_workspace, read_manifest, run_crawl, studio_cmd
 from tests.fixtures.crawl_site import STORED, serve_crawl_site
 
+pytestmark = pytest.mark.cli
+
 
 def listening_inodes() -> set[str]:
     """Socket inodes in LISTEN state (TCP, IPv4 and IPv6)."""

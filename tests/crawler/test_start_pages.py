@@ -13,6 +13,8 @@ from studio.site_server import Route, serve
 from tests.crawler.conftest import run_crawl
 from tests.helpers import free_port
 
+pytestmark = pytest.mark.cli
+
 PAGE = b"<html><body><p>no images here</p></body></html>"
 
 

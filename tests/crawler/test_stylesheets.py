@@ -3,6 +3,7 @@ stored with the page they appear on; fonts, offsite and dead stylesheets are lef
 
 from __future__ import annotations
 
+import pytest
 from scrapy.http import HtmlResponse
 
 from crawler.extract import find_stylesheets, stylesheet_images
@@ -26,6 +27,7 @@ def test_stylesheet_links_and_their_background_images():
         "http://site.test/img/hero.jpg", "http://site.test/t.png"]  # relative to the stylesheet
 
 
+@pytest.mark.cli
 def test_a_crawl_stores_the_images_of_linked_stylesheets(tmp_path):
     root = tmp_path / "site"
     (root / "css").mkdir(parents=True)

@@ -66,6 +66,7 @@ def plant_pickles(ws: Path, url: str, marker: Path) -> list[Path]:
     return planted
 
 
+@pytest.mark.cli
 def test_crafted_pickles_never_run(tmp_path):
     marker = tmp_path / "PWNED"
     root = build_mini_site(tmp_path / "site")
@@ -79,6 +80,7 @@ def test_crafted_pickles_never_run(tmp_path):
     assert run.stats["stored"] == 3  # and the crawl did its job
 
 
+@pytest.mark.cli
 def test_the_planted_pickles_would_run_in_stock_scrapy(tmp_path):
     """The test above can fail: the same spider.state through Scrapy's SpiderState runs code."""
     marker = tmp_path / "PWNED"
@@ -125,6 +127,7 @@ def check_raw_matches_manifest(ws: Path) -> list[dict]:
     return manifest
 
 
+@pytest.mark.cli
 def test_full_disk_stops_with_one_line_and_counts_only_written_images(tmp_path, tiny_fs):
     ws = make_workspace(tiny_fs / "ws")
     with serve_crawl_site(tmp_path) as sites:
@@ -138,6 +141,7 @@ def test_full_disk_stops_with_one_line_and_counts_only_written_images(tmp_path, 
     assert f"after storing {len({m['sha256'] for m in manifest})} images" in last
 
 
+@pytest.mark.cli
 def test_read_only_workspace_is_one_line(tmp_path, tiny_fs):
     ws = make_workspace(tiny_fs / "ws")
     (ws / ".locks").mkdir(exist_ok=True)

@@ -1,41 +1,36 @@
-"""The studio commands of curation, run as a user runs them (subprocesses, shared database)."""
+"""The studio commands of curation, run as a user runs them (subprocesses, shared database);
+one-line errors in-process."""
 
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 import time
 import urllib.request
 
+import pytest
+
 from tests.curation.conftest import make_workspace
+from tests.helpers import free_port, start_studio, studio, studio_in_process
 
 
-def studio(*args, check=True, timeout=240):
-    proc = subprocess.run([sys.executable, "-m", "studio", *args], capture_output=True, text=True,
-                          timeout=timeout, env=os.environ.copy())
-    if check:
-        assert proc.returncode == 0, proc.stderr
-    return proc
-
-
+@pytest.mark.cli
 def test_curate_status_labels_export_from_the_command_line(fiftyone_db, tmp_path):
     ws = tmp_path / "ws"
     make_workspace(ws)
-    out = studio("curate", "-w", str(ws), "--no-progress")
+    out = studio("curate", "-w", str(ws), "--no-progress", check=True)
     assert "curated 15 new images" in out.stdout
     assert "skipped corrupt" in out.stderr and "skipped missing" in out.stderr
-    status = json.loads(studio("status", "-w", str(ws), "--json").stdout)
+    status = json.loads(studio("status", "-w", str(ws), "--json", check=True).stdout)
     f = status["funnel"]
     assert f["crawled"] == 15 and f["accepted"] > 0 and "faces.example" in f["per_domain"]
     labels = tmp_path / "labels.csv"
     labels.write_text("sha256,label\nnot-a-hash,accept\n" + "a" * 64 + ",reject\n")
-    out = studio("labels", "import", str(labels), "-w", str(ws))
+    out = studio("labels", "import", str(labels), "-w", str(ws), check=True)
     assert "applied 0 labels (1 bad rows, 1 unknown hashes)" in out.stdout
     assert "line 2" in out.stderr
-    assert "wrote 0 labels" in studio("labels", "export", str(tmp_path / "o.csv"), "-w", str(ws)).stdout
-    out = studio("export", "-w", str(ws))
+    assert "wrote 0 labels" in studio("labels", "export", str(tmp_path / "o.csv"), "-w", str(ws), check=True).stdout
+    out = studio("export", "-w", str(ws), check=True)
     assert "exported" in out.stdout and (ws / "exports" / "v0001" / "manifest.jsonl").is_file()
 
 
@@ -43,11 +38,12 @@ def test_missing_anime_cascade_is_one_clear_line(fiftyone_db, tmp_path):
     ws = tmp_path / "ws"
     ws.mkdir()
     (ws / "studio.toml").write_text("")
-    proc = studio("curate", "-w", str(ws), "--cascade", str(tmp_path / "no.xml"), check=False)
+    proc = studio_in_process("curate", "-w", str(ws), "--cascade", str(tmp_path / "no.xml"))
     assert proc.returncode == 2
     assert proc.stderr.strip().count("\n") == 0 and "cascade file not found" in proc.stderr
 
 
+@pytest.mark.cli
 def test_first_run_curates_offline_with_the_default_detector(fiftyone_db, tmp_path):
     """README's first run: `studio init` then `studio curate`, no --cascade, an empty cache dir
     and no network: the anime cascade shipped in the package finds the drawn faces."""
@@ -57,7 +53,7 @@ def test_first_run_curates_offline_with_the_default_detector(fiftyone_db, tmp_pa
     from tests.fixtures.face_scenes import encode, write_raw
 
     ws = tmp_path / "ws"
-    studio("init", "-w", str(ws))
+    studio("init", "-w", str(ws), check=True)
     assert 'detector = "anime"' in (ws / "studio.toml").read_text()
     rng = np.random.default_rng(4)
     items = []
@@ -65,9 +61,8 @@ def test_first_run_curates_offline_with_the_default_detector(fiftyone_db, tmp_pa
         scene = composite(np.full((320, 320, 3), 120, np.uint8), drawn_face(rng, 160), 80, 80)
         items.append((f"https://art.example/{i}.png", encode(scene, "PNG"), "https://art.example/"))
     write_raw(ws, items)
-    env = {**os.environ, "GAN_STUDIO_CACHE_DIR": str(tmp_path / "empty-cache")}
-    proc = subprocess.run([sys.executable, "-m", "studio", "curate", "-w", str(ws), "--no-progress"],
-                          capture_output=True, text=True, timeout=240, env=env)
+    proc = studio("curate", "-w", str(ws), "--no-progress", timeout=240,
+                      env={"GAN_STUDIO_CACHE_DIR": str(tmp_path / "empty-cache")})
     assert proc.returncode == 0, proc.stderr
     assert "curated 3 new images" in proc.stdout
     faces = int(proc.stdout.split("curated 3 new images")[1].split(" faces")[0].rsplit(" ", 1)[-1])
@@ -75,15 +70,14 @@ def test_first_run_curates_offline_with_the_default_detector(fiftyone_db, tmp_pa
     assert not (tmp_path / "empty-cache" / "detectors").exists()  # nothing fetched or copied
 
 
+@pytest.mark.server
+@pytest.mark.cli
 def test_label_serves_the_fiftyone_app_on_localhost(fiftyone_db, tmp_path):
-    from tests.helpers import free_port
-
     ws = tmp_path / "ws"
     ws.mkdir()
     (ws / "studio.toml").write_text("")
     port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "studio", "label", "-w", str(ws), "--port",
-                             str(port)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    proc = start_studio("label", "-w", str(ws), "--port", port, stderr=subprocess.STDOUT)
     try:
         deadline, body = time.time() + 90, ""
         while time.time() < deadline and not body:

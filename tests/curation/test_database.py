@@ -19,19 +19,16 @@ from pathlib import Path
 
 import pytest
 
+from tests import helpers
 from tests.curation.conftest import make_workspace
+from tests.helpers import free_port, start_studio, studio_env
 
-pytestmark = pytest.mark.slow
-OWN_DB_ENV = {k: v for k, v in os.environ.items()
-              if k not in ("FIFTYONE_DATABASE_URI", "STUDIO_DATABASE_FOR")}
+pytestmark = [pytest.mark.slow, pytest.mark.server, pytest.mark.cli]
+OWN_DB = {"FIFTYONE_DATABASE_URI": None, "STUDIO_DATABASE_FOR": None}  # no shared database
 
 
-def studio(*args, check=True, timeout=240, **kw):
-    proc = subprocess.run([sys.executable, "-m", "studio", *args], capture_output=True,
-                          text=True, timeout=timeout, env=OWN_DB_ENV, **kw)
-    if check:
-        assert proc.returncode == 0, proc.stderr
-    return proc
+def studio(*args, check=True, timeout=240):
+    return helpers.studio(*args, check=check, timeout=timeout, env=OWN_DB)
 
 
 def assert_nothing_redone(out: str) -> None:
@@ -84,7 +81,7 @@ open_catalog(sys.argv[1]); print("open", flush=True); time.sleep(600)
 
 def hold_catalog_open(root: Path) -> subprocess.Popen:
     proc = subprocess.Popen([sys.executable, "-c", HOLD, str(root)], stdout=subprocess.PIPE,
-                            text=True, env=OWN_DB_ENV)
+                            text=True, env=studio_env(OWN_DB))
     assert proc.stdout.readline().strip() == "open"
     return proc
 
@@ -150,16 +147,14 @@ def _crop_paths(root: Path) -> list[str]:
 def _query(root: Path, code: str) -> list[str]:
     script = f"from curation.catalog import open_catalog\nds = open_catalog({str(root)!r})\n{code}"
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                         env=OWN_DB_ENV, timeout=120, check=True).stdout
+                         env=studio_env(OWN_DB), timeout=120, check=True).stdout
     return [line for line in out.splitlines() if line]
 
 
 def test_mongod_killed_mid_curate_is_recovered(tmp_path):
     ws = tmp_path / "ws"
     make_workspace(ws)
-    curate = subprocess.Popen([sys.executable, "-m", "studio", "curate", "-w", str(ws),
-                               "--no-progress"], stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE, text=True, env=OWN_DB_ENV)
+    curate = start_studio("curate", "-w", str(ws), "--no-progress", env=OWN_DB)
     info_file = ws / "db" / "studio" / "server.json"
     deadline = time.monotonic() + 120
     while not info_file.is_file() and time.monotonic() < deadline:
@@ -204,9 +199,8 @@ def test_stray_mongod_left_on_the_folder_is_replaced_not_waited_on(tmp_path):
 def test_killed_curate_leaves_no_worker_or_database_behind(tmp_path, how):
     ws = tmp_path / "ws"
     make_workspace(ws)
-    proc = subprocess.Popen([sys.executable, "-m", "studio", "curate", "-w", str(ws),
-                             "--no-progress", "--workers", "2"], env=OWN_DB_ENV,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = start_studio("curate", "-w", str(ws), "--no-progress", "--workers", "2", env=OWN_DB,
+                        stdout=subprocess.DEVNULL)
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and not any("spawn_main" in p for p in processes_of(ws)):
         time.sleep(0.05)
@@ -218,16 +212,13 @@ def test_killed_curate_leaves_no_worker_or_database_behind(tmp_path, how):
 
 @pytest.mark.parametrize("how", [signal.SIGTERM, signal.SIGKILL], ids=["sigterm", "sigkill"])
 def test_stopped_label_and_app_leave_nothing_running(tmp_path, how):
-    from tests.helpers import free_port
-
     ws = tmp_path / "ws"
     make_workspace(ws)
     studio("curate", "-w", str(ws), "--no-progress")
     for command in ("label", "app"):
         port = free_port()
-        proc = subprocess.Popen([sys.executable, "-m", "studio", command, "-w", str(ws),
-                                 "--port", str(port)], env=OWN_DB_ENV,
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        proc = start_studio(command, "-w", str(ws), "--port", port, env=OWN_DB,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         _wait_for_http(port)
         os.kill(proc.pid, how)
         proc.wait(timeout=60)

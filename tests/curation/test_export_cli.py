@@ -8,28 +8,29 @@ import json
 import numpy as np
 import pytest
 
-from tests.curation.test_cli import studio
 from tests.fixtures import face_scenes as fs
+from tests.helpers import studio, studio_in_process
 
 CRAWL = "20250101T000000Z"
 SOURCE = "https://faces.example/gallery/"
 
 
 @pytest.mark.slow
+@pytest.mark.cli
 def test_a_manual_export_records_its_lineage(fiftyone_db, tmp_path):
     ws = tmp_path / "ws"
-    studio("init", "-w", str(ws))
+    assert studio_in_process("init", "-w", str(ws)).returncode == 0
     (ws / "studio.toml").write_text('[curate]\ndetector = "human"\n')
     rng = np.random.default_rng(7)
     fs.write_raw(ws, [fs.scene_item(fs.face_scene(f"s{i}", i, rng, size=120)) for i in range(4)])
     (ws / "crawl" / CRAWL).mkdir(parents=True)  # the crawl those images came from
     (ws / "crawl" / CRAWL / "stats.json").write_text(json.dumps(
         {"started_at": "2025-01-01T00:00:00Z", "start_urls": [SOURCE], "pages": 2, "stored": 4}))
-    studio("curate", "-w", str(ws), "--no-progress")
-    status = json.loads(studio("status", "-w", str(ws), "--json").stdout)
+    studio("curate", "-w", str(ws), "--no-progress", check=True)
+    status = json.loads(studio("status", "-w", str(ws), "--json", check=True).stdout)
     assert status["funnel"]["accepted"] >= 1
 
-    out = studio("export", "-w", str(ws))
+    out = studio("export", "-w", str(ws), check=True)
     assert "exported" in out.stdout
     lineage = json.loads((ws / "exports" / "v0001" / "lineage.json").read_text())
     assert lineage["export"] == "v0001" and lineage["made_by"] == "studio export"
@@ -37,11 +38,10 @@ def test_a_manual_export_records_its_lineage(fiftyone_db, tmp_path):
     assert lineage["label_state"]["labels"] == 0
 
 
-@pytest.mark.slow
 def test_exporting_an_empty_catalog_is_one_line_and_makes_no_version(fiftyone_db, tmp_path):
     ws = tmp_path / "ws"
-    studio("init", "-w", str(ws))
-    proc = studio("export", "-w", str(ws), check=False)
+    assert studio_in_process("init", "-w", str(ws)).returncode == 0
+    proc = studio_in_process("export", "-w", str(ws))
     assert proc.returncode == 2, proc.stderr
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("studio: error: nothing to export: the catalog has "

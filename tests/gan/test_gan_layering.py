@@ -11,6 +11,10 @@ import sys
 import textwrap
 from pathlib import Path
 
+import pytest
+
+pytestmark = pytest.mark.cli
+
 GAN = Path(__file__).resolve().parents[2] / "gan"
 FORBIDDEN = ["studio", "crawler", "curation", "app", "scrapy", "fiftyone", "streamlit", "cv2",
              "imagehash", "typer", "rich", "tqdm", "sklearn", "skimage", "apscheduler", "twisted"]

@@ -1,7 +1,4 @@
 import json
-import subprocess
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -20,13 +17,7 @@ from gan.sampling import (
     save_gif,
 )
 from tests.gan.gan_helpers import varied_generator
-
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def studio(*args, cwd=None):
-    return subprocess.run([sys.executable, "-m", "studio", *map(str, args)], cwd=cwd or ROOT,
-                          capture_output=True, text=True, timeout=240)
+from tests.helpers import studio, studio_in_process
 
 
 def test_sample_is_deterministic(trained_run):
@@ -107,17 +98,24 @@ def test_pca_and_label_directions(trained_run):
     assert edit(z[0], u, [-1.0, 0.0, 1.0]).shape == (3, g.z_dim)
 
 
-def test_cli_train_then_sample(image_dir, tmp_path):
+def test_cli_train_refuses_bad_data_in_one_line(image_dir, tmp_path):
+    """`studio train`'s refusals and dry run, in-process: nothing trains, nothing is created."""
     ws = tmp_path / "ws"
-    assert studio("init", "--workspace", ws).returncode == 0
-    r = studio("train", "--workspace", ws, "--data", tmp_path / "nothing")
+    assert studio_in_process("init", "--workspace", ws).returncode == 0
+    r = studio_in_process("train", "--workspace", ws, "--data", tmp_path / "nothing")
     assert r.returncode == 2 and r.stderr.count("\n") == 1 and "--data" in r.stderr
     (tmp_path / "empty").mkdir()
-    r = studio("train", "--workspace", ws, "--data", tmp_path / "empty")
+    r = studio_in_process("train", "--workspace", ws, "--data", tmp_path / "empty")
     assert r.returncode == 2 and "no images" in r.stderr
-    r = studio("train", "--workspace", ws, "--data", image_dir, "--resolution", "32", "--dry-run")
+    r = studio_in_process("train", "--workspace", ws, "--data", image_dir, "--resolution", "32", "--dry-run")
     assert r.returncode == 0 and json.loads(r.stdout)["config"]["resolution"] == 32
     assert not (ws / "runs").exists()  # a dry run creates nothing
+
+
+@pytest.mark.cli
+def test_cli_train_then_sample(image_dir, tmp_path):
+    ws = tmp_path / "ws"
+    assert studio_in_process("init", "--workspace", ws).returncode == 0
     flags = ["--resolution", "32", "--steps", "2", "--batch", "4", "--g-width", "4", "--d-width", "4",
              "--log-every", "1", "--metric-images", "16", "--device", "cpu"]
     r = studio("train", "--workspace", ws, "--data", image_dir, *flags)
@@ -133,7 +131,7 @@ def test_cli_train_then_sample(image_dir, tmp_path):
         assert studio("sample", "--workspace", ws, "--run", run.name, "--n", "4", "--seed", "1", "--out", out).returncode == 0
         grids.append(out.read_bytes())
     assert grids[0] == grids[1]
-    r = studio("sample", "--workspace", ws, "--out", out)
+    r = studio_in_process("sample", "--workspace", ws, "--out", out)
     assert r.returncode == 2 and "promoted" in r.stderr
     (ws / "models").mkdir()
     (ws / "models" / "current.json").write_text(json.dumps({"run": f"runs/{run.name}", "checkpoint": "checkpoints/step-0000003"}))

@@ -4,20 +4,17 @@ checkpoints, kills mid-write, resumes, caches and failed starts — real files, 
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
+import pytest
 import torch
 
 from gan import checkpoint as ck
 from gan.data import load_images
 from gan.train import train
 from tests.gan.gan_helpers import make_images, tiny
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.helpers import ONE_THREAD, studio
 
 
 class _TouchesAFile:
@@ -28,12 +25,6 @@ class _TouchesAFile:
 
     def __reduce__(self):
         return (open, (self.path, "w"))
-
-
-def _studio(*args, cwd: Path) -> subprocess.CompletedProcess:
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
-    return subprocess.run([sys.executable, "-m", "studio", *map(str, args)], cwd=cwd, env=env,
-                          capture_output=True, text=True, timeout=300)
 
 
 def _one_line(stderr: str) -> str:
@@ -76,18 +67,20 @@ def test_inception_pickle_runs_no_code_and_the_run_keeps_its_final_checkpoint(tm
     assert len(said) == 1 and "refused to unpickle" in said[0] and "\n" not in said[0], logs
 
 
+@pytest.mark.cli
 def test_state_pickle_is_one_line_and_runs_no_code(tmp_path, image_dir):
     result, _ = _run(tmp_path, image_dir, steps=2)
     marker = tmp_path / "touched-by-state"
     state = result.checkpoint / ck.STATE
     torch.save({"config": {}, "step": _TouchesAFile(marker)}, state)
-    proc = _studio("sample", "--run", result.run_dir, "--out", tmp_path / "g.png", cwd=tmp_path)
+    proc = studio("sample", "--run", result.run_dir, "--out", tmp_path / "g.png", cwd=tmp_path, env=ONE_THREAD)
     assert proc.returncode == 2 and "cannot read trainer state" in _one_line(proc.stderr)
-    proc = _studio("train", "--resume", result.run_dir, "--steps", "4", cwd=tmp_path)
+    proc = studio("train", "--resume", result.run_dir, "--steps", "4", cwd=tmp_path, env=ONE_THREAD)
     assert proc.returncode == 2 and "no readable checkpoint" in _one_line(proc.stderr)
     assert not marker.exists()
 
 
+@pytest.mark.cli
 def test_corrupt_latest_falls_back_temps_go_and_metrics_are_not_repeated(tmp_path, image_dir, capfd):
     result, _ = _run(tmp_path, image_dir, steps=6, keep_last=3)
     run, ckpts = result.run_dir, run_dir_ckpts(result.run_dir)
@@ -98,7 +91,7 @@ def test_corrupt_latest_falls_back_temps_go_and_metrics_are_not_repeated(tmp_pat
     (run / "checkpoints" / ".step-0000008.tmp4242" / ck.WEIGHTS).write_bytes(b"half")
     (run / "checkpoints" / ".best.json.tmp4242").write_text("{")
     (run / "checkpoints" / ".best.json.k3j_9x0a.tmp").write_text("{")  # atomic_write's temp name
-    proc = _studio("sample", "--run", run, "--out", tmp_path / "g.png", "--n", "4", cwd=tmp_path)
+    proc = studio("sample", "--run", run, "--out", tmp_path / "g.png", "--n", "4", cwd=tmp_path, env=ONE_THREAD)
     assert proc.returncode == 0, proc.stderr
     said = [line for line in proc.stderr.splitlines() if line.strip()]
     assert len(said) == 1 and "step-0000006" in said[0] and "using step-0000004" in said[0], proc.stderr
@@ -135,26 +128,27 @@ def test_image_cache_stays_out_of_the_data_folder(tmp_path):
     assert load_images(other, 32, lambda m: None).cache.is_file() and not first.cache.parent.exists()
 
 
+@pytest.mark.cli
 def test_failed_start_takes_no_run_number_and_leaves_no_folder(tmp_path):
     ws = tmp_path / "ws"
-    assert _studio("init", "--workspace", ws, cwd=tmp_path).returncode == 0
+    assert studio("init", "--workspace", ws, cwd=tmp_path, env=ONE_THREAD).returncode == 0
     bad = tmp_path / "bad"
     bad.mkdir()
     (bad / "a.jpg").write_bytes(b"\xff\xd8\xff\xe0 not a jpeg")
-    proc = _studio("train", "--workspace", ws, "--data", bad, "--steps", "2", "--device", "cpu", cwd=tmp_path)
+    proc = studio("train", "--workspace", ws, "--data", bad, "--steps", "2", "--device", "cpu", cwd=tmp_path, env=ONE_THREAD)
     assert proc.returncode == 2 and "could be decoded" in proc.stderr, proc.stderr
     runs = ws / "runs"
     assert not runs.exists() or list(runs.iterdir()) == []
     good = tmp_path / "good"
     if not torch.cuda.is_available():  # a failure before the run folder is even opened
         make_images(good, n=2)
-        proc = _studio("train", "--workspace", ws, "--data", good, "--device", "cuda", cwd=tmp_path)
+        proc = studio("train", "--workspace", ws, "--data", good, "--device", "cuda", cwd=tmp_path, env=ONE_THREAD)
         assert proc.returncode == 2 and "CUDA is not available" in _one_line(proc.stderr)
         assert list(runs.iterdir()) == []
     make_images(good, n=4)
     shutil.copy(good / "astronaut.jpg", bad / "b.jpg")
-    proc = _studio("train", "--workspace", ws, "--data", bad, "--steps", "2", "--batch", "4",
+    proc = studio("train", "--workspace", ws, "--data", bad, "--steps", "2", "--batch", "4",
                    "--resolution", "32", "--device", "cpu", "--g-width", "8", "--d-width", "8",
-                   "--metric-images", "8", cwd=tmp_path)
+                   "--metric-images", "8", cwd=tmp_path, env=ONE_THREAD)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert [p.name for p in runs.iterdir()] == ["00000-bad-r32"]  # the number the failure did not take

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+
+from tests.helpers import studio as studio  # the pipeline tests' `studio`, re-exported
 
 # Small enough for 2 CPU cores, big enough that 60 steps beat 1 step on SWD.
 TINY = {
@@ -47,11 +46,6 @@ def set_keys(path: Path, **sections: dict) -> None:
                 lines.insert(start + 1, f"{key} = {value}")
             text = "\n".join(lines)
     path.write_text(text)
-
-
-def studio(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "studio", *args], capture_output=True, text=True,
-                          env=dict(os.environ), timeout=timeout)
 
 
 class Webhook:

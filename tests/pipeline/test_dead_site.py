@@ -9,6 +9,8 @@ import pytest
 
 from tests.pipeline.pipeline_helpers import make_workspace, studio
 
+pytestmark = pytest.mark.cli
+
 
 @pytest.mark.slow
 def test_pipeline_on_an_unreachable_url_fails_at_the_crawl_stage(tmp_path):

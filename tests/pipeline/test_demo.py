@@ -32,7 +32,7 @@ from studio.demo_site import DEMO_IMAGES
 from studio.workspace import Workspace
 from tests.pipeline.pipeline_helpers import studio
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.cli]
 
 # `python -m studio demo …` with every connection to anything but loopback refused: the demo
 # must work on a machine without internet (its images come from installed packages).

@@ -19,7 +19,6 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -31,9 +30,10 @@ from studio.pipeline import run_pipeline
 from studio.run_state import read_state
 from studio.site_server import serve
 from studio.workspace import Workspace
+from tests.helpers import start_studio
 from tests.pipeline.pipeline_helpers import make_workspace, set_keys, studio
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.cli]
 
 
 class Site:
@@ -198,8 +198,8 @@ def test_warm_start_killed_mid_training_resumes_from_last_checkpoint_and_promote
     runs_before = {p.name for p in ws.runs_dir.iterdir()}
     log = tmp_path / "killed.log"
     with log.open("w") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "studio", "pipeline", "--train", "--workspace", str(ws.root)],
-                                stdout=out, stderr=subprocess.STDOUT, env=dict(os.environ))
+        proc = start_studio("pipeline", "--train", "--workspace", ws.root, stdout=out,
+                            stderr=subprocess.STDOUT)
     try:
         run = wait_for_checkpoint(ws, runs_before, proc, log)
         os.kill(proc.pid, signal.SIGKILL)  # no clean-up of any kind: like a power cut or the OOM killer

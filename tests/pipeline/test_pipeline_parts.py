@@ -122,6 +122,7 @@ def test_promote_writes_a_pointer_gan_can_resolve(tmp_path):
     assert sorted(p.name for p in ws.models_dir.iterdir()) == ["current.json", "history.jsonl"]
 
 
+@pytest.mark.cli
 def test_lock_refuses_a_second_concurrent_pipeline(tmp_path):
     ws = _workspace(tmp_path)
     holder = subprocess.Popen([sys.executable, "-c", textwrap.dedent(f"""

@@ -7,18 +7,18 @@ enough to see the job fire, or not, and be logged.
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
-import sys
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
+
 from studio.config import load_config
 from studio.scheduler import JOB_ID, describe_next_run, job_store_path, run_pipeline_job
 from studio.workspace import Workspace
-from tests.pipeline.pipeline_helpers import studio
+from tests.helpers import start_studio, studio, studio_in_process
 
 
 def stored_job_due(ws: Workspace, seconds_ago: float) -> None:
@@ -45,8 +45,8 @@ def stored_job_due(ws: Workspace, seconds_ago: float) -> None:
 def run_scheduler_until(ws: Workspace, text: str, timeout: float = 60) -> str:
     """Start `studio schedule`, wait for `text` in logs/schedule.log, stop it with SIGTERM."""
     log = ws.root / "logs" / "schedule.log"
-    proc = subprocess.Popen([sys.executable, "-m", "studio", "schedule", "--workspace", str(ws.root)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=dict(os.environ))
+    proc = start_studio("schedule", "--workspace", ws.root, stdout=subprocess.DEVNULL,
+                        stderr=subprocess.DEVNULL)
     try:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -66,13 +66,14 @@ def run_scheduler_until(ws: Workspace, text: str, timeout: float = 60) -> str:
 
 
 def workspace(tmp_path: Path) -> Workspace:
-    r = studio("init", "--workspace", str(tmp_path / "ws"))
+    r = studio_in_process("init", "--workspace", str(tmp_path / "ws"))
     assert r.returncode == 0, r.stderr
     ws = Workspace.at(tmp_path / "ws")
     ws.config_path.write_text(ws.config_path.read_text().replace("misfire_grace_s = 3600", "misfire_grace_s = 600"))
     return ws
 
 
+@pytest.mark.cli
 def test_a_run_missed_within_the_grace_runs_when_the_scheduler_comes_back(tmp_path):
     ws = workspace(tmp_path)
     stored_job_due(ws, seconds_ago=60)
@@ -86,6 +87,7 @@ def test_a_run_missed_within_the_grace_runs_when_the_scheduler_comes_back(tmp_pa
     assert store.get_next_run_time() > datetime.now().astimezone()
 
 
+@pytest.mark.cli
 def test_a_run_missed_beyond_the_grace_is_skipped_and_logged(tmp_path):
     ws = workspace(tmp_path)
     stored_job_due(ws, seconds_ago=3600)
@@ -94,6 +96,7 @@ def test_a_run_missed_beyond_the_grace_is_skipped_and_logged(tmp_path):
     assert not (ws.root / "logs" / "pipeline.log").exists() and not ws.runs_dir.exists()
 
 
+@pytest.mark.cli
 def test_bad_cron_is_one_clear_error(tmp_path):
     ws = workspace(tmp_path)
     ws.config_path.write_text(ws.config_path.read_text().replace('cron = "0 3 * * *"', 'cron = "0 25 * * *"'))
@@ -101,6 +104,7 @@ def test_bad_cron_is_one_clear_error(tmp_path):
     assert r.returncode == 2 and "[schedule] cron" in r.stderr and "Traceback" not in r.stderr
 
 
+@pytest.mark.cli
 def test_the_scheduler_says_when_the_next_run_is(tmp_path):
     from apscheduler.triggers.cron import CronTrigger
 

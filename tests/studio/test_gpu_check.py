@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.cli
+
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / "bench" / "gpu_check.sh"
 
@@ -37,6 +39,7 @@ def test_dry_run_prints_the_plan(tmp_path):
     assert not list(tmp_path.iterdir())  # nothing ran
 
 
+@pytest.mark.slow
 def test_smoke_runs_every_step_and_prints_the_table(tmp_path):
     r = run("--smoke", tmp_path=tmp_path)
     assert r.returncode == 0, r.stderr[-3000:]

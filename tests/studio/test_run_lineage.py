@@ -4,10 +4,7 @@ copied whole resumes and traces its runs in the new place; old records (absolute
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -16,14 +13,8 @@ from gan.rundir import read_run_record
 from studio.lineage import export_of_run
 from studio.workspace import Workspace
 from tests.gan.gan_helpers import make_images
+from tests.helpers import ONE_THREAD, studio
 from tests.studio.test_train_stop import TINY
-
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def studio(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "studio", *args], capture_output=True, text=True,
-                          timeout=300, env={**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"})
 
 
 def fake_export(ws: Path) -> Path:
@@ -36,12 +27,13 @@ def fake_export(ws: Path) -> Path:
 
 
 @pytest.mark.slow
+@pytest.mark.cli
 def test_a_moved_workspace_resumes_and_traces_its_runs_in_the_new_place(tmp_path):
     ws = tmp_path / "ws"
-    assert studio("init", "-w", str(ws)).returncode == 0
+    assert studio("init", "-w", str(ws), env=ONE_THREAD).returncode == 0
     fake_export(ws)
     first = studio("train", "-w", str(ws), "--data", str(ws / "exports" / "v0001" / "images"),
-                   "--steps", "2", *TINY)
+                   "--steps", "2", *TINY, env=ONE_THREAD)
     assert first.returncode == 0, first.stderr
     (run,) = (ws / "runs").iterdir()
     raw = json.loads((run / "config.json").read_text())
@@ -52,7 +44,7 @@ def test_a_moved_workspace_resumes_and_traces_its_runs_in_the_new_place(tmp_path
     record = read_run_record(moved / "runs" / run.name)
     assert record.data == moved / "exports" / "v0001" / "images"
     assert export_of_run(Workspace.at(moved), moved / "runs" / run.name) == moved / "exports" / "v0001"
-    again = studio("train", "-w", str(moved), "--resume", run.name, "--steps", "4", *TINY)
+    again = studio("train", "-w", str(moved), "--resume", run.name, "--steps", "4", *TINY, env=ONE_THREAD)
     assert again.returncode == 0, again.stderr
     assert again.stdout.strip().splitlines()[-1].startswith(f"run {moved / 'runs' / run.name}: 4 steps")
     assert json.loads((moved / "runs" / run.name / "config.json").read_text())["data"] == \

@@ -3,32 +3,26 @@ step, img/s, losses and ETA (issue 21, item 4). A real process with its output p
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
 from tests.gan.gan_helpers import make_images
+from tests.helpers import ONE_THREAD, studio
 from tests.studio.test_train_stop import TINY
 
-ROOT = Path(__file__).resolve().parents[2]
 LINE = re.compile(r"^step (\d+)/30 \((\d+)%\): [\d.]+ img/s, loss D -?[\d.]+ G -?[\d.]+, "
                   r"D\(x\) [\d.]+ D\(G\(z\)\) [\d.]+, ETA (\d+s|\d+m\d\ds|done)$")
 
 
 @pytest.mark.slow
+@pytest.mark.cli
 def test_piped_training_prints_a_line_per_log_window(tmp_path):
     make_images(tmp_path / "images", n=16)
     args = list(TINY)
     args[args.index("--log-every") + 1] = "10"
-    proc = subprocess.run(
-        [sys.executable, "-m", "studio", "train", "--data", str(tmp_path / "images"), "--out",
-         str(tmp_path / "run"), "--steps", "30", *args],
-        capture_output=True, text=True, timeout=300,
-        env={**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"})
+    proc = studio("train", "--data", tmp_path / "images", "--out", tmp_path / "run", "--steps", "30",
+                  *args, env=ONE_THREAD)
     assert proc.returncode == 0, proc.stderr
     progress = [m for m in map(LINE.match, proc.stdout.splitlines()) if m]
     assert [int(m.group(1)) for m in progress] == [10, 20, 30], proc.stdout

@@ -11,6 +11,8 @@ import pytest
 
 from tests.gan.gan_helpers import make_images
 
+pytestmark = [pytest.mark.slow, pytest.mark.cli]
+
 ROOT = Path(__file__).resolve().parents[2]
 SMALL = "[train]\nz_dim = 16\ng_width = 8\nd_width = 8\ndevice = \"cpu\"\n"
 

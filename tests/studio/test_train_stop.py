@@ -4,10 +4,7 @@ with one line; `--resume` then continues it to the end."""
 from __future__ import annotations
 
 import json
-import os
 import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -15,17 +12,11 @@ import pytest
 
 from gan.checkpoint import list_checkpoints
 from tests.gan.gan_helpers import make_images
+from tests.helpers import ONE_THREAD, start_studio
 
-ROOT = Path(__file__).resolve().parents[2]
 TINY = ["--resolution", "32", "--batch", "8", "--device", "cpu", "--g-width", "8", "--d-width", "8",
         "--log-every", "5", "--sample-every", "1000000", "--ckpt-every", "1000000", "--metric-every", "0",
         "--metric-images", "16"]
-
-
-def studio(*args: str, **kw) -> subprocess.Popen:
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
-    return subprocess.Popen([sys.executable, "-m", "studio", *args], env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, **kw)
 
 
 def records(run: Path) -> list[dict]:
@@ -47,10 +38,13 @@ def images(tmp_path_factory):
     return folder
 
 
+@pytest.mark.slow
+@pytest.mark.cli
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
 def test_a_signal_stops_after_the_step_with_a_checkpoint_and_resume_finishes(sig, images, tmp_path):
     run = tmp_path / "run"
-    proc = studio("train", "--data", str(images), "--out", str(run), "--steps", "1000000", *TINY)
+    proc = start_studio("train", "--data", str(images), "--out", str(run), "--steps", "1000000", *TINY,
+                        env=ONE_THREAD)
     try:
         wait_for(lambda: any("loss_d" in r for r in records(run)))
         proc.send_signal(sig)
@@ -69,7 +63,7 @@ def test_a_signal_stops_after_the_step_with_a_checkpoint_and_resume_finishes(sig
     assert [c.name for c in list_checkpoints(run / "checkpoints")] == [f"step-{step:07d}"]
     assert (run / "samples" / f"step-{step:07d}.png").exists()  # the grid of where it stopped
 
-    resumed = studio("train", "--resume", str(run), "--steps", str(step + 3))
+    resumed = start_studio("train", "--resume", str(run), "--steps", str(step + 3), env=ONE_THREAD)
     out, err = resumed.communicate(timeout=180)
     assert resumed.returncode == 0, err[-2000:]
     assert out.strip().splitlines()[-1].startswith(f"run {run}: {step + 3} steps")

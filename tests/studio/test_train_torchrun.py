@@ -8,8 +8,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from gan.checkpoint import list_checkpoints
 from tests.gan.gan_helpers import make_images
+
+pytestmark = [pytest.mark.slow, pytest.mark.cli]
 
 ROOT = Path(__file__).resolve().parents[2]
 TINY = """[train]
