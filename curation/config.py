@@ -21,6 +21,7 @@ class CurateConfig:
     min_entropy: float = 4.0  # grey-histogram entropy (bits) below this = almost no content
     hash_distance: int = 7  # pHash/dHash Hamming distance (of 64 bits) that counts as near-duplicate
     embedding_distance: float = 0.12  # hash-near crops are duplicates only if also this close (cosine)
+    keep_expressions: bool = True  # other expressions of one picture are distinct faces, not copies
 
     def validate(self) -> None:
         if self.margin < 1:

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
 
@@ -18,13 +20,16 @@ from curation.catalog.info import CatalogInfo
 from curation.catalog.schema import DECISIONS
 from curation.config import CurateConfig
 from curation.dedup import (
+    EXPRESSION_DIFFERENCE,
     best_member,
     confirmed_pairs,
     connected_groups,
     hash_pairs,
     source_pairs,
+    split_expressions,
 )
 from curation.features import to_unsigned
+from curation.files import ImageDecodeError, load_rgb
 from curation.scoring import update_pollution
 
 log = logging.getLogger(__name__)
@@ -36,10 +41,13 @@ SOURCE_HASH_DISTANCE = 4
 SOURCE_BOX_IOU = 0.5
 
 
-def group_duplicates(dataset, cfg: CurateConfig, workers: int = 2) -> int:
+def group_duplicates(dataset, cfg: CurateConfig, workers: int = 2,
+                     source_file: Callable[[str], Path | None] | None = None) -> int:
     """Recompute duplicate groups over all crops: equal sha256; near pHash/dHash (mirror too)
     confirmed by near embeddings; crops at the same place of near-identical source images
-    (re-encoded or mirrored copies). Returns the number of groups."""
+    (re-encoded or mirrored copies) — unless, with `cfg.keep_expressions`, the faces there differ
+    (other expressions of one picture; `source_file(sha256)` finds a source picture to compare).
+    Returns the number of groups."""
     cols = ["id", "sha256", "phash", "dhash", "phash_flip", "dhash_flip"]
     ids, shas, *hashes = dataset.values(cols)
     n = len(ids)
@@ -53,7 +61,12 @@ def group_duplicates(dataset, cfg: CurateConfig, workers: int = 2) -> int:
     first: dict[str, int] = {}
     exact = [(first.setdefault(s, i), i) for i, s in enumerate(shas) if first.get(s, i) != i]
     pairs.append(np.array(exact, dtype=np.int64).reshape(-1, 2))
-    pairs.append(_source_pairs(dataset, workers))
+    linked = _source_pairs(dataset, workers)
+    if cfg.keep_expressions and source_file is not None and len(linked):
+        sources, boxes = dataset.values(["source_sha256", "bbox"])
+        linked = split_expressions(linked, boxes, lambda i: _load_small(source_file(sources[i])),
+                                   EXPRESSION_DIFFERENCE)
+    pairs.append(linked)
     groups = connected_groups(n, np.concatenate(pairs))
     group_of: dict[str, str] = {}
     for members in groups:
@@ -77,6 +90,22 @@ def _source_pairs(dataset, workers: int) -> np.ndarray:
                          np.array([bbox[i] for i in idx]), np.array([size[i] for i in idx]),
                          SOURCE_HASH_DISTANCE, SOURCE_BOX_IOU, workers)
     return idx[pairs] if len(pairs) else pairs
+
+
+def _load_small(path: Path | None, longest: int = 1024) -> tuple[np.ndarray, float] | None:
+    """A source picture at most `longest` pixels on its long side, and the scale used."""
+    import cv2
+
+    if path is None:
+        return None
+    try:
+        rgb = load_rgb(path)
+    except ImageDecodeError:
+        return None
+    scale = min(1.0, longest / max(rgb.shape[:2]))
+    if scale < 1.0:
+        rgb = cv2.resize(rgb, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+    return rgb, scale
 
 
 def update_uniqueness(dataset) -> None:

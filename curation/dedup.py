@@ -17,6 +17,10 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 
 ROWS, COLS = 256, 16384  # tile of the all-pairs comparison (32 MiB of uint64)
+# Copies of one picture whose faces differ by more than this many grey levels in their most
+# changed place are other expressions, not copies (bench/expressions.py: the midpoint between
+# the largest copy and the smallest expression difference of Ren'Py's Sylvie, 6.6 and 14.1).
+EXPRESSION_DIFFERENCE = 10.0
 
 
 def hamming_pairs(hashes: np.ndarray, queries: Sequence[np.ndarray] | None = None,
@@ -179,3 +183,51 @@ def _iou(a: np.ndarray, b: np.ndarray) -> float:
     iy = max(0.0, min(a[1] + a[3], b[1] + b[3]) - max(a[1], b[1]))
     inter = ix * iy
     return inter / (a[2] * a[3] + b[2] * b[3] - inter) if inter else 0.0
+
+
+
+def face_difference(a: np.ndarray, box, b: np.ndarray, side: int = 64) -> float:
+    """How much two copies of one picture differ at the face `box` of `a`, in grey levels: the
+    99th percentile of the smoothed absolute difference there, `b` resized to `a`'s size (and
+    mirrored, whichever matches better). Both are the whole picture, so they line up by
+    construction: a re-encoded, resized or mirrored copy differs by a few levels, another
+    expression (eyes closed, mouth open) by more where the face changed."""
+    import cv2
+
+    h, w = a.shape[:2]
+    b = cv2.resize(b, (w, h), interpolation=cv2.INTER_AREA)
+    x, y, fw, fh = (int(v) for v in box)
+    s = max(8, int(1.5 * max(fw, fh)))
+    x0, y0 = max(0, x + fw // 2 - s // 2), max(0, y + fh // 2 - s // 2)
+
+    def face(img: np.ndarray) -> np.ndarray:
+        grey = cv2.cvtColor(np.ascontiguousarray(img[y0:y0 + s, x0:x0 + s]), cv2.COLOR_RGB2GRAY)
+        return cv2.resize(grey, (side, side), interpolation=cv2.INTER_AREA).astype(np.float32)
+
+    fa = face(a)
+    return min(float(np.percentile(cv2.blur(np.abs(fa - face(img)), (5, 5)), 99))
+               for img in (b, b[:, ::-1]))
+
+
+def split_expressions(pairs: np.ndarray, boxes: np.ndarray, load, max_difference: float,
+                      limit: int = 2000) -> np.ndarray:
+    """The source-linked pairs that are copies, without those whose faces differ by more than
+    `max_difference` (other expressions of one picture). `load(i)` gives the source picture of
+    crop i and the scale it was loaded at (None: unreadable, the link stands); `boxes` are in
+    source pixels. Past `limit` pairs the rest stand unchecked."""
+    if not len(pairs):
+        return pairs
+    cache: dict[int, tuple[np.ndarray, float] | None] = {}
+
+    def source(i: int) -> tuple[np.ndarray, float] | None:
+        if i not in cache:
+            cache[i] = load(i)
+        return cache[i]
+
+    keep = np.ones(len(pairs), dtype=bool)
+    for k, (i, j) in enumerate(pairs[:limit].tolist()):
+        a, b = source(i), source(j)
+        if a is not None and b is not None:
+            box = np.asarray(boxes[i], np.float64) * a[1]
+            keep[k] = face_difference(a[0], box, b[0]) <= max_difference
+    return pairs[keep]

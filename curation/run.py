@@ -104,7 +104,9 @@ def curate(workspace_root: Path | str, cfg: CurateConfig, progress: bool = True,
                     flush()
         finally:
             flush()  # keep what is finished, also when interrupted: the next run resumes after it
-    report.groups = group_duplicates(ds, cfg, cfg.workers)
+    report.groups = group_duplicates(
+        ds, cfg, cfg.workers,
+        source_file=lambda sha: root / manifest[sha]["path"] if sha in manifest else None)
     update_uniqueness(ds)
     update_atypicality(ds)
     model = update_pollution(ds, cfg)
