@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from app import catalog_view, common, data
+from app import catalog_view, common, data, rules_panel
 from studio.workspace import Workspace
 
 
@@ -13,6 +13,7 @@ def render() -> None:
     ws = common.workspace()
     st.title("Overview")
     funnel_section(ws)
+    rules_panel.rules_section(ws)
     latest_crawl(ws)
     training_runs(ws)
     promoted_model(ws)

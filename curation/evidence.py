@@ -72,8 +72,8 @@ def calibrate(signals: np.ndarray, domains: list[str | None],
             off = name in rules_off.get(d, ()) or name in rules_off.get("*", ())
             prior[rows, s] = np.where(signals[rows, s], 0.0 if off else p, 0.0)
             if fired[s]:
-                stats.append(RuleStat(d, name, int(fired[s]), n, round(0.0 if off else p, 4),
-                                      p < SIGNAL_PRIORS[s], off))
+                stats.append(RuleStat(d, name, int(fired[s]), n, round(0.0 if off else float(p), 4),
+                                      bool(p < SIGNAL_PRIORS[s]), bool(off)))
     return prior, stats
 
 
@@ -84,11 +84,11 @@ def combine(prior: np.ndarray, base: float = P_BASE) -> np.ndarray:
 
 def atypicality(z: np.ndarray, share: float = NEIGHBOUR_SHARE, sample: int = REFERENCE_SAMPLE) -> np.ndarray:
     """Robust z-score of each row's log mean distance to its nearest `share` of the other rows
-    of `z` (a whitened representation), among a fixed sample of at most `sample` rows; 0 for
-    every row when there are too few to say what is typical."""
+    of `z` (a whitened representation), among a fixed sample of at most `sample` rows; NaN (no
+    evidence) for every row when there are too few to say what is typical."""
     n = len(z)
-    if n < MIN_CROPS_FOR_ATYPICALITY:
-        return np.zeros(n)
+    if n < MIN_CROPS_FOR_ATYPICALITY or z.shape[1] == 0:
+        return np.full(n, np.nan)
     ref = np.arange(n) if n <= sample else np.sort(np.random.default_rng(0).choice(n, sample, replace=False))
     r = z[ref]
     r2 = (r * r).sum(1)
@@ -109,9 +109,10 @@ def atypicality(z: np.ndarray, share: float = NEIGHBOUR_SHARE, sample: int = REF
 
 def atypical_lift(score: np.ndarray, weight: float = ATYPICAL_WEIGHT,
                   start: float = ATYPICAL_FROM, cap: float = ATYPICAL_CAP) -> np.ndarray:
-    """Log-odds of pollution added for an atypicality score (negative deep in the crowd)."""
-    score = np.nan_to_num(np.asarray(score, dtype=np.float64))
-    return weight * np.clip(score - start, -1.0, cap)
+    """Log-odds of pollution added for an atypicality score (negative deep in the crowd; 0 for
+    NaN, no score)."""
+    score = np.asarray(score, dtype=np.float64)
+    return np.where(np.isfinite(score), weight * np.clip(np.nan_to_num(score) - start, -1.0, cap), 0.0)
 
 
 def logit(p) -> np.ndarray:

@@ -66,7 +66,7 @@ def unlabelled_evidence(dataset, info: CatalogInfo | None = None) -> tuple[np.nd
     info = info or CatalogInfo.load(dataset)
     domains, atypical, *columns = dataset.values(["domain", "atypicality", *SIGNALS])
     prior, stats = evidence.calibrate(filter_model.signal_matrix(*columns), domains, info.rules_off)
-    return prior, np.array([a or 0.0 for a in atypical], dtype=np.float64), stats
+    return prior, np.array([np.nan if a is None else a for a in atypical], dtype=np.float64), stats
 
 
 def update_atypicality(dataset) -> None:
@@ -77,8 +77,8 @@ def update_atypicality(dataset) -> None:
         return
     x = filter_model.feature_matrix(vectors)
     z = filter_model.project(filter_model.fit_projection(x), x)
-    score = evidence.atypicality(z).round(3)
-    write_columns(dataset, ids, {"atypicality": score.tolist()},
+    score = [None if not np.isfinite(v) else round(float(v), 3) for v in evidence.atypicality(z)]
+    write_columns(dataset, ids, {"atypicality": score},
                   old={"atypicality": dataset.select(ids, ordered=True).values("atypicality")},
                   tolerance=0.05)
 

@@ -36,7 +36,7 @@ def show(ctx: typer.Context, workspace: WorkspaceOpt = Path("studio-data")) -> N
 
 def _switch(rule: str, domain: str, workspace: Path, on: bool) -> None:
     from curation.catalog import open_catalog
-    from curation.decide import rescore
+    from curation.catalog.rescore import rescore_now
     from curation.errors import CurationError
     from curation.rules import set_rule
 
@@ -44,7 +44,7 @@ def _switch(rule: str, domain: str, workspace: Path, on: bool) -> None:
     with user_errors(CurationError), ws.lock("catalog", wait=30):
         ds = open_catalog(ws.root)
         set_rule(ds, rule, domain, on=on)
-        counts = rescore(ds)
+        counts = rescore_now(ds)
     where = "every source" if domain == "*" else domain
     typer.echo(f"{rule} is {'on' if on else 'off'} for {where}; now {counts.get('accepted', 0)} "
                f"accepted, {counts.get('rejected', 0)} rejected")

@@ -57,7 +57,8 @@ def test_atypical_crops_stand_out_and_typical_ones_lean_clean():
 
 
 def test_atypicality_says_nothing_about_too_few_crops():
-    assert not evidence.atypicality(np.random.default_rng(1).normal(size=(10, 4))).any()
+    score = evidence.atypicality(np.random.default_rng(1).normal(size=(10, 4)))
+    assert np.isnan(score).all() and not evidence.atypical_lift(score).any()
 
 
 def test_atypicality_at_scale_uses_a_reference_sample():
