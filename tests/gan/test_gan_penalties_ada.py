@@ -177,3 +177,18 @@ def test_sigkill_then_resume_restores_p_exactly(image_dir, tmp_path):
     a_state = load_state(list_checkpoints(tmp_path / "a" / "checkpoints")[-1])
     b_state = load_state(list_checkpoints(tmp_path / "b" / "checkpoints")[-1])
     assert torch.equal(a_state["ada"]["p"], b_state["ada"]["p"])
+
+
+@pytest.mark.slow
+def test_ddp_with_penalties_and_ada_keeps_ranks_identical(image_dir, tmp_path):
+    """Two gloo processes: the penalty pass (no_sync, then the D step's all-reduce) and the
+    all-reduced ADA signal keep both ranks' weights and p the same."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node=2",
+           str(WORKER), str(image_dir), str(tmp_path / "ddp"), "4", "--dump", str(tmp_path / "h"),
+           "--options", json.dumps(ALL_NEW)]
+    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert (tmp_path / "h.0").read_text() == (tmp_path / "h.1").read_text()
+    ps = [r["augment_p"] for r in _metrics(tmp_path / "ddp") if "augment_p" in r]
+    assert len(ps) == 4 and max(ps) > 0
