@@ -17,7 +17,7 @@ from app import catalog_view, common
 from curation.catalog import human_labels, rejected_crops, rejection_groups, set_label, set_labels
 from curation.catalog.rescore import scoring_state
 
-COLS = 8
+COLS = 6
 POLLUTED = "polluted:"
 # What each reason means, for the group's caption (reasons not listed are shown as they are).
 MEANING = {
@@ -73,7 +73,9 @@ def _redraw() -> None:
     st.session_state.rj_gen = generation() + 1
 
 
-def _tick(sha: str, reason: str, key: str) -> None:
+def _tick(sha: str, reason: str, key: str, gen: int) -> None:
+    if gen != generation():  # a box of an earlier drawing, its state sent again by the browser
+        return
     if st.session_state.get(key):
         selected()[sha] = reason
     else:
@@ -163,13 +165,12 @@ def action_bar(apply, undo, can_undo: bool) -> None:
                   help="Confirms the rejection: a human label with the rule's name as the reason."):
         apply("reject")
         st.rerun()
-    c1, c2 = bar.columns(2)
-    if c1.button("Clear", disabled=not n, key="rj-clear", width="stretch"):
+    if bar.button("Clear selection", disabled=not n, key="rj-clear", width="stretch"):
         selected().clear()
         _redraw()
         st.rerun()
-    if c2.button("Undo", icon=":material/undo:", disabled=not can_undo, shortcut="U",
-                 key="rj-undo", width="stretch"):
+    if bar.button("Undo", icon=":material/undo:", disabled=not can_undo, shortcut="U",
+                  key="rj-undo", width="stretch"):
         undo()
         st.rerun()
     bar.caption("Keys: A accept · X reject · U undo")
@@ -208,13 +209,16 @@ def group(ds, reason: str, n: int, size: int, labelled: bool, domain: str | None
 
 
 def tile(col, row: dict, reason: str, gen: int) -> None:
+    """A crop, its tick box (labelled with its pollution and quality scores) and its other
+    reasons, if any."""
     sha = row["sha256"]
     col.image(row["filepath"], width="stretch")
-    more = [title_of(r) for r in (row.get("reasons") or [])[1:]]
     key = f"rj-{gen}-{sha}"
-    col.checkbox(f"p {row['pollution'] or 0:.2f} · q {row['quality'] or 0:.2f}",
-                 value=sha in selected(), key=key, on_change=_tick, args=(sha, reason, key),
-                 help=f"{row['domain']} · also: {', '.join(more)}" if more else row["domain"])
+    col.checkbox(f"p {row['pollution'] or 0:.2f} · q {row['quality'] or 0:.1f}",
+                 value=sha in selected(), key=key, on_change=_tick, args=(sha, reason, key, gen))
+    more = [title_of(r) for r in (row.get("reasons") or [])[1:]]
+    if more:
+        col.caption(f"also {', '.join(more)}")
 
 
 render()

@@ -97,7 +97,7 @@ def test_groups_largest_first_with_rule_names(monkeypatch, curated_ws, planted):
     at = open_page(monkeypatch, curated_ws, "rejected.py")
     assert_clean(at)
     headers = [h.value for h in at.subheader]
-    expected = [f"{'photo' if r == 'polluted:photo' else r} — {n} crops"
+    expected = [f"{'photo' if r == 'polluted:photo' else r} — {n} crop{'s' if n > 1 else ''}"
                 for r, n in rejection_groups(ds)]
     # Groups of one size may come in either order among themselves; "polluted:" is dropped.
     assert headers[0] == f"photo — {first_reasons(ds)['polluted:photo']} crops"
