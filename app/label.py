@@ -69,8 +69,8 @@ def progress_header(ds, rescorer) -> None:
     if stats["accuracy"] is None:
         c3.metric("Pollution filter", "rules only", help=stats["text"])
     else:
-        c3.metric("Pollution filter accuracy", f"{stats['accuracy']:.0%}",
-                  delta=f"chance {stats['chance']:.0%}", delta_color="off", help=stats["text"])
+        c3.metric("Pollution filter accuracy", f"{stats['accuracy']:.0%}", **accuracy_badge(stats),
+                  help=stats["text"])
         st.caption(stats["text"])
     st.progress(stats["labelled"] / max(1, len(ds)),
                 text=f"{stats['labelled']} of {len(ds)} crops labelled")
@@ -84,27 +84,59 @@ def progress_header(ds, rescorer) -> None:
                 icon=":material/schedule:")
 
 
+def accuracy_badge(stats: dict) -> dict:
+    """The metric's delta, agreeing with the text: accuracy minus chance in points, green and up
+    only when the filter beats chance, red and down when it does worse, grey and arrowless while
+    the two cannot be told apart."""
+    points = round((stats["accuracy"] - stats["chance"]) * 100)
+    if stats["beats_chance"]:
+        verdict, color, arrow = "above chance", "normal", "up"
+    elif stats.get("below_chance"):
+        verdict, color, arrow = "below chance", "normal", "down"
+    else:
+        verdict, color, arrow = "not distinguishable from chance", "off", "off"
+    return {"delta": f"{points:+d} pts vs chance {stats['chance']:.0%}: {verdict}",
+            "delta_color": color, "delta_arrow": arrow}
+
+
 def review_one(ds, apply) -> None:
     fields = [*catalog_view.GRID_FIELDS, "certainty"]
-    queue = catalog_view.rows_of(review_queue(ds, 9), fields)
+    skipped = st.session_state.setdefault("skipped", [])
+    del skipped[:-50]  # the latest 50 skips are remembered
+    queue = catalog_view.rows_of(review_queue(ds, 9 + len(skipped)), fields)
     if not queue:
         st.success("The queue is empty: every crop has a human label.")
         return
+    later = {sha: k for k, sha in enumerate(skipped)}
+    # Skipped crops go last, in the order they were skipped; the rest keep the queue's order.
+    queue = sorted(queue, key=lambda r: (r["sha256"] in later, later.get(r["sha256"], 0)))[:9]
     crop = queue[0]
     left, right = st.columns([2, 3])
     left.image(crop["filepath"], width=320)
     with right:
         st.markdown(f"**{crop['domain']}** · pollution {crop['pollution'] or 0:.2f} · "
                     f"quality {crop['quality'] or 0:.2f} · filter says **{crop['decision']}**")
-        st.caption("Keys: A accept · 1–4 reject with a reason · U undo")
-        if st.button("Accept", type="primary", icon=":material/check:", shortcut="A", key="accept"):
+        st.caption("Keys: A accept · 1–4 reject with a reason · S skip · U undo")
+        c1, c2 = st.columns(2)
+        if c1.button("Accept", type="primary", icon=":material/check:", shortcut="A", key="accept",
+                     width="stretch"):
             apply([(crop["sha256"], "accept", "")])
             st.rerun()
-        cols = st.columns(len(catalog_view.REJECT_REASONS))
-        for i, (col, reason) in enumerate(zip(cols, catalog_view.REJECT_REASONS, strict=True)):
-            if col.button(f"Reject: {reason}", shortcut=str(i + 1), key=f"reject-{reason}"):
-                apply([(crop["sha256"], "reject", reason)])
-                st.rerun()
+        if c2.button("Skip", icon=":material/skip_next:", shortcut="S", key="skip", width="stretch",
+                     help="Decide later: the next crop, this one goes to the end of the queue "
+                          "for this session."):
+            skipped.append(crop["sha256"])
+            st.rerun()
+        st.markdown("**Reject because:**")
+        # Two buttons a row: each label whole ("not-a-face" was cut to "Reject: not-…").
+        reasons = catalog_view.REJECT_REASONS
+        for start in range(0, len(reasons), 2):
+            for i, col in enumerate(st.columns(2), start=start):
+                if i < len(reasons) and col.button(
+                        reasons[i], icon=":material/close:", shortcut=str(i + 1),
+                        key=f"reject-{reasons[i]}", width="stretch", wrap=True):
+                    apply([(crop["sha256"], "reject", reasons[i])])
+                    st.rerun()
         with st.form("custom-reason", clear_on_submit=True, border=False):
             c1, c2 = st.columns([3, 1], vertical_alignment="bottom")
             custom = c1.text_input("Other reason")

@@ -130,18 +130,24 @@ def wilson(hits: int, n: int, z: float = 1.96) -> tuple[float, float]:
 
 def accuracy_summary(model: dict | None) -> dict:
     """What the Label page shows: cross-validated accuracy, its 95 % interval, the chance
-    level (always answering the majority label) and whether the filter beats chance."""
+    level (always answering the majority label) and whether the filter beats chance or, with
+    the whole interval under it, does worse (`below_chance`)."""
     if not model or not model.get("cv_folds"):
         return {"accuracy": None, "low": None, "high": None, "chance": None, "labels": 0,
-                "beats_chance": False, "text": "no labels yet: the rules alone score crops"}
+                "beats_chance": False, "below_chance": False,
+                "text": "no labels yet: the rules alone score crops"}
     counts = model["labels"]
     n = counts["accept"] + counts["reject"]
     hits = model.get("cv_hits", round(model["cv_accuracy"] * n))
     low, high = wilson(hits, n)
     chance = max(counts["accept"], counts["reject"]) / n
-    beats = low > chance
+    beats, below = low > chance, high < chance  # the whole interval above / below chance
+    verdict = ("" if beats else
+               " — below chance: worse than that so far; label more, and check the labels"
+               if below else
+               " — below it, but not yet distinguishable from it: label more"
+               if hits / n < chance else " — not yet distinguishable from that: label more")
     text = (f"filter accuracy {hits}/{n} = {hits / n:.0%} (95 % interval {low:.0%}–{high:.0%}); "
-            f"always answering the commoner label scores {chance:.0%}"
-            + ("" if beats else " — not yet distinguishable from that: label more"))
+            f"always answering the commoner label scores {chance:.0%}{verdict}")
     return {"accuracy": hits / n, "low": low, "high": high, "chance": chance, "labels": n,
-            "beats_chance": beats, "text": text}
+            "beats_chance": beats, "below_chance": below, "text": text}
