@@ -17,7 +17,7 @@ from crawler.report import list_crawls
 from curation.catalog import domain_of
 from curation.export import export_of_data
 from gan.rundir import RunRecord, read_run_record
-from records import iter_jsonl
+from records import iter_jsonl, read_json
 from studio.models import current, run_dir
 from studio.workspace import Workspace
 
@@ -149,3 +149,14 @@ def export_of(ws: Workspace, record: RunRecord) -> str | None:
     """The export version of this workspace a run trained on (`curation.export.export_of_data`)."""
     export = export_of_data(ws.exports_dir, record.data)
     return export.name if export else None
+
+
+def gate_eval_set(ws: Workspace, run: str) -> dict[str, Any] | None:
+    """The evaluation set the pipeline's gate measured run `run` on (export, images, seed,
+    resolution), from the run's pipeline.json; None for a run trained and promoted by hand."""
+    state = read_json(ws.root / run / "pipeline.json") if run else None
+    if not isinstance(state, dict):
+        return None
+    result = ((state.get("stages") or {}).get("evaluate") or {}).get("result") or {}
+    eval_set = result.get("eval_set") if isinstance(result, dict) else None
+    return eval_set if isinstance(eval_set, dict) else None
