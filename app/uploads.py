@@ -1,16 +1,14 @@
-"""Checks on uploaded images: size, type by content (not by name), decompression bombs; drawn masks."""
+"""Uploaded images for the pages: checked by curation's one decoder (size, type by content, not
+by name, decompression bombs), squared; drawn masks."""
 
 from __future__ import annotations
-
-import io
-import warnings
 
 import numpy as np
 from PIL import Image
 
-MAX_BYTES = 10 * 1024 * 1024  # matches `server.maxUploadSize` of `studio app`
-MAX_PIXELS = 4096 * 4096  # a face crop needs far less; anything bigger is refused unread
-FORMATS = {"PNG", "JPEG", "WEBP"}
+from curation.files import ImageDecodeError, read_upload, square
+
+__all__ = ["UploadError", "drawn_mask", "read_image", "square"]  # square: as `studio project` squares
 
 
 class UploadError(ValueError):
@@ -18,35 +16,12 @@ class UploadError(ValueError):
 
 
 def read_image(data: bytes) -> Image.Image:
-    """The upload as an RGB image, or UploadError: too big, not an image, a bomb, truncated."""
-    if len(data) > MAX_BYTES:
-        raise UploadError(f"the file is {len(data) / 1e6:.1f} MB; the limit is {MAX_BYTES // 2**20} MB")
+    """The upload as an RGB image, or UploadError: too big, not an image, a bomb, truncated
+    (curation.files.read_upload, the decoder `studio project` and `complete` use too)."""
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            im = Image.open(io.BytesIO(data))  # reads the header only
-            if im.format not in FORMATS:
-                raise UploadError(f"not a PNG, JPEG or WebP image (found {im.format or 'unknown'})")
-            w, h = im.size
-            if w * h > MAX_PIXELS:  # checked before decoding a single pixel
-                raise UploadError(f"the image is {w}×{h} pixels; the limit is {MAX_PIXELS:,} pixels")
-            im.load()
-            return im.convert("RGB")
-    except UploadError:
-        raise
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise UploadError("the image claims too many pixels (a decompression bomb?)") from None
-    except Image.UnidentifiedImageError:  # its message names the BytesIO, not the file: say it plainly
-        raise UploadError("not a readable image (not a format Pillow recognises)") from None
-    except (OSError, SyntaxError, ValueError) as exc:  # Pillow's ways of saying "not an image"
-        raise UploadError(f"not a readable image ({exc})") from None
-
-
-def square(im: Image.Image, side: int) -> Image.Image:
-    """Centre-crop to a square and resize to `side` (the generator's resolution)."""
-    s = min(im.size)
-    left, top = (im.width - s) // 2, (im.height - s) // 2
-    return im.crop((left, top, left + s, top + s)).resize((side, side), Image.Resampling.LANCZOS)
+        return read_upload(data)
+    except ImageDecodeError as exc:
+        raise UploadError(str(exc)) from None
 
 
 def drawn_mask(rgba: np.ndarray | None) -> np.ndarray | None:

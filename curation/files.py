@@ -1,7 +1,13 @@
-"""Safe image decoding for curation, with a decompression-bomb guard (atomic writes: records)."""
+"""The one bomb-guarded image decoder: crawled files (`load_rgb`) and images a person hands in
+(`read_upload`, the app's uploads and `studio project`/`complete`'s files) go through `decode_rgb`.
+
+It lives here, a floor below the app and the studio, so both decode as curation does (atomic
+writes: records).
+"""
 
 from __future__ import annotations
 
+import io
 import warnings
 from pathlib import Path
 
@@ -12,9 +18,44 @@ from PIL import Image
 # want a hard error instead of a warning for anything near a decompression bomb.
 MAX_PIXELS = 64_000_000
 
+# An image a person hands in (a face to project or complete, a mask): far smaller limits.
+UPLOAD_MAX_BYTES = 10 * 1024 * 1024  # matches `server.maxUploadSize` of `studio app`
+UPLOAD_MAX_PIXELS = 4096 * 4096  # a face crop needs far less; anything bigger is refused unread
+UPLOAD_FORMATS = ("PNG", "JPEG", "WEBP")  # type by content, never by name
+_FORMAT_NAMES = {"WEBP": "WebP"}
+
 
 class ImageDecodeError(Exception):
-    """The file is missing, truncated, not an image, or too large to decode safely."""
+    """The file is missing, truncated, not an image, or too large to decode safely; the message
+    is one line for a person."""
+
+
+def decode_rgb(source: bytes | Path, *, max_pixels: int = MAX_PIXELS,
+               formats: tuple[str, ...] | None = None) -> Image.Image:
+    """Decode image bytes or an image file to an RGB image, or raise ImageDecodeError: not an
+    image (of `formats`, when given), more than `max_pixels` (checked on the header, before a
+    single pixel is decoded), a decompression bomb, truncated."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(source) if isinstance(source, bytes) else source) as im:  # header only
+                if formats is not None and im.format not in formats:
+                    names = [_FORMAT_NAMES.get(f, f) for f in formats]
+                    raise ImageDecodeError(f"not a {', '.join(names[:-1])} or {names[-1]} image "
+                                           f"(found {im.format or 'unknown'})")
+                w, h = im.size
+                if w * h > max_pixels:
+                    raise ImageDecodeError(f"the image is {w}×{h} pixels; the limit is {max_pixels:,} pixels")
+                im.load()
+                return im.convert("RGB")
+    except ImageDecodeError:
+        raise
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise ImageDecodeError("the image claims too many pixels (a decompression bomb?)") from None
+    except Image.UnidentifiedImageError:  # its message names a BytesIO, not the file: say it plainly
+        raise ImageDecodeError("not a readable image (not a format Pillow recognises)") from None
+    except (OSError, SyntaxError, ValueError) as exc:  # Pillow's ways of saying "not an image"
+        raise ImageDecodeError(f"not a readable image ({exc})") from None
 
 
 def load_rgb(path: Path) -> np.ndarray:
@@ -22,15 +63,22 @@ def load_rgb(path: Path) -> np.ndarray:
     if not path.is_file():
         raise ImageDecodeError(f"missing file {path}")
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(path) as img:
-                if img.width * img.height > MAX_PIXELS:
-                    raise ImageDecodeError(f"{path}: {img.width}x{img.height} is too large to decode")
-                img.load()
-                return np.asarray(img.convert("RGB"))
-    except ImageDecodeError:
-        raise
-    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError,
-            Image.DecompressionBombWarning) as exc:
-        raise ImageDecodeError(f"{path}: cannot decode ({exc})") from None
+        return np.asarray(decode_rgb(path))
+    except ImageDecodeError as exc:
+        raise ImageDecodeError(f"{path}: {exc}") from None
+
+
+def read_upload(data: bytes) -> Image.Image:
+    """An image a person hands in, as RGB, or ImageDecodeError: too big, not a PNG, JPEG or WebP,
+    more than UPLOAD_MAX_PIXELS, a bomb, truncated."""
+    if len(data) > UPLOAD_MAX_BYTES:
+        raise ImageDecodeError(f"the file is {len(data) / 1e6:.1f} MB; the limit is "
+                               f"{UPLOAD_MAX_BYTES // 2**20} MB")
+    return decode_rgb(data, max_pixels=UPLOAD_MAX_PIXELS, formats=UPLOAD_FORMATS)
+
+
+def square(im: Image.Image, side: int) -> Image.Image:
+    """Centre-crop to a square and resize to `side` (the generator's resolution)."""
+    s = min(im.size)
+    left, top = (im.width - s) // 2, (im.height - s) // 2
+    return im.crop((left, top, left + s, top + s)).resize((side, side), Image.Resampling.LANCZOS)

@@ -19,18 +19,18 @@ DeviceOpt = Annotated[str, typer.Option("--device", help="cpu or cuda.")]
 
 
 def read_square(path: Path, side: int, what: str = "IMAGE"):
-    """An image file checked like the app's uploads (type by content, size, bombs), centre-cropped
-    and resized to the generator's side: uint8 (3, side, side)."""
+    """An image file checked as the app's uploads are (curation.files.read_upload: type by content,
+    size, bombs), centre-cropped and resized to the generator's side: uint8 (3, side, side)."""
     import numpy as np
     import torch
 
-    from app.uploads import UploadError, read_image, square
+    from curation.files import ImageDecodeError, read_upload, square
 
     try:
-        im = square(read_image(path.read_bytes()), side)
+        im = square(read_upload(path.read_bytes()), side)
     except OSError as exc:
         raise UserError(f"{what} {path}: cannot read it ({exc.strerror or exc})") from None
-    except UploadError as exc:
+    except ImageDecodeError as exc:
         raise UserError(f"{what} {path}: {exc}") from None
     return torch.from_numpy(np.array(im)).permute(2, 0, 1).contiguous()
 

@@ -11,7 +11,8 @@ import pytest
 from PIL import Image
 from skimage import data
 
-from app.uploads import MAX_BYTES, UploadError, read_image, square
+from app.uploads import UploadError, read_image, square
+from curation.files import UPLOAD_MAX_BYTES
 from tests.app.app_helpers import assert_clean, open_page, texts
 
 
@@ -40,7 +41,7 @@ def test_read_image_accepts_real_images_and_squares_them():
     (b"<html>not an image</html>", "not a readable image"),
     (bomb_png(5000), "5000×5000 pixels; the limit is"),
     (bomb_png(60000), "decompression bomb"),
-    (b"\0" * (MAX_BYTES + 1), "limit is 10 MB"),
+    (b"\0" * (UPLOAD_MAX_BYTES + 1), "limit is 10 MB"),
 ], ids=["gif-header", "html", "too-many-pixels", "bomb", "too-big"])
 def test_read_image_refuses_bad_uploads(payload, message):
     with pytest.raises(UploadError, match=message):

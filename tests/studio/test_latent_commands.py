@@ -32,10 +32,10 @@ def pixels(path: Path) -> np.ndarray:
 @pytest.fixture(scope="module")
 def face(ws):
     """The astronaut photo, squared to the model's 32 px the way the commands square it."""
-    from app.uploads import read_image, square
+    from curation.files import read_upload, square
 
     path = ws / "images" / "astronaut.jpg"
-    return path, np.asarray(square(read_image(path.read_bytes()), 32))
+    return path, np.asarray(square(read_upload(path.read_bytes()), 32))
 
 
 @pytest.mark.cli
