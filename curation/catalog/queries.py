@@ -132,11 +132,12 @@ def rejected_crops(dataset, reason: str | None = None, labelled: bool = False,
 
 
 def duplicate_groups(dataset) -> dict[str, list[dict]]:
-    """group id → members (sha256, id, kept, decision, face_px, quality), kept member first."""
+    """group id → members (sha256, id, kept, decision, reasons, face_px, quality), kept first."""
     from fiftyone import ViewField as F
 
     view = dataset.match(F("dup_group") != None)  # noqa: E711
-    cols = ["dup_group", "id", "sha256", "dup_kept", "decision", "face_px", "quality", "filepath"]
+    cols = ["dup_group", "id", "sha256", "dup_kept", "decision", "reasons", "face_px", "quality",
+            "filepath"]
     groups: dict[str, list[dict]] = {}
     for row in zip(*view.values(cols), strict=True):
         member = dict(zip(cols, row, strict=True))
@@ -144,6 +145,60 @@ def duplicate_groups(dataset) -> dict[str, list[dict]]:
     for members in groups.values():
         members.sort(key=lambda m: not m["dup_kept"])
     return groups
+
+
+def _bits(a: int | None, b: int | None) -> int | None:
+    """Hamming distance of two stored 64-bit hashes (stored signed)."""
+    if a is None or b is None:
+        return None
+    return ((a ^ b) & 0xFFFF_FFFF_FFFF_FFFF).bit_count()
+
+
+def duplicate_links(dataset, group: str) -> dict[str, dict[str, Any]]:
+    """Why the members of a duplicate group are linked: for each member but the kept one
+    (sha256 → evidence), compared with the kept member: crop pHash and dHash distances in bits
+    (the smaller of straight and mirrored, and whether mirrored), the embeddings' cosine
+    distance, whether both come from one source image, and their source images' pHash distance
+    (near-identical pictures: re-encoded or mirrored copies). Members linked only through
+    another member show distances above the thresholds."""
+    from fiftyone import ViewField as F
+
+    cols = ["sha256", "dup_kept", "phash", "dhash", "phash_flip", "dhash_flip", "source_sha256",
+            "source_phash", "source_phash_flip", "embedding"]
+    view = dataset.match(F("dup_group") == group)
+    rows = [dict(zip(cols, r, strict=True)) for r in zip(*view.values(cols), strict=True)]
+    kept = next((r for r in rows if r["dup_kept"]), rows[0] if rows else None)
+    if kept is None:
+        return {}
+
+    def unit(v) -> np.ndarray | None:
+        if v is None:
+            return None
+        v = np.asarray(v, dtype=np.float64).ravel()
+        norm = np.linalg.norm(v)
+        return v / norm if norm else None
+
+    k_emb = unit(kept["embedding"])
+    out: dict[str, dict[str, Any]] = {}
+    for r in rows:
+        if r is kept:
+            continue
+        evidence: dict[str, Any] = {"identical": r["sha256"] == kept["sha256"]}
+        for name in ("phash", "dhash"):
+            straight = _bits(r[name], kept[name])
+            mirrored = _bits(r[f"{name}_flip"], kept[name])
+            best = min((d for d in (straight, mirrored) if d is not None), default=None)
+            evidence[name] = best
+            evidence[f"{name}_mirrored"] = best is not None and best != straight
+        emb = unit(r["embedding"])
+        evidence["cosine"] = (float(1 - emb @ k_emb) if emb is not None and k_emb is not None
+                              and emb.shape == k_emb.shape else None)
+        evidence["same_source"] = bool(r["source_sha256"]) and r["source_sha256"] == kept["source_sha256"]
+        evidence["source_phash"] = min((d for d in (_bits(r["source_phash"], kept["source_phash"]),
+                                                    _bits(r["source_phash_flip"], kept["source_phash"]))
+                                        if d is not None), default=None)
+        out[r["sha256"]] = evidence
+    return out
 
 
 def set_kept(dataset, group: str, sha256: str) -> None:
