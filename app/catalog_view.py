@@ -71,9 +71,12 @@ def has_catalog(ws: Workspace) -> bool:
     return has_crawl(ws) and database_configured(ws.root)
 
 
-def page_of(view, page: int, size: int, fields: list[str] = GRID_FIELDS) -> list[dict[str, Any]]:
-    """Rows of one page of `view` (skip/limit run in MongoDB)."""
-    return rows_of(view.sort_by("sha256").skip(page * size).limit(size), fields)
+def page_of(view, page: int, size: int, fields: list[str] = GRID_FIELDS,
+            order: list[tuple[str, int]] | None = None) -> list[dict[str, Any]]:
+    """Rows of one page of `view` (sort, skip and limit run in MongoDB). `order`: (field, 1 or
+    -1) pairs, then the hash breaks ties so pages never overlap; default: by hash."""
+    keys = [*(order or []), ("sha256", 1)]
+    return rows_of(view.sort_by(keys).skip(page * size).limit(size), fields)
 
 
 def rows_of(view, fields: list[str] = GRID_FIELDS) -> list[dict[str, Any]]:

@@ -10,15 +10,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from app import catalog_view, common
-from curation.catalog import (
-    CropFilters,
-    filter_crops,
-    label_of,
-    review_queue,
-    set_label,
-    set_labels,
-)
+from app import catalog_view, common, labelling
+from curation.catalog import CropFilters, filter_crops, review_queue
 from curation.catalog.rescore import scoring_state
 
 
@@ -27,30 +20,14 @@ def render() -> None:
     st.title("Label")
     ds = catalog_view.dataset_or_start_here(ws)
     rescorer = catalog_view.rescorer(ws)
-    undo_stack = st.session_state.setdefault("undo", [])
 
     def apply(rows: list[tuple[str, str, str]]) -> None:
-        """Write labels (sha256, label, reason), remember the previous ones, rescore later."""
-        undo_stack.append([(sha, *label_of(ds, sha)) for sha, _, _ in rows])
-        if len(rows) == 1:
-            set_label(ds, *rows[0], rescore=False)
-        else:
-            set_labels(ds, rows, rescore=False)
-        rescorer.request()
-        st.session_state.last_action = f"{rows[0][1]} × {len(rows)}" if len(rows) > 1 else \
-            f"{rows[0][1]} {rows[0][0][:10]}" + (f" ({rows[0][2]})" if rows[0][2] else "")
-
-    def undo() -> None:
-        previous = undo_stack.pop()
-        for sha, label, reason in previous:
-            set_label(ds, sha, label, reason, rescore=False)
-        rescorer.request()
-        st.session_state.last_action = f"undid the last action ({len(previous)} crop(s))"
+        labelling.apply(ds, rescorer, rows)
 
     progress_header(ds, rescorer)
     top = st.columns([1, 3], vertical_alignment="center")
-    if top[0].button("Undo", icon=":material/undo:", disabled=not undo_stack, shortcut="U"):
-        undo()
+    if top[0].button("Undo", icon=":material/undo:", disabled=not labelling.can_undo(), shortcut="U"):
+        labelling.undo(ds, rescorer)
         st.rerun()
     if st.session_state.get("last_action"):
         top[1].caption(f"Last: {st.session_state.last_action}")

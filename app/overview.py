@@ -50,7 +50,7 @@ def funnel_section(ws: Workspace) -> None:
         "stage": [FUNNEL_STAGES[s][0] for s in stages],
         "source images": [n if FUNNEL_STAGES[s][1] == "images" else 0 for s, n in stages.items()],
         "face crops": [n if FUNNEL_STAGES[s][1] == "crops" else 0 for s, n in stages.items()],
-    }), x="stage", y=["source images", "face crops"], x_label="count", y_label="",
+    }), x="stage", y=["source images", "face crops"], x_label="", y_label="count",
         horizontal=True, sort=False, color=["#4c78a8", "#f58518"])
     st.caption("Crawled and detected count source images; cropped, unique and accepted count "
                "face crops (one image can hold several faces).")
