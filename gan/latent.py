@@ -37,16 +37,19 @@ class Projection:
 
 
 def project(g, target: torch.Tensor, d=None, steps: int = 200, restarts: int = 4, lr: float = 0.05,
-            feature_weight: float = 0.1, seed: int = 0) -> Projection:
+            feature_weight: float = 0.1, seed: int = 0,
+            on_step: Callable[[int], None] | None = None) -> Projection:
     """Find z with G(z) ≈ target: pixel MSE plus, if D is given, MSE of D's features.
 
     `restarts` latents are optimised together (one batch) from different starts; the best wins.
+    `on_step(n)` is called after each step (a progress bar).
     """
     dev = next(g.parameters()).device
     y = to_float(target).to(dev)
     y_feat = d.features(y) if d is not None else None
     zb, loss, history = optimise_latents(
-        g, lambda z: _projection_loss(g, d, z, y, y_feat, feature_weight), steps, restarts, lr, seed)
+        g, lambda z: _projection_loss(g, d, z, y, y_feat, feature_weight), steps, restarts, lr, seed,
+        on_step)
     with torch.no_grad():
         return Projection(zb, to_uint8(g(zb))[0].cpu(), loss, history)
 
@@ -213,10 +216,10 @@ class ImageProjection:
 
 
 def project_image(g, image: Image.Image | np.ndarray, d=None, steps: int = 200,
-                  restarts: int = 4) -> ImageProjection:
+                  restarts: int = 4, on_step: Callable[[int], None] | None = None) -> ImageProjection:
     """`project` of a PIL image or uint8 array (R, R, 3): the best latent and its pixel error."""
     target = to_chw(image)
-    p = project(g, target, d, steps=steps, restarts=restarts)
+    p = project(g, target, d, steps=steps, restarts=restarts, on_step=on_step)
     rms = float(((p.image.float() - target.float()) / 255).pow(2).mean().sqrt())
     return ImageProjection(p.z.cpu().numpy(), rms)
 
