@@ -5,9 +5,6 @@ Plain functions over files (no Streamlit), so the pages stay thin and the tests 
 
 from __future__ import annotations
 
-import fcntl
-import os
-import re
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,12 +13,11 @@ from typing import Any
 from crawler.report import list_crawls
 from curation.catalog import domain_of
 from curation.export import export_of_data
-from gan.rundir import RunRecord, read_run_record
+from gan.rundir import RunRecord, is_running, read_run_record
+from gan.rundir import sample_grids as sample_grids  # the Train page's grids, named by gan
 from records import iter_jsonl, read_json
 from studio.models import current, run_dir
 from studio.workspace import Workspace
-
-SAMPLE_STEP = re.compile(r"(\d+)")
 
 
 def source_domains(ws: Workspace) -> list[dict[str, Any]]:
@@ -54,23 +50,6 @@ class RunInfo:
     def settings(self) -> dict[str, Any]:
         """Every setting of the run, for tables and diffs."""
         return self.record.to_dict()
-
-
-def is_running(run_dir: Path) -> bool:
-    """A training process holds the run's OS lock (`gan.rundir.Run`) while it works."""
-    lock = run_dir / ".lock"
-    if not lock.exists():
-        return False
-    fd = os.open(lock, os.O_RDONLY)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
-    except BlockingIOError:
-        return True
-    else:
-        fcntl.flock(fd, fcntl.LOCK_UN)
-        return False
-    finally:
-        os.close(fd)
 
 
 def read_metrics(run_dir: Path) -> list[dict[str, Any]]:
@@ -116,16 +95,6 @@ def unreadable_runs(ws: Workspace) -> list[Path]:
         return []
     return [p for p in sorted(ws.runs_dir.iterdir(), reverse=True)
             if (p / "config.json").is_file() and read_run_record(p) is None]
-
-
-def sample_grids(run_dir: Path) -> list[tuple[int, Path]]:
-    """(step, file) of the run's fixed-noise grids, by step; the step is the number in the name."""
-    found = []
-    for path in (run_dir / "samples").glob("*.png"):
-        numbers = SAMPLE_STEP.findall(path.stem)
-        if numbers and "memor" not in path.stem:  # memorisation pairs are not grids
-            found.append((int(numbers[-1]), path))
-    return sorted(found)
 
 
 def flatten(config: dict[str, Any], prefix: str = "") -> dict[str, Any]:

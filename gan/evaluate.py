@@ -17,7 +17,7 @@ import torch
 from gan.checkpoint import load_state, resolve_checkpoint
 from gan.data import load_images
 from gan.metrics import fid_kid, memorization, swd
-from gan.rundir import Run, atomic_write
+from gan.rundir import SAMPLES, Run, atomic_write, memorization_pairs_path
 from gan.sampling import generate, grid_image, latents, load_generator
 from gan.state import State
 
@@ -47,8 +47,9 @@ def evaluate(st: State, reals: torch.Tensor, run: Run, device: torch.device,
     mem = memorization(fake, reals, cfg.memorization_threshold, device=device)
     pairs = mem.pop("closest_pairs")
     out.update(mem)
+    run.folder(SAMPLES)  # created on first use
     grid_image(torch.stack([im for f, t, _ in pairs for im in (fake[f], reals[t])]), nrow=2).save(
-        run.folder("samples") / f"memorization-step-{st.step:07d}.png")  # left: generated, right: nearest real
+        memorization_pairs_path(run.path, st.step))  # left: generated, right: nearest real
     run.record({"event": "metric", "step": st.step, **out})
     atomic_write(run.path / "metrics-latest.json", (json.dumps({"step": st.step, **out}, indent=2) + "\n").encode())
     return out

@@ -1,4 +1,4 @@
-"""Chat notifications: one message, posted as Slack, Discord or generic JSON (stdlib only).
+"""Chat notifications: one message, posted as Slack, Discord or generic JSON (stdlib only, no torch).
 
 A message is a plain dict: `title` (one line), `text` (a few lines), `fields` (name → value: the
 key metrics), `image` (path of the sample grid, may be empty) and any other JSON-able keys (event,
@@ -18,6 +18,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
+
+from gan.rundir import sample_grids
 
 STYLES = ("auto", "slack", "discord", "json")
 DISCORD_FILE_LIMIT = 8 * 2**20  # Discord's attachment limit for webhooks without boosts
@@ -122,8 +124,8 @@ KEY_METRICS = ("swd", "fid", "kid", "memorized_fraction")
 
 def latest_grid(run_dir: Path | str) -> str:
     """The newest fixed-noise sample grid of a run folder ("" when there is none yet)."""
-    grids = sorted(Path(run_dir).glob("samples/step-*.png"))
-    return str(grids[-1]) if grids else ""
+    grids = sample_grids(run_dir)
+    return str(grids[-1][1]) if grids else ""
 
 
 def train_message(event: str, run_dir: Path | str, *, step: int = 0, total: int = 0,

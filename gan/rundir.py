@@ -2,7 +2,9 @@
 
     runs/00003-faces-r64/config.json      the resolved config, written before the first step
     runs/00003-faces-r64/metrics.jsonl    one JSON object per log step / event, append-only
-    runs/00003-faces-r64/samples/         fixed-noise grids, memorisation pairs
+    runs/00003-faces-r64/samples/         fixed-noise grids (step-NNNNNNN.png), reals.png,
+                                          memorisation pairs (memorization-step-NNNNNNN.png)
+    runs/00003-faces-r64/.lock            held (an OS lock) by the process training in the run
     runs/00003-faces-r64/checkpoints/     see gan.checkpoint
     runs/00003-faces-r64/tb/              TensorBoard events (when tensorboard is installed)
 """
@@ -24,6 +26,51 @@ from gan.config import TrainConfig
 from gan.errors import GanError
 
 RUN_ID = re.compile(r"^(\d{5})-")
+LOCK = ".lock"  # the run's OS lock file, held while a process trains in the run
+SAMPLES = "samples"  # the run's image folder: sample grids, reals, memorisation pairs
+_GRID = re.compile(r"^step-(\d+)\.png$")
+
+
+def sample_grid_path(run_dir: Path | str, step: int) -> Path:
+    """The fixed-noise sample grid of `step`: samples/step-NNNNNNN.png."""
+    return Path(run_dir) / SAMPLES / f"step-{step:07d}.png"
+
+
+def memorization_pairs_path(run_dir: Path | str, step: int) -> Path:
+    """The memorisation pairs of the evaluation at `step` (left: generated, right: nearest real)."""
+    return Path(run_dir) / SAMPLES / f"memorization-step-{step:07d}.png"
+
+
+def reals_grid_path(run_dir: Path | str) -> Path:
+    """The grid of the training images the run started with."""
+    return Path(run_dir) / SAMPLES / "reals.png"
+
+
+def sample_grids(run_dir: Path | str) -> list[tuple[int, Path]]:
+    """(step, file) of the run's fixed-noise sample grids, by step (the readers of
+    `sample_grid_path`: the app's Train page, notifications)."""
+    folder = Path(run_dir) / SAMPLES
+    found = [(int(m.group(1)), p) for p in folder.glob("step-*.png") if (m := _GRID.match(p.name))]
+    return sorted(found)
+
+
+def is_running(run_dir: Path | str) -> bool:
+    """Whether a process is training in the run now: it holds the run's OS lock (`Run.open`).
+    Asks without waiting and without creating the lock file; safe from any process."""
+    lock = Path(run_dir) / LOCK
+    try:
+        fd = os.open(lock, os.O_RDONLY)
+    except FileNotFoundError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    else:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        return False
+    finally:
+        os.close(fd)
 
 
 def atomic_write(path: Path, data: bytes) -> None:
@@ -118,7 +165,7 @@ def discard_unused_run(path: Path | str) -> bool:
     if not path.is_dir() or (path / "config.json").exists():
         return False
     for dirpath, _dirs, files in os.walk(path):
-        if any(f != ".lock" or Path(dirpath) != path for f in files):
+        if any(f != LOCK or Path(dirpath) != path for f in files):
             return False  # something real in it (or a stranger's folder): keep it
     shutil.rmtree(path, ignore_errors=True)
     return True
@@ -190,7 +237,7 @@ class Run:
             return self
         self._created = not self.path.exists()
         self.path.mkdir(parents=True, exist_ok=True)
-        self._lock_fd = os.open(self.path / ".lock", os.O_RDWR | os.O_CREAT, 0o644)
+        self._lock_fd = os.open(self.path / LOCK, os.O_RDWR | os.O_CREAT, 0o644)
         try:  # an OS lock: released when the holder dies, so a killed run never blocks its resume
             fcntl.flock(self._lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -212,7 +259,7 @@ class Run:
             atomic_write(self.path / "config.json", (json.dumps(raw, indent=2, sort_keys=True) + "\n").encode())
 
     def folder(self, name: str) -> Path:
-        """A subfolder of the run (samples, …), created on first use."""
+        """A subfolder of the run (SAMPLES, …), created on first use."""
         p = self.path / name
         p.mkdir(parents=True, exist_ok=True)
         return p

@@ -43,7 +43,7 @@ from gan.errors import GanError
 from gan.evaluate import evaluate
 from gan.losses import d_loss, g_loss, gamma_at, gradient_penalty, needs_reals_for_g
 from gan.notify import notify, train_message
-from gan.rundir import Run, RunRecord, read_run_record
+from gan.rundir import SAMPLES, Run, RunRecord, read_run_record, reals_grid_path, sample_grid_path
 from gan.sampling import generate, grid_image, latents
 from gan.speed import autocast, nhwc
 from gan.state import State, build_state, ema_update, restore, snapshot
@@ -140,7 +140,8 @@ def _prepare_and_fit(cfg: TrainConfig, data_dir: Path, lp: _Loop, rank: int, res
         load_weights_into(st, ck.resolve_checkpoint(init_from))
     lp.reals, lp.fixed_z = images.images, latents(min(64, max(16, cfg.batch)), cfg.seed + 1, cfg.z_dim)
     if run.main and not resume:
-        grid_image(images.images[:lp.fixed_z.shape[0]]).save(run.folder("samples") / "reals.png")
+        run.folder(SAMPLES)
+        grid_image(images.images[:lp.fixed_z.shape[0]]).save(reals_grid_path(run.path))
     return _fit(st, lp)
 
 
@@ -262,7 +263,8 @@ def _run_due_tasks(st: State, due: dict[str, bool], lp: _Loop) -> tuple[Path | N
     """Sample grid, evaluation and checkpoint when due: (checkpoint written, new metrics)."""
     ckpt, metrics = None, None
     if due["sample"] and lp.run.main:
-        grid_image(generate(st.G_ema, lp.fixed_z)).save(lp.run.folder("samples") / f"step-{st.step:07d}.png")
+        lp.run.folder(SAMPLES)
+        grid_image(generate(st.G_ema, lp.fixed_z)).save(sample_grid_path(lp.run.path, st.step))
     if due["metric"]:
         metrics = evaluate(st, lp.reals, lp.run, lp.device, lp.log) if lp.run.main else {}
         lp.on_progress({"event": "metric", "step": st.step, "total": lp.total, **metrics})

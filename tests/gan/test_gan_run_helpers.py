@@ -81,3 +81,26 @@ def test_resume_point_of_a_run_that_ended_early(tmp_path):
     assert resume_point(run) is None  # ran to its end
     (run / "config.json").write_text("{")
     assert resume_point(run) is None  # unreadable record
+
+
+def test_is_running_is_true_while_a_run_holds_its_lock_and_false_after(tmp_path):
+    from gan.rundir import Run, is_running
+
+    path = tmp_path / "00000-run"
+    assert not is_running(path) and not (path / ".lock").exists()  # asking creates nothing
+    run = Run(path, log=lambda _: None).open(resume=False)
+    (path / "config.json").write_text("{}")  # a started run (close() keeps it)
+    assert is_running(path)
+    run.close()
+    assert not is_running(path)
+
+
+def test_sample_grids_are_the_step_grids_by_step_not_reals_or_memorisation_pairs(tmp_path):
+    from gan.rundir import memorization_pairs_path, reals_grid_path, sample_grid_path, sample_grids
+
+    paths = [sample_grid_path(tmp_path, s) for s in (200, 10, 10_000_000)]
+    for p in [*paths, reals_grid_path(tmp_path), memorization_pairs_path(tmp_path, 10)]:
+        p.parent.mkdir(exist_ok=True)
+        p.write_bytes(b"png")
+    assert sample_grids(tmp_path) == [(10, paths[1]), (200, paths[0]), (10_000_000, paths[2])]
+    assert paths[1].name == "step-0000010.png" and sample_grids(tmp_path / "nothing") == []
