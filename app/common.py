@@ -6,7 +6,11 @@ import io
 import logging
 import shlex
 import tempfile
+import threading
+import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import streamlit as st
 
@@ -132,3 +136,30 @@ def gif_bytes(frames) -> bytes:
     with tempfile.TemporaryDirectory() as tmp:
         save_gif(frames, Path(tmp) / "walk.gif")
         return (Path(tmp) / "walk.gif").read_bytes()
+
+
+def with_progress(work: Callable[[Callable[[int], None]], Any], steps: int, what: str) -> Any:
+    """Run `work(on_step)` in a thread while a progress bar follows its `on_step(n)` calls
+    (n = steps done of `steps`); its result, or its exception raised here."""
+    done, result = [0], {}
+
+    def on_step(n: int) -> None:
+        done[0] = n
+
+    def run() -> None:
+        try:
+            result["value"] = work(on_step)
+        except Exception as exc:  # raised in the page below
+            result["error"] = exc
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    bar = st.progress(0.0, text=f"{what}…")
+    while thread.is_alive():
+        n = min(done[0], steps)
+        bar.progress(n / max(1, steps), text=f"{what}: step {n} of {steps}")
+        time.sleep(0.2)
+    bar.progress(1.0, text=f"{what}: done")
+    if "error" in result:
+        raise result["error"]
+    return result["value"]

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import threading
-import time
 from pathlib import Path
 
 import numpy as np
@@ -36,7 +34,23 @@ def render() -> None:
     if st.button("Complete", type="primary", icon=":material/healing:"):
         done = run_completion(g, d, image, hole, steps, restarts, blend)
         st.session_state.completion = (kind, steps, restarts, blend, done)
+        st.session_state.completion_original = st.session_state.get("complete_original")
     show(image, hole, kind)
+
+
+MAX_OUTPUT = 2048  # the largest side a completion is given back at
+
+
+def original_square(im: Image.Image) -> Image.Image:
+    """The input's centre square at its own size (at most MAX_OUTPUT): what the model's input
+    was made from, kept for the download at the input's size."""
+    s = min(im.size)
+    left, top = (im.width - s) // 2, (im.height - s) // 2
+    square = im.crop((left, top, left + s, top + s))
+    if s > MAX_OUTPUT:
+        square = square.resize((MAX_OUTPUT, MAX_OUTPUT), Image.Resampling.LANCZOS)
+    st.session_state.complete_original = square
+    return square
 
 
 def choose_image(ws: Workspace, side: int) -> Image.Image | None:
@@ -47,7 +61,7 @@ def choose_image(ws: Workspace, side: int) -> Image.Image | None:
                               key="upload")
         if up is not None:
             try:
-                return uploads.square(uploads.read_image(up.getvalue()), side)
+                return uploads.square(original_square(uploads.read_image(up.getvalue())), side)
             except uploads.UploadError as exc:
                 st.error(f"Cannot use this file: {exc}.")
         return None
@@ -59,7 +73,8 @@ def choose_image(ws: Workspace, side: int) -> Image.Image | None:
         st.info("No accepted crops yet.")
         return None
     pick = st.selectbox("Crop", range(len(rows)), format_func=lambda i: f"{rows[i]['domain']} · {rows[i]['sha256'][:12]}")
-    return uploads.square(uploads.read_image(Path(rows[pick]["filepath"]).read_bytes()), side)
+    return uploads.square(original_square(uploads.read_image(Path(rows[pick]["filepath"]).read_bytes())),
+                          side)
 
 
 def mask_settings(image: Image.Image) -> tuple[str, int, int, str, np.ndarray | Image.Image | None]:
@@ -100,29 +115,9 @@ def run_completion(g, d, image: Image.Image, hole: np.ndarray, steps: int, resta
     """The completion in a thread, with a progress bar of its optimisation steps."""
     from gan.completion import complete_image
 
-    done_steps = [0]
-    result: dict = {}
-
-    def on_step(n: int) -> None:
-        done_steps[0] = n
-
-    def work() -> None:
-        try:
-            result["done"] = complete_image(g, d, image, hole, steps=steps, restarts=restarts, blend=blend,
-                                            on_step=on_step)
-        except Exception as exc:  # shown in the page below
-            result["error"] = exc
-
-    thread = threading.Thread(target=work, daemon=True)
-    thread.start()
-    bar = st.progress(0.0, text="Completing…")
-    while thread.is_alive():
-        bar.progress(min(1.0, done_steps[0] / steps), text=f"step {min(done_steps[0], steps)} of {steps}")
-        time.sleep(0.2)
-    bar.progress(1.0, text="Done")
-    if "error" in result:
-        raise result["error"]
-    return result["done"]
+    return common.with_progress(
+        lambda on_step: complete_image(g, d, image, hole, steps=steps, restarts=restarts,
+                                       blend=blend, on_step=on_step), steps, "Completing")
 
 
 def show(image: Image.Image, hole: np.ndarray, kind: str) -> None:
@@ -137,7 +132,26 @@ def show(image: Image.Image, hole: np.ndarray, kind: str) -> None:
         c = done[-1]
         cols[2].image(c.composite, caption="Completed", width=192)
         cols[3].image(c.blended, caption=f"Blended ({done[3]})", width=192)
-        st.caption(f"Final loss {c.loss:.3f}")
+        download(c, hole)
+
+
+def download(c, hole: np.ndarray) -> None:
+    """The completion's size said, and a PNG download at the model's size or the input's."""
+    side = c.blended.shape[0]
+    original = st.session_state.get("completion_original")  # the input that was completed
+    st.caption(f"Final loss {c.loss:.3f}. The model completes at its own resolution, "
+               f"{side}×{side} px" + (f"; your image is {original.width}×{original.width} px "
+                                      "(its centre square)." if original is not None else "."))
+    sizes = {f"{side}×{side} px (the model's)": None}
+    if original is not None and original.width > side:
+        sizes[f"{original.width}×{original.width} px (your image's: its own pixels kept, "
+              "the hole upscaled)"] = original
+    c1, c2 = st.columns([3, 1], vertical_alignment="bottom")
+    choice = c1.radio("Download size", list(sizes), key="complete-size", horizontal=True)
+    big = sizes[choice]
+    out = c.blended if big is None else uploads.at_input_size(big, c.blended, hole)
+    c2.download_button("Download PNG", common.png_bytes(Image.fromarray(out)), file_name=f"completed-{out.shape[0]}px.png",
+                       mime="image/png", icon=":material/download:", key="complete-dl")
 
 
 render()

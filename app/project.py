@@ -35,10 +35,17 @@ def render() -> None:
         st.error(f"Cannot use this file: {exc}.")
         st.stop()
     done = projection(g, d, image, (str(ckpt), hashlib.sha256(up.getvalue()).hexdigest()))
+    closest = grid_of(images_of(g, done["z"]))
     cols = st.columns(3)
     cols[0].image(image, caption="Your image", width=192)
-    cols[1].image(grid_of(images_of(g, done["z"])), caption="Closest generation", width=192)
+    cols[1].image(closest, caption="Closest generation", width=192)
     cols[2].metric("Error (RMS, pixels 0..1)", f"{done['rms']:.4f}", help=f"after {done['steps']} steps")
+    cols[2].download_button("Download closest PNG", common.png_bytes(closest),
+                            file_name=f"projected-{side}px.png", mime="image/png",
+                            icon=":material/download:", key="proj-dl-closest")
+    st.caption(f"The model generates at its own resolution, {side}×{side} px: your image was "
+               f"cut to its centre square and scaled to that to compare, and every image below "
+               f"(and each download) is {side}×{side} px.")
     moved = edit(ws, ckpt, g, done["z"])
     walk(g, moved)
 
@@ -52,8 +59,10 @@ def projection(g, d, image, key: tuple[str, str]) -> dict:
     steps = c1.slider("Steps", 10, 1000, 200, 10, key="project-steps")
     restarts = c2.slider("Restarts", 1, 8, 4, key="project-restarts")
     if st.button("Project", type="primary", icon=":material/center_focus_strong:"):
-        with st.spinner(f"Optimising {restarts} latents for {steps} steps…"):
-            p = project_image(g, image, d, steps=steps, restarts=restarts)
+        p = common.with_progress(
+            lambda on_step: project_image(g, image, d, steps=steps, restarts=restarts,
+                                          on_step=on_step),
+            steps, f"Optimising {restarts} latent(s)")
         st.session_state.projection = {"key": key, "z": p.z, "rms": p.rms, "steps": steps}
     done = st.session_state.get("projection")
     if done is None or done["key"] != key:

@@ -8,7 +8,7 @@ from PIL import Image
 
 from curation.files import ImageDecodeError, read_upload, square
 
-__all__ = ["UploadError", "drawn_mask", "read_image", "square"]  # square: as `studio project` squares
+__all__ = ["UploadError", "at_input_size", "drawn_mask", "read_image", "square"]  # square: as `studio project` squares
 
 
 class UploadError(ValueError):
@@ -31,3 +31,18 @@ def drawn_mask(rgba: np.ndarray | None) -> np.ndarray | None:
         return None
     painted = rgba[..., 3] > 0
     return painted.astype(np.uint8) * 255 if painted.any() else None
+
+
+def at_input_size(original: Image.Image, result: np.ndarray, hole: np.ndarray) -> np.ndarray:
+    """The completion at the input's own size: the known pixels from the input as they are,
+    the hole from the (upscaled) completion, the seam feathered."""
+    from PIL import ImageFilter
+
+    side = original.width
+    up = np.asarray(Image.fromarray(result).resize((side, side), Image.Resampling.LANCZOS),
+                    dtype=np.float32)
+    mask = Image.fromarray(hole.astype(np.uint8) * 255).resize((side, side), Image.Resampling.NEAREST)
+    alpha = np.asarray(mask.filter(ImageFilter.GaussianBlur(max(1, side // 128))),
+                       dtype=np.float32)[..., None] / 255
+    out = np.asarray(original, dtype=np.float32) * (1 - alpha) + up * alpha
+    return out.round().clip(0, 255).astype(np.uint8)

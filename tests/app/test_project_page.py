@@ -60,7 +60,8 @@ def test_projection_shows_the_closest_generation_edits_and_walks(monkeypatch, tr
     at.slider(key="proj-frames").set_value(5).run()
     walk = next(img for img in at.image if img.captions and img.captions[0] == "1")
     assert len(walk.captions) == 5
-    assert {b.label for b in at.get("download_button")} == {"Download edited PNG", "Download GIF"}
+    assert {b.label for b in at.get("download_button")} == {"Download closest PNG", "Download edited PNG",
+                                                          "Download GIF"}
 
 
 def test_saved_label_directions_reload_in_the_page(monkeypatch, trained_ws, tmp_path):
