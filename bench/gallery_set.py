@@ -11,12 +11,14 @@ Every good picture appears as served and degraded (`DEGRADATIONS`): JPEG at qual
 downscaled to 48–96 px then upscaled ×2–×4 (bicubic, JPEG 85); lightly blurred; noisy; and
 composited on a photographed backdrop where the art has an alpha channel.
 
-Pollution, by kind: `person` and `masked` (photos of people, lfw faces in photos, half masked),
-`cat` (photos of chelsea), `photo` (other photographs the cascade fires on), `blurred`
+Pollution, by kind: `person` and `masked` (photos of people: lfw faces in photos, with and
+without a mask), `cat` (photos of chelsea), `photo` (parts of other photographs), `blurred`
 (defocused drawn faces in sharp pictures), `drawn_animal` (the animal tiles of EasyRPG's
 People2 sheet, and its monster sheet), `nonface` (the cascade's false hits on cloth and
-ornaments in the painted art). No photo of a dog exists offline here: the drawn dog and the
-photos of cats stand in for them.
+ornaments in the painted art), `false_detection` (any other hit of the cascade). The cascade
+fires on few photos, so polluting faces are cropped at their planted box as if it had
+(`Scene.planted`). No photo of a dog exists offline here: the drawn dog and the photos of
+cats stand in for them.
 """
 
 from __future__ import annotations
@@ -65,6 +67,7 @@ class Scene:
     quality: int = 95  # JPEG quality when fmt is JPEG
     degradation: str = "clean"
     rgba: np.ndarray | None = None  # the art's own alpha, for the backdrop variant
+    planted: bool = False  # crop the planted faces even where the cascade misses them
 
 
 def _art(rel: str) -> tuple[np.ndarray, np.ndarray | None]:
@@ -121,7 +124,8 @@ def easyrpg_scenes(rng: np.random.Generator) -> list[Scene]:
                 box = (pad + 4 * k, pad + 4 * k, 40 * k, 40 * k)
                 out.append(Scene(f"easyrpg-{path.stem}-{r}{c}", img,
                                  "easyrpg" if kind == GOOD else "pollution",
-                                 [(kind, box, f"easyrpg-{path.stem}-{r}{c}")], default=kind))
+                                 [(kind, box, f"easyrpg-{path.stem}-{r}{c}")], default=kind,
+                                 planted=kind != GOOD))
     return out
 
 
@@ -165,23 +169,49 @@ def generated_scenes(rng: np.random.Generator, n: int) -> list[Scene]:
     return [Scene(s.name, s.rgb, "generated", s.faces) for s in anime_set.drawn_scenes(rng, n)]
 
 
-def pollution_scenes(detect, rng: np.random.Generator, photo_trials: int, n_blurred: int) -> list[Scene]:
-    """Photos of people (half of them masked), cats and other photos that the cascade fires on,
-    and defocused drawn faces; each as the gallery serves it (JPEG)."""
+CHELSEA_FACE = (105, 30, 240, 240)  # the cat's face in skimage's chelsea (x, y, w, h)
+
+
+def pollution_scenes(detect, rng: np.random.Generator, per_kind: int) -> list[Scene]:
+    """`per_kind` pictures of each kind whose polluting face is planted at a known box: the anime
+    cascade fires on few photos (about 1 in 100 zooms with a person), so these crops are cut at
+    the planted box as if it had (`planted`), besides whatever the cascade finds itself.
+    Photos are served as JPEG; the defocused drawn faces come from anime_set."""
+    photos = an.photos()
+    others = [rgb for rgb, kind in photos.values() if kind == "other"]
     out = []
-    for s in anime_set.photo_scenes(detect, rng, photo_trials, keep_silent=0):
-        faces = list(s.faces)
-        if faces and rng.random() < 0.5:  # a masked person: the same photo, mask drawn on
-            _, (x, y, w, h), ident = faces[0]
-            img = s.rgb.copy()
-            img[y:y + h, x:x + w] = fs.mask_face(img[y:y + h, x:x + w])
-            s = anime_set.Scene(s.name + "-masked", img, [("masked", (x, y, w, h), ident)],
-                                s.default, s.fmt)
-        out.append(Scene(s.name, s.rgb, "pollution", s.faces, s.default, "JPEG",
-                         int(rng.integers(70, 95))))
-    for s in anime_set.blurred_scenes(detect, rng, n_blurred):
-        out.append(Scene(s.name, s.rgb, "pollution", s.faces, s.default, "JPEG", 90))
+    for i in range(per_kind):
+        for kind in ("person", "masked"):
+            side = int(rng.integers(220, 340))
+            img = an.zoomed(others[int(rng.integers(0, len(others)))], rng, out=side)
+            size = int(rng.integers(70, min(160, side - 10)))
+            x, y = int(rng.integers(0, side - size)), int(rng.integers(0, side - size))
+            face = an.lfw_person(int(rng.integers(0, 100)), size, rng)
+            fs.paste(img, fs.mask_face(face) if kind == "masked" else face, x, y)
+            out.append(Scene(f"{kind}{i}", img, "pollution", [(kind, (x, y, size, size), f"{kind}{i}")],
+                             kind, "JPEG", int(rng.integers(70, 95)), planted=True))
+        cat, box = _cat_zoom(photos["chelsea"][0], rng)
+        out.append(Scene(f"cat{i}", cat, "pollution", [("cat", box, f"cat{i}")], "cat", "JPEG",
+                         int(rng.integers(70, 95)), planted=True))
+        side = int(rng.integers(220, 340))
+        img = an.zoomed(others[int(rng.integers(0, len(others)))], rng, out=side)
+        size = int(rng.integers(70, side // 2))
+        x, y = int(rng.integers(0, side - size)), int(rng.integers(0, side - size))
+        out.append(Scene(f"photo{i}", img, "pollution", [("photo", (x, y, size, size), f"photo{i}")],
+                         "photo", "JPEG", int(rng.integers(70, 95)), planted=True))
+    for s in anime_set.blurred_scenes(detect, rng, per_kind):
+        out.append(Scene(s.name, s.rgb, "pollution", s.faces, s.default, "JPEG", 90, planted=True))
     return out
+
+
+def _cat_zoom(rgb: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, tuple[int, int, int, int]]:
+    """chelsea scaled 0.5–1.0 on a photo-sized canvas of its own border colours, with its face box."""
+    s = rng.uniform(0.5, 1.0)
+    cat = cv2.resize(rgb, None, fx=s, fy=s, interpolation=cv2.INTER_AREA)
+    pad = int(rng.integers(10, 60))
+    img = cv2.copyMakeBorder(cat, pad, pad, pad, pad, cv2.BORDER_REFLECT)
+    x, y, w, h = CHELSEA_FACE
+    return img, (pad + int(x * s), pad + int(y * s), int(w * s), int(h * s))
 
 
 def degrade(scene: Scene, how: str, rng: np.random.Generator, backdrops: list[np.ndarray]) -> Scene | None:
@@ -224,8 +254,7 @@ def degrade(scene: Scene, how: str, rng: np.random.Generator, backdrops: list[np
     raise ValueError(how)
 
 
-def build(detect, seed: int = 0, n_generated: int = 40, photo_trials: int = 2400,
-          n_blurred: int = 40) -> list[Scene]:
+def build(detect, seed: int = 0, n_generated: int = 40, per_kind: int = 40) -> list[Scene]:
     """Every scene: each good picture in every degradation, then the pollution."""
     rng = np.random.default_rng(seed)
     originals = (renpy_scenes(detect, rng) + lilynovel_scenes() + easyrpg_scenes(rng)
@@ -237,7 +266,7 @@ def build(detect, seed: int = 0, n_generated: int = 40, photo_trials: int = 2400
             variant = degrade(scene, how, rng, backdrops)
             if variant is not None:
                 out.append(variant)
-    return out + pollution_scenes(detect, rng, photo_trials, n_blurred)
+    return out + pollution_scenes(detect, rng, per_kind)
 
 
 def truth_of(scene: Scene, bbox) -> tuple[str, str]:
