@@ -178,10 +178,12 @@ def _forget_gone_folders(images_cache: Path) -> None:
 
 
 class DeviceSampler:
-    """Random batches in [-1, 1], half of them mirrored, drawn where the cache is held."""
+    """Random batches in [-1, 1], half of them mirrored (unless `xflip` is off), drawn where the
+    cache is held."""
 
-    def __init__(self, images: torch.Tensor, device: torch.device, on_device: bool, seed: int):
-        self.device = device
+    def __init__(self, images: torch.Tensor, device: torch.device, on_device: bool, seed: int,
+                 xflip: bool = True):
+        self.device, self.xflip = device, xflip
         self.images = images.to(device) if on_device else images.pin_memory() if device.type == "cuda" else images
         self.gen = torch.Generator(self.images.device).manual_seed(seed)
 
@@ -191,8 +193,8 @@ class DeviceSampler:
     def sample(self, batch: int) -> torch.Tensor:
         src = self.images
         idx = torch.randint(src.shape[0], (batch,), device=src.device, generator=self.gen)
-        flip = torch.rand(batch, device=src.device, generator=self.gen) < 0.5
-        x = src[idx]
+        flip = torch.rand(batch, device=src.device, generator=self.gen) < (0.5 if self.xflip else 0.0)
+        x = src[idx]  # the flip draw is made either way: the batches' RNG stream does not depend on xflip
         x = torch.where(flip.view(-1, 1, 1, 1), x.flip(3), x)  # (B, 3, R, R) uint8
         x = x.to(self.device, non_blocking=True)
         return x.float().div_(127.5).sub_(1.0)

@@ -58,7 +58,7 @@ def build_state(cfg: TrainConfig, images: torch.Tensor, device: torch.device, ra
     opt_d = torch.optim.Adam(D.parameters(), lr=cfg.lr_d * scale, betas=(cfg.beta1, cfg.beta2))
     on_dev = fits_on_device(images, device, cfg.data_on_device)
     st = State(cfg, G, D, G_ema, opt_g, opt_d, torch.Generator(device).manual_seed(cfg.seed * 1000 + 2 * rank + 1),
-               DeviceSampler(images, device, on_dev, cfg.seed * 1000 + 2 * rank),
+               DeviceSampler(images, device, on_dev, cfg.seed * 1000 + 2 * rank, cfg.xflip),
                DivergenceGuard(cfg.guard_retries, cfg.guard_lr_factor, cfg.guard_d_loss_min))
     if cfg.ada_target > 0:
         st.ada = AdaptiveP(cfg.ada_target, cfg.ada_interval, cfg.ada_kimg, cfg.batch, device)
