@@ -39,7 +39,9 @@ ATYPICAL_FROM = 2.0
 ATYPICAL_WEIGHT = 4.0
 ATYPICAL_CAP = 3.0
 MIN_CROPS_FOR_ATYPICALITY = 30  # fewer crops say nothing about what is typical
-REFERENCE_SAMPLE = 5000  # neighbours are searched among at most this many crops
+# Neighbours are searched among at most this many crops: the distance to the nearest fifth of
+# 2,000 is as telling as of 100,000, and 100,000 crops take ~10 s (docs/benchmarks.md).
+REFERENCE_SAMPLE = 2000
 
 
 @dataclass(frozen=True)
@@ -94,6 +96,7 @@ def atypicality(z: np.ndarray, share: float = NEIGHBOUR_SHARE, sample: int = REF
     if n < MIN_CROPS_FOR_ATYPICALITY or z.shape[1] == 0:
         return np.full(n, np.nan)
     ref = np.arange(n) if n <= sample else np.sort(np.random.default_rng(0).choice(n, sample, replace=False))
+    z = np.asarray(z, dtype=np.float32)
     r = z[ref]
     r2 = (r * r).sum(1)
     k = int(min(max(MIN_NEIGHBOURS, round(share * len(ref))), len(ref) - 1))
