@@ -12,6 +12,8 @@ import sys
 from contextlib import contextmanager
 from pathlib import Path
 
+import pytest
+
 from app import jobs
 from tests.app.app_helpers import assert_clean, open_page, texts
 
@@ -105,6 +107,7 @@ def test_two_points_draw_the_curves_and_p(monkeypatch, trained_ws, tmp_path):
     assert "one point so far" not in texts(at).split("SWD")[0]
 
 
+@pytest.mark.cli
 def test_the_form_has_the_settings_and_passes_them_to_studio_train(monkeypatch, trained_ws, tmp_path):
     root = shutil.copytree(trained_ws, tmp_path / "ws")
     (root / "studio.toml").write_text("[train]\ng_width = 8\nd_width = 8\n")  # the widths the runs had
