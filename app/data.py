@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from crawler.manifest import read_manifest
 from crawler.report import list_crawls
 from curation.catalog import domain_of
 from curation.export import export_of_data
@@ -24,7 +25,7 @@ def source_domains(ws: Workspace) -> list[dict[str, Any]]:
     """Per source domain (the host of the page an image was found on): URLs and unique images."""
     urls: Counter[str] = Counter()
     images: dict[str, set[str]] = {}
-    for m in iter_jsonl(ws.raw_manifest):
+    for m in read_manifest(ws.raw_manifest):
         domain = domain_of(m.get("page_url") or m.get("url"))  # as the catalog names it
         urls[domain] += 1
         images.setdefault(domain, set()).add(m.get("sha256", ""))
@@ -35,7 +36,7 @@ def source_domains(ws: Workspace) -> list[dict[str, Any]]:
 def crawl_history(ws: Workspace) -> list[dict[str, Any]]:
     """The stats.json of every crawl, oldest first, with its folder name as `crawl`."""
     # A damaged stats.json is skipped rather than failing the page.
-    return [{"crawl": c.id, **c.stats} for c in list_crawls(ws.crawl_dir) if c.stats is not None]
+    return [{"crawl": c.id, **c.stats.to_dict()} for c in list_crawls(ws.crawl_dir) if c.stats is not None]
 
 
 @dataclass

@@ -100,8 +100,8 @@ def run_ours(url: str, tmp: Path, depth: int) -> dict:
     subprocess.run([sys.executable, "-m", "studio", "crawl", "-w", str(ws), "--url", url, "--depth", str(depth),
                     "--max-pages", "0", "--max-images", "0"], cwd=REPO, check=True, capture_output=True)
     stats = list_crawls(ws / "crawl")[0].stats
-    elapsed = stats["scrapy"]["elapsed_time_seconds"]
-    return {"elapsed": elapsed, "images": stats["stored"], "pages": stats["pages"]}
+    elapsed = stats.scrapy["elapsed_time_seconds"]
+    return {"elapsed": elapsed, "images": stats.stored, "pages": stats.pages}
 
 
 def run_stock(url: str, tmp: Path) -> dict:

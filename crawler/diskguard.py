@@ -9,16 +9,15 @@ from __future__ import annotations
 
 from scrapy.utils.defer import deferred_from_coro
 
+from crawler.stats import STORAGE_ERROR
 from crawler.store import StorageFailed
-
-STATS_KEY = "studio/storage_error"
 
 
 def storage_failed(crawler, error: StorageFailed) -> None:
     """Record the first storage failure and close the spider (later ones add nothing)."""
-    if crawler.stats.get_value(STATS_KEY):
+    if crawler.stats.get_value(STORAGE_ERROR):
         return
-    crawler.stats.set_value(STATS_KEY, str(error))
+    crawler.stats.set_value(STORAGE_ERROR, str(error))
     engine = getattr(crawler, "engine", None)
     if engine is not None and engine.spider is not None:
         deferred_from_coro(engine.close_spider_async(reason="storage_error"))

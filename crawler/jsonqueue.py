@@ -14,6 +14,7 @@ from queuelib import queue
 from scrapy.utils.request import request_from_dict
 
 from crawler import redis_codec
+from crawler import stats as statkeys
 from crawler.diskguard import storage_failed
 from crawler.store import StorageFailed
 
@@ -25,7 +26,7 @@ class JsonFifoDiskQueue(queue.FifoDiskQueue):
         try:
             super().__init__(key)
         except ValueError:  # a damaged info.json: start this queue empty
-            crawler.stats.inc_value("studio/job_bad_entries")
+            crawler.stats.inc_value(statkeys.JOB_BAD_ENTRIES)
             for f in Path(key).glob("*"):
                 f.unlink()
             super().__init__(key)
@@ -54,7 +55,7 @@ class JsonFifoDiskQueue(queue.FifoDiskQueue):
             try:
                 return request_from_dict(redis_codec.loads(data), spider=self.crawler.spider)
             except (ValueError, TypeError, KeyError, AttributeError, UnicodeDecodeError):
-                self.crawler.stats.inc_value("studio/job_bad_entries")
+                self.crawler.stats.inc_value(statkeys.JOB_BAD_ENTRIES)
 
     def peek(self):
         raise NotImplementedError  # Scrapy falls back to pop() when peek is missing

@@ -15,7 +15,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from crawler.store import MANIFEST_FIELDS, JsonlLog, RawStore, StorageFailed
+from crawler.manifest import MANIFEST, MANIFEST_FIELDS
+from crawler.store import JsonlLog, RawStore, StorageFailed
 from crawler.validate import ALLOWED_FORMATS
 from records import iter_jsonl, write_atomic
 
@@ -39,7 +40,7 @@ def merge_raw(target_raw: Path, target_rejects: Path, sources: list[tuple[Path, 
     known = store.known_urls()
     result = MergeResult()
     for raw_dir, _ in sources:
-        for line in iter_jsonl(raw_dir / "manifest.jsonl"):
+        for line in iter_jsonl(raw_dir / MANIFEST):  # every line: a bad one is counted, not skipped
             _merge_line(store, raw_dir, line, known, result)
     rejects = JsonlLog(target_rejects)
     rejected = {r.get("url") for r in iter_jsonl(target_rejects)}

@@ -16,6 +16,8 @@ from __future__ import annotations
 from scrapy import signals
 from scrapy.utils.httpobj import urlparse_cached
 
+from crawler import stats as statkeys
+
 BACKOFF_STATUSES = (429, 503)
 
 
@@ -57,7 +59,7 @@ class HostPace:
         host = urlparse_cached(request).hostname or ""
         # A hostile Crawl-delay (a day) would stall the crawl: capped, and the cap is recorded.
         self.crawl_delays[host] = min(float(delay), self.max_delay)
-        self.crawler.stats.set_value(f"studio/crawl_delay/{host}", self.crawl_delays[host])
+        self.crawler.stats.set_value(statkeys.crawl_delay(host), self.crawl_delays[host])
 
     def _slot(self, request):
         key = request.meta.get("download_slot")
@@ -77,7 +79,7 @@ class HostPace:
         if response.status in BACKOFF_STATUSES:
             wait = _retry_after(response) or max(slot.delay * 2, 1.0)
             slot.delay = min(max(wait, floor), self.max_delay)
-            self.crawler.stats.inc_value("studio/backoffs")
+            self.crawler.stats.inc_value(statkeys.BACKOFFS)
             return
         latency = request.meta.get("download_latency")
         if not self.adapt or latency is None:

@@ -18,6 +18,7 @@ from scrapy.exceptions import DropItem
 from scrapy.utils.defer import deferred_from_coro, maybe_deferred_to_future
 from twisted.internet.threads import deferToThread
 
+from crawler import stats as statkeys
 from crawler.diskguard import storage_failed
 from crawler.items import ImageItem
 from crawler.store import JsonlLog, RawStore, StorageFailed
@@ -54,37 +55,37 @@ class StoreImagesPipeline:
 
     async def process_item(self, item: ImageItem) -> dict:
         host = urlsplit(item.url).hostname or ""
-        self.stats.inc_value("studio/images_downloaded")
-        self.stats.inc_value("studio/bytes_downloaded", len(item.body))
-        self.stats.inc_value(f"studio/domain/{host}/images")
+        self.stats.inc_value(statkeys.IMAGES_DOWNLOADED)
+        self.stats.inc_value(statkeys.BYTES_DOWNLOADED, len(item.body))
+        self.stats.inc_value(statkeys.domain(host, "images"))
         if self.failed:
             raise DropItem("the workspace cannot be written")
         if self.closing:
-            self.stats.inc_value("studio/images_over_limit")
+            self.stats.inc_value(statkeys.IMAGES_OVER_LIMIT)
             raise DropItem("max_images reached")
         try:
             record, new = await maybe_deferred_to_future(deferToThread(self._validate_and_store, item))
         except StorageFailed as exc:
             self.failed = True
-            self.stats.inc_value("studio/images_not_written")
+            self.stats.inc_value(statkeys.IMAGES_NOT_WRITTEN)
             storage_failed(self.crawler, exc)
             raise DropItem(str(exc)) from None
         except OverLimit:
-            self.stats.inc_value("studio/images_over_limit")
+            self.stats.inc_value(statkeys.IMAGES_OVER_LIMIT)
             raise DropItem("max_images reached") from None
         except Rejected as exc:
-            self.stats.inc_value(f"studio/rejected/{exc.reason}")
-            self.stats.inc_value(f"studio/domain/{host}/rejected")
+            self.stats.inc_value(statkeys.rejected(exc.reason))
+            self.stats.inc_value(statkeys.domain(host, "rejected"))
             raise DropItem(f"{exc.reason}: {item.url}") from None
         if new:
-            self.stats.inc_value("studio/stored")
-            self.stats.inc_value("studio/bytes_stored", len(item.body))
-            self.stats.inc_value(f"studio/domain/{host}/stored")
+            self.stats.inc_value(statkeys.STORED)
+            self.stats.inc_value(statkeys.BYTES_STORED, len(item.body))
+            self.stats.inc_value(statkeys.domain(host, "stored"))
             if self.max_images and self.stored >= self.max_images and not self.closing:
                 self.closing = True
                 deferred_from_coro(self.crawler.engine.close_spider_async(reason="max_images"))
         else:
-            self.stats.inc_value("studio/duplicates")
+            self.stats.inc_value(statkeys.DUPLICATES)
         return record
 
     def _validate_and_store(self, item: ImageItem) -> tuple[dict, bool]:

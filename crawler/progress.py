@@ -13,6 +13,8 @@ from collections import deque
 from scrapy import signals
 from twisted.internet import task
 
+from crawler import stats as statkeys
+
 
 class ProgressLine:
     def __init__(self, crawler, interval: float):
@@ -41,7 +43,7 @@ class ProgressLine:
             self.loop.stop()
         # A crawl that fetched no page has no progress to tell: its end line or error says why.
         get = self.crawler.stats.get_value
-        if self.shown or get("studio/pages", 0) or get("studio/pages_not_html", 0):
+        if self.shown or get(statkeys.PAGES, 0) or get(statkeys.PAGES_NOT_HTML, 0):
             self.show(final=True)
 
     def pending(self) -> int:
@@ -71,13 +73,13 @@ class ProgressLine:
 
     def line(self) -> str:
         get = self.crawler.stats.get_value
-        rejected = sum(v for k, v in self.crawler.stats.get_stats().items() if k.startswith("studio/rejected/"))
+        rejected = sum(v for k, v in self.crawler.stats.get_stats().items() if k.startswith(statkeys.REJECTED))
         now = time.monotonic()
         elapsed = max(now - self.started, 1e-6)
-        stored = get("studio/stored", 0)
+        stored = get(statkeys.STORED, 0)
         return (
-            f"crawl: {get('studio/pages', 0)} pages, {get('studio/images_found', 0)} images found, "
-            f"{stored} stored, {get('studio/duplicates', 0)} duplicates, {rejected} rejected "
+            f"crawl: {get(statkeys.PAGES, 0)} pages, {get(statkeys.IMAGES_FOUND, 0)} images found, "
+            f"{stored} stored, {get(statkeys.DUPLICATES, 0)} duplicates, {rejected} rejected "
             f"({stored / elapsed:.1f} img/s, {self.eta(now)}, {elapsed:.0f}s)"
         )
 

@@ -14,6 +14,8 @@ import time
 from scrapy import signals
 from scrapy.exceptions import DontCloseSpider, NotConfigured
 
+from crawler import stats as statkeys
+
 
 class SharedQueueIdleGrace:
     def __init__(self, crawler, grace_s: float):
@@ -39,5 +41,5 @@ class SharedQueueIdleGrace:
         if self.idle_since is None:
             self.idle_since = now
         if now - self.idle_since < self.grace_s:
-            self.crawler.stats.inc_value("studio/redis_idle_waits")
+            self.crawler.stats.inc_value(statkeys.REDIS_IDLE_WAITS)
             raise DontCloseSpider

@@ -22,6 +22,8 @@ from scrapy import signals
 from scrapy.exceptions import NotConfigured
 from twisted.internet import task
 
+from crawler import stats as statkeys
+
 HEARTBEAT_S = 5.0
 EXPIRES_S = 30.0  # a worker silent for this long is presumed dead
 
@@ -101,13 +103,13 @@ class WorkerHeartbeat:
         try:
             self.client.zadd(f"{self.prefix}:workers", {self.worker: time.time() + EXPIRES_S})
         except Exception:  # a parser or a Redis error must not stop the crawl
-            self.crawler.stats.inc_value("studio/redis_heartbeat_errors")
+            self.crawler.stats.inc_value(statkeys.REDIS_HEARTBEAT_ERRORS)
 
     def spider_closed(self, spider, reason) -> None:
         if self.loop.running:
             self.loop.stop()
         try:
             closed = self.client.eval(LEAVE, 3, *keys(self.prefix), time.time(), self.worker)
-            self.crawler.stats.set_value("studio/redis_closed_crawl", bool(closed))
+            self.crawler.stats.set_value(statkeys.REDIS_CLOSED_CRAWL, bool(closed))
         except Exception:  # a parser or a Redis error must not stop the crawl
-            self.crawler.stats.inc_value("studio/redis_heartbeat_errors")
+            self.crawler.stats.inc_value(statkeys.REDIS_HEARTBEAT_ERRORS)

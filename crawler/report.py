@@ -1,5 +1,5 @@
-"""What a finished crawl reports: `stats.json` (our counters by name) and the end line, and the
-one reader of those files, `list_crawls`.
+"""What a finished crawl reports: `stats.json` (a `crawler.stats.CrawlStats`) and the end line,
+and the readers of those files, `list_crawls` and `crawl_stats`.
 
 The end line says why the crawl stopped, and when a limit stopped it early, how much it left
 and which setting to raise. Each crawl writes `<crawl dir>/<UTC timestamp>/stats.json`
@@ -14,6 +14,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from crawler import stats as statkeys
+from crawler.stats import CrawlStats
 from records import read_json
 
 STATS_FILE = "stats.json"
@@ -25,12 +27,17 @@ class Crawl:
 
     id: str
     path: Path  # the crawl's folder
-    stats: dict[str, Any] | None  # its stats.json; None when damaged (edited or truncated by hand)
+    stats: CrawlStats | None  # its stats.json; None when damaged (edited or truncated by hand)
+
+
+def crawl_stats(crawl_dir: Path, crawl_id: str) -> CrawlStats | None:
+    """The stats of crawl `crawl_id`; None when it wrote none or they cannot be read."""
+    return CrawlStats.from_dict(read_json(Path(crawl_dir) / crawl_id / STATS_FILE))
 
 
 def list_crawls(crawl_dir: Path) -> list[Crawl]:
     """Every finished crawl under `crawl_dir` (a workspace's `crawl/`), oldest first."""
-    return [Crawl(p.parent.name, p.parent, read_json(p))
+    return [Crawl(p.parent.name, p.parent, CrawlStats.from_dict(read_json(p)))
             for p in sorted(Path(crawl_dir).glob(f"*/{STATS_FILE}"))]
 
 
@@ -43,87 +50,87 @@ def summarize(
     resumed: bool,
     known: set[str],
     image_domains: list[str] = (),  # type: ignore[assignment]
-) -> dict[str, Any]:
-    """The `stats.json` of a crawl: our counters by name, plus Scrapy's raw stats."""
+) -> CrawlStats:
+    """The `stats.json` of a crawl from Scrapy's raw stats: our counters by name, plus Scrapy's."""
 
     def prefixed(prefix: str) -> dict[str, Any]:
         return {k[len(prefix):]: v for k, v in sorted(raw.items()) if k.startswith(prefix)}
 
     domains_stats: dict[str, dict[str, int]] = {}
-    for key, value in prefixed("studio/domain/").items():
+    for key, value in prefixed(statkeys.DOMAIN).items():
         host, _, counter = key.rpartition("/")
         domains_stats.setdefault(host, {})[counter] = value
     queued = max(0, raw.get("scheduler/enqueued", 0) - raw.get("scheduler/dequeued", 0))
     responses = raw.get("response_received_count", 0)
-    return {
-        "started_at": started_at.isoformat(timespec="seconds").replace("+00:00", "Z"),
-        "duration_s": round(duration, 3),
-        "finish_reason": raw.get("finish_reason"),
-        "resumed": resumed,
-        "start_urls": start_urls,
-        "start_pages": dict(raw.get("studio/start_pages") or {}),  # start URL -> "ok" or why not
-        "allowed_domains": domains,
-        "image_domains": list(image_domains),
-        "known_urls_at_start": len(known),
-        "pages": raw.get("studio/pages", 0),
-        "pages_from_cache": raw.get("studio/pages_from_cache", 0),
-        "pages_not_html": raw.get("studio/pages_not_html", 0),
-        "pages_left": raw.get("studio/pages_left", 0),
-        "links_too_deep": raw.get("studio/links_too_deep", 0),
-        "requests_left": queued,
-        "sitemaps": raw.get("studio/sitemaps", 0),
-        "sitemap_pages": raw.get("studio/sitemap_pages", 0),
-        "malformed_urls": raw.get("studio/malformed_urls", 0),
-        "images_found": raw.get("studio/images_found", 0),
-        "images_known": raw.get("studio/images_known", 0),
-        "images_offsite": raw.get("studio/images_offsite", 0),
-        "images_offsite_hosts": prefixed("studio/images_offsite_host/"),
-        "images_downloaded": raw.get("studio/images_downloaded", 0),
-        "images_not_written": raw.get("studio/images_not_written", 0),
-        "stored": raw.get("studio/stored", 0),
-        "duplicates": raw.get("studio/duplicates", 0),
-        "rejected": prefixed("studio/rejected/"),
-        "failed_images": prefixed("studio/failed/images/"),
-        "failed_pages": prefixed("studio/failed/pages/"),
-        "failed_sitemaps": prefixed("studio/failed/sitemaps/"),
-        "bytes_downloaded": raw.get("studio/bytes_downloaded", 0),
-        "bytes_stored": raw.get("studio/bytes_stored", 0),
-        "domains": domains_stats,
-        "robots": prefixed("studio/robots/"),
-        "crawl_delay": prefixed("studio/crawl_delay/"),
-        "requests_per_s": round(responses / duration, 3) if duration > 0 else 0.0,
-        "http_status": prefixed("downloader/response_status_count/"),
-        "conditional_304": raw.get("httpcache/revalidate", 0),
-        "retries": raw.get("retry/count", 0),
-        "robots_forbidden": raw.get("robotstxt/forbidden", 0),
-        "offsite_filtered": raw.get("offsite/filtered", 0),
-        "job_bad_entries": raw.get("studio/job_bad_entries", 0),
-        "storage_error": raw.get("studio/storage_error", ""),
-        "scrapy": {k: v for k, v in raw.items() if not k.startswith("studio/")},
-    }
+    return CrawlStats(
+        started_at=started_at.isoformat(timespec="seconds").replace("+00:00", "Z"),
+        duration_s=round(duration, 3),
+        finish_reason=raw.get("finish_reason"),
+        resumed=resumed,
+        start_urls=start_urls,
+        start_pages=dict(raw.get(statkeys.START_PAGES) or {}),
+        allowed_domains=domains,
+        image_domains=list(image_domains),
+        known_urls_at_start=len(known),
+        pages=raw.get(statkeys.PAGES, 0),
+        pages_from_cache=raw.get(statkeys.PAGES_FROM_CACHE, 0),
+        pages_not_html=raw.get(statkeys.PAGES_NOT_HTML, 0),
+        pages_left=raw.get(statkeys.PAGES_LEFT, 0),
+        links_too_deep=raw.get(statkeys.LINKS_TOO_DEEP, 0),
+        requests_left=queued,
+        sitemaps=raw.get(statkeys.SITEMAPS, 0),
+        sitemap_pages=raw.get(statkeys.SITEMAP_PAGES, 0),
+        malformed_urls=raw.get(statkeys.MALFORMED_URLS, 0),
+        images_found=raw.get(statkeys.IMAGES_FOUND, 0),
+        images_known=raw.get(statkeys.IMAGES_KNOWN, 0),
+        images_offsite=raw.get(statkeys.IMAGES_OFFSITE, 0),
+        images_offsite_hosts=prefixed(statkeys.IMAGES_OFFSITE_HOST),
+        images_downloaded=raw.get(statkeys.IMAGES_DOWNLOADED, 0),
+        images_not_written=raw.get(statkeys.IMAGES_NOT_WRITTEN, 0),
+        stored=raw.get(statkeys.STORED, 0),
+        duplicates=raw.get(statkeys.DUPLICATES, 0),
+        rejected=prefixed(statkeys.REJECTED),
+        failed_images=prefixed(f"{statkeys.FAILED}images/"),
+        failed_pages=prefixed(f"{statkeys.FAILED}pages/"),
+        failed_sitemaps=prefixed(f"{statkeys.FAILED}sitemaps/"),
+        bytes_downloaded=raw.get(statkeys.BYTES_DOWNLOADED, 0),
+        bytes_stored=raw.get(statkeys.BYTES_STORED, 0),
+        domains=domains_stats,
+        robots=prefixed(statkeys.ROBOTS),
+        crawl_delay=prefixed(statkeys.CRAWL_DELAY),
+        requests_per_s=round(responses / duration, 3) if duration > 0 else 0.0,
+        http_status=prefixed("downloader/response_status_count/"),
+        conditional_304=raw.get("httpcache/revalidate", 0),
+        retries=raw.get("retry/count", 0),
+        robots_forbidden=raw.get("robotstxt/forbidden", 0),
+        offsite_filtered=raw.get("offsite/filtered", 0),
+        job_bad_entries=raw.get(statkeys.JOB_BAD_ENTRIES, 0),
+        storage_error=raw.get(statkeys.STORAGE_ERROR, ""),
+        scrapy={k: v for k, v in raw.items() if not k.startswith(statkeys.PREFIX)},
+    )
 
 
-def end_line(stats: dict[str, Any], max_pages: int, max_images: int, depth: int) -> str:
+def end_line(stats: CrawlStats, max_pages: int, max_images: int, depth: int) -> str:
     """One line: why the crawl stopped and, if a limit stopped it, what to raise; then the
     images skipped on hosts not allowed, and how to allow them."""
     return _why_stopped(stats, max_pages, max_images, depth) + _offsite_note(stats)
 
 
-def _why_stopped(stats: dict[str, Any], max_pages: int, max_images: int, depth: int) -> str:
+def _why_stopped(stats: CrawlStats, max_pages: int, max_images: int, depth: int) -> str:
     failure = start_failure(stats)
     if failure:
         return f"failed: {failure}"
-    reason = stats.get("finish_reason")
+    reason = stats.finish_reason
     if reason == "max_images":
-        return (f"stopped at max_images={max_images}; {stats['requests_left']} requests left in the queue "
+        return (f"stopped at max_images={max_images}; {stats.requests_left} requests left in the queue "
                 f"— raise [crawl] max_images (or --max-images)")
     if reason != "finished":
         return f"stopped: {reason}; run `studio crawl` again to resume"
-    if stats.get("pages_left"):
-        return (f"stopped at max_pages={max_pages}; {stats['pages_left']} pages left "
+    if stats.pages_left:
+        return (f"stopped at max_pages={max_pages}; {stats.pages_left} pages left "
                 f"— raise [crawl] max_pages (or --max-pages)")
-    if stats.get("links_too_deep"):
-        return (f"finished: nothing left within depth={depth}; {stats['links_too_deep']} links deeper "
+    if stats.links_too_deep:
+        return (f"finished: nothing left within depth={depth}; {stats.links_too_deep} links deeper "
                 f"were not followed — raise [crawl] depth (or --depth) to follow them")
     return "finished: every page reachable within the allowed hosts was crawled"
 
@@ -131,12 +138,12 @@ def _why_stopped(stats: dict[str, Any], max_pages: int, max_images: int, depth: 
 MAX_HOSTS_NAMED = 3
 
 
-def _offsite_note(stats: dict[str, Any]) -> str:
+def _offsite_note(stats: CrawlStats) -> str:
     """`; 12 images skipped on other hosts (cdn.example.org 10, …) — allow them with …`."""
-    skipped = stats.get("images_offsite", 0)
+    skipped = stats.images_offsite
     if not skipped:
         return ""
-    hosts = sorted((stats.get("images_offsite_hosts") or {}).items(), key=lambda kv: (-kv[1], kv[0]))
+    hosts = sorted(stats.images_offsite_hosts.items(), key=lambda kv: (-kv[1], kv[0]))
     named = ", ".join(f"{host} {n}" for host, n in hosts[:MAX_HOSTS_NAMED])
     if len(hosts) > MAX_HOSTS_NAMED:
         named += f", {len(hosts) - MAX_HOSTS_NAMED} more hosts"
@@ -167,16 +174,16 @@ FAILURE_WORDS = {
 }
 
 
-def start_failure(stats: dict[str, Any]) -> str | None:
+def start_failure(stats: CrawlStats) -> str | None:
     """What failed, in one line, when every start page failed and no page at all was crawled
     (a dead or mistyped site); None otherwise (a resumed crawl's start pages are not asked again)."""
-    outcomes = stats.get("start_pages") or {}
-    starts = stats.get("start_urls") or list(outcomes)
-    if not starts or stats.get("pages") or stats.get("pages_not_html"):
+    outcomes = stats.start_pages
+    starts = stats.start_urls or list(outcomes)
+    if not starts or stats.pages or stats.pages_not_html:
         return None
     if any(outcomes.get(url) in (None, "ok") for url in starts):
         return None
-    robots = stats.get("robots") or {}
+    robots = stats.robots
     parts = [f"{url} ({_failure_words(url, outcomes[url], robots)})" for url in starts]
     return "no start page could be fetched: " + ", ".join(parts)
 

@@ -18,6 +18,8 @@ from scrapy.robotstxt import RobotParser
 from scrapy.utils.httpobj import urlparse_cached
 from twisted.internet.defer import Deferred
 
+from crawler import stats as statkeys
+
 
 class FixedVerdict(RobotParser):
     """A robots.txt answer that does not depend on the URL (allow all or disallow all)."""
@@ -75,4 +77,4 @@ class StrictRobotsTxtMiddleware(RobotsTxtMiddleware):
 
     def _count(self, netloc: str, outcome: str) -> None:
         host = netloc.rsplit(":", 1)[0] if not netloc.endswith("]") else netloc
-        self._stats.set_value(f"studio/robots/{host}", outcome)
+        self._stats.set_value(statkeys.robots(host), outcome)

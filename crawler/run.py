@@ -7,6 +7,7 @@ the `studio crawl` command is that process.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import importlib.util
 import json
 import logging
@@ -18,13 +19,13 @@ import warnings
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 from urllib.parse import urlsplit
 
 from crawler.config import CrawlConfig
 from crawler.errors import CrawlError
 from crawler.redis_scope import frontier_prefix
 from crawler.report import STATS_FILE, end_line, start_failure, summarize
+from crawler.stats import STORAGE_ERROR, CrawlStats
 from crawler.store import RawStore, StorageFailed
 from records import iter_jsonl, write_atomic
 
@@ -32,15 +33,14 @@ JOB_META = "studio-job.json"
 # Bumped when the job dir's format changes: a job of another format is discarded, never read
 # (format 1 held pickled queues and a pickled spider.state).
 JOB_FORMAT = 2
-STORAGE_KEY = "studio/storage_error"
 WORKER_ID = f"{socket.gethostname()}:{os.getpid()}"
 # Finish reasons after which the crawl is complete and its job dir can go.
 COMPLETE_REASONS = {"finished", "max_images"}
 
 
-@dataclass
+@dataclass(frozen=True)
 class CrawlResult:
-    stats: dict[str, Any]  # what stats.json holds
+    stats: CrawlStats  # what stats.json holds
     stats_path: Path
     interrupted: bool  # stopped early (Ctrl-C, SIGTERM): the next crawl resumes
 
@@ -158,17 +158,17 @@ def run_crawl(
         # fetched again anyway (manifest), so the next crawl starts over cheaply.
         shutil.rmtree(crawl_dir / "job", ignore_errors=True)
     stats = summarize(raw_stats, started_at, duration, start_urls, domains, resumed, known, image_domains)
-    stats["frontier"] = {"prefix": prefix, "fresh": fresh_frontier} if cfg.redis_url else None
-    stats["end"] = end_line(stats, cfg.max_pages, cfg.max_images, cfg.depth)
+    stats = dataclasses.replace(stats, frontier={"prefix": prefix, "fresh": fresh_frontier} if cfg.redis_url else None)
+    stats = dataclasses.replace(stats, end=end_line(stats, cfg.max_pages, cfg.max_images, cfg.depth))
     stats_path = run_dir / STATS_FILE
     try:
-        write_atomic(stats_path, (json.dumps(stats, indent=2, sort_keys=True, default=str) + "\n").encode())
+        write_atomic(stats_path, (json.dumps(stats.to_dict(), indent=2, sort_keys=True, default=str) + "\n").encode())
     except OSError as exc:
         if reason != "storage_error":
             raise CrawlError(str(StorageFailed(stats_path, exc))) from None
     if reason == "storage_error":
         raise CrawlError(
-            f"{raw_stats.get(STORAGE_KEY)}; stopped after storing {stats['stored']} images "
+            f"{raw_stats.get(STORAGE_ERROR)}; stopped after storing {stats.stored} images "
             "(each one complete and in raw/manifest.jsonl); free space or fix the folder, then crawl again"
         )
     failure = start_failure(stats)

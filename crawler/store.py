@@ -9,16 +9,11 @@ pipeline stores from worker threads. A failed write (full or read-only disk) rai
 from __future__ import annotations
 
 import hashlib
-import json
-import os
 import threading
 from pathlib import Path
 
-from records import iter_jsonl, write_atomic
-
-MANIFEST_FIELDS = (
-    "url", "page_url", "sha256", "path", "width", "height", "bytes", "content_type", "fetched_at", "alt",
-)
+from crawler.manifest import MANIFEST, known_urls
+from records import append_jsonl, write_atomic
 
 
 class StorageFailed(Exception):
@@ -31,27 +26,18 @@ class StorageFailed(Exception):
 
 
 class JsonlLog:
-    """Append-only JSONL file, one locked, flushed and fsynced write per line."""
+    """Append-only JSONL file shared by the pipeline's threads: `records.append_jsonl` (one
+    flushed and fsynced write per line, no torn line left on failure) under a lock."""
 
     def __init__(self, path: Path):
         self.path = path
         self._lock = threading.Lock()
 
     def append(self, obj: dict) -> None:
-        """Append one line; on failure the file is cut back so no torn line stays (StorageFailed)."""
-        line = (json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False) + "\n").encode()
+        """Append one line, or StorageFailed naming the file."""
         with self._lock:
             try:
-                self.path.parent.mkdir(parents=True, exist_ok=True)
-                with open(self.path, "ab") as f:
-                    start = f.tell()
-                    try:
-                        f.write(line)
-                        f.flush()
-                        os.fsync(f.fileno())
-                    except OSError:
-                        f.truncate(start)
-                        raise
+                append_jsonl(self.path, obj)
             except OSError as exc:
                 raise StorageFailed(self.path, exc) from exc
 
@@ -61,7 +47,7 @@ class RawStore:
 
     def __init__(self, raw_dir: Path):
         self.raw_dir = raw_dir
-        self.manifest = JsonlLog(raw_dir / "manifest.jsonl")
+        self.manifest = JsonlLog(raw_dir / MANIFEST)
         self._lock = threading.Lock()
         self._writing: set[str] = set()
 
@@ -92,4 +78,4 @@ class RawStore:
         (self.raw_dir / sha256[:2] / f"{sha256}.{ext}").unlink(missing_ok=True)
 
     def known_urls(self) -> set[str]:
-        return {m["url"] for m in iter_jsonl(self.manifest.path) if "url" in m}
+        return known_urls(self.manifest.path)

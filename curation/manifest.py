@@ -1,25 +1,8 @@
-"""Reading the crawler's raw/manifest.jsonl (one line per image URL; see docs/architecture.md)."""
+"""The crawl's raw/manifest.jsonl as curation reads it: through its owner, `crawler.manifest`
+(the one module of the crawler curation may import; see docs/architecture.md)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
+from crawler.manifest import read_manifest, sources_by_sha
 
-from records import iter_jsonl
-
-REQUIRED = ("sha256", "path")
-
-
-def read_manifest(path: Path) -> Iterator[dict]:
-    """Valid manifest lines; torn or incomplete lines (a killed crawler) are skipped."""
-    for obj in iter_jsonl(path):
-        if all(isinstance(obj.get(k), str) for k in REQUIRED):
-            yield obj
-
-
-def sources_by_sha(path: Path) -> dict[str, dict]:
-    """One entry per stored image (identical bytes from several URLs: the first URL wins)."""
-    out: dict[str, dict] = {}
-    for m in read_manifest(path):
-        out.setdefault(m["sha256"], m)
-    return out
+__all__ = ["read_manifest", "sources_by_sha"]  # for curation.catalog.queries, which imports them here

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from filelock import FileLock, Timeout
 
+from crawler.manifest import MANIFEST, sources_by_sha
 from curation.catalog import (
     domain_of,
     ensure_saved_views,
@@ -24,7 +25,6 @@ from curation.config import CurateConfig
 from curation.decide import group_duplicates, refresh_decisions, update_uniqueness
 from curation.detectors import get_detector
 from curation.errors import CurationError
-from curation.manifest import sources_by_sha
 from curation.pool import run_pool
 from curation.process import ANALYSIS, SourceResult
 from curation.rules import rejections, rule_uses
@@ -69,7 +69,7 @@ def curate(workspace_root: Path | str, cfg: CurateConfig, progress: bool = True,
     """Run curation on the workspace (the caller holds the "catalog" lock)."""
     root = Path(workspace_root).expanduser().resolve()
     get_detector(cfg.detector, cfg.cascade or None)  # fail now (missing cascade), not in a worker
-    manifest = sources_by_sha(root / "raw" / "manifest.jsonl")
+    manifest = sources_by_sha(root / "raw" / MANIFEST)
     ds, sources = open_catalog(root), open_sources(root)
     update_info(ds, pollution_threshold=cfg.pollution_threshold)
     sync_app_tags(ds)

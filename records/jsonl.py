@@ -1,5 +1,5 @@
 """Append-only JSONL records (one JSON object a line): the reader that survives a killed writer,
-and the plain appender."""
+and the one appender (crawler.store.JsonlLog locks it for threads; gan keeps a twin)."""
 
 from __future__ import annotations
 
@@ -24,10 +24,17 @@ def iter_jsonl(path: Path) -> Iterator[dict]:
 
 
 def append_jsonl(path: Path, obj: object) -> None:
-    """Append one JSON line; a single write() of a full line, flushed and fsynced."""
+    """Append one JSON line (UTF-8): a single write() of a full line, flushed and fsynced. When
+    the write fails (a full disk), the file is cut back to where it was, so no torn line stays,
+    and the OSError is raised."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    line = json.dumps(obj, sort_keys=True, separators=(",", ":")) + "\n"
-    with open(path, "a", encoding="utf-8") as f:
-        f.write(line)
-        f.flush()
-        os.fsync(f.fileno())
+    line = (json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False) + "\n").encode()
+    with open(path, "ab") as f:
+        start = f.tell()
+        try:
+            f.write(line)
+            f.flush()
+            os.fsync(f.fileno())
+        except OSError:
+            f.truncate(start)
+            raise

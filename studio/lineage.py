@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from crawler.report import list_crawls
+from crawler.stats import CrawlStats
 from curation.export import export_of_data, export_shas, read_export_stats
 from gan.rundir import read_run_record
 from records import read_json, write_atomic_json
@@ -26,13 +27,13 @@ def crawls(ws: Workspace) -> list[dict[str, Any]]:
     """Every finished crawl (crawl/<id>/stats.json), oldest first: id, start URLs, what it stored."""
     out = []
     for crawl in list_crawls(ws.crawl_dir):
-        stats = crawl.stats or {}
+        stats = crawl.stats or CrawlStats(started_at=None)  # a damaged stats.json: the crawl, no numbers
         out.append({
             "crawl": crawl.id,
-            "started_at": stats.get("started_at"),
-            "start_urls": stats.get("start_urls", []),
-            "pages": stats.get("pages", 0),
-            "stored": stats.get("stored", 0),
+            "started_at": stats.started_at,
+            "start_urls": stats.start_urls,
+            "pages": stats.pages,
+            "stored": stats.stored,
         })
     return out
 

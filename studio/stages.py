@@ -1,7 +1,8 @@
 """The pipeline's stages: each calls one package's public functions and returns what it did.
 
-crawl runs `studio crawl` in a child process (Scrapy's reactor starts once per process, and a
-crash there cannot take the pipeline with it); curate, export, train and evaluate run in-process.
+crawl runs `studio crawl --report FILE` in a child process (Scrapy's reactor starts once per
+process, and a crash there cannot take the pipeline with it) and reads what it did from that
+report and the crawl's stats.json, never from its output; curate, export, train and evaluate run in-process.
 Every result is a frozen dataclass of studio.outcomes with a one-line `summary`, recorded in
 pipeline.json. The train stage has its own module (studio.train_stage).
 """
@@ -10,10 +11,12 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
-from crawler.report import list_crawls
+from crawler.report import crawl_stats
 from curation.export import export_shas, list_exports
+from studio.commands.crawl import INTERRUPTED, read_report
 from studio.errors import UserError
 from studio.lineage import crawls, label_state, write_export_lineage
 from studio.models import current, current_checkpoint, promote
@@ -36,45 +39,44 @@ def crawl_stage(ctx: Context) -> CrawlOutcome:
     ws = ctx.ws
     if not ctx.cfg.sources.urls:
         raise UserError(f"no sources to crawl: set [sources] urls in {ws.config_path}")
-    before = {c.id for c in list_crawls(ws.crawl_dir)}
-    proc = subprocess.run(
-        [sys.executable, "-m", "studio", "crawl", "--workspace", str(ws.root)],
-        capture_output=True, text=True, check=False,
-    )
-    if proc.returncode != 0:
-        lines = [ln for ln in proc.stderr.splitlines() if ln.strip()]
-        errors = [ln for ln in lines if "error" in ln.lower()]
-        raise UserError(f"crawl exited with status {proc.returncode}: "
-                        f"{(errors or lines or ['no message'])[-1].removeprefix('studio: error: ')}")
-    new = [c for c in list_crawls(ws.crawl_dir) if c.id not in before]
-    if not new:
-        raise UserError("crawl wrote no stats.json")
-    stats = new[-1].stats or {}
-    failed_pages = stats.get("failed_pages") or {}
+    with tempfile.TemporaryDirectory(prefix="studio-crawl-") as tmp:
+        report_path = Path(tmp) / "report.json"
+        proc = subprocess.run(
+            [sys.executable, "-m", "studio", "crawl", "--workspace", str(ws.root), "--report", str(report_path)],
+            capture_output=True, text=True, check=False,
+        )
+        report = read_report(report_path)
+    if report is None:  # it crashed before it could say what happened: its traceback's last line
+        lines = [ln for ln in proc.stderr.splitlines() if ln.strip()] or ["no message"]
+        raise UserError(f"crawl exited with status {proc.returncode}: {lines[-1]}")
+    if report.error is not None or report.interrupted or report.crawl is None:
+        why = report.error or (INTERRUPTED if report.interrupted else "it finished no crawl")
+        raise UserError(f"crawl exited with status {proc.returncode}: {why}")
+    stats = crawl_stats(ws.crawl_dir, report.crawl)
+    if stats is None:
+        raise UserError(f"crawl {report.crawl} wrote no readable stats.json")
     # Scrapy's HTTP cache answers for pages it cannot download ("error recovery"): such a crawl
     # "succeeds" on stale pages. If no page came from the server, the sources are down: stop here.
-    from_cache = (stats.get("scrapy") or {}).get("httpcache/errorrecovery", 0)
-    errors = {k: v for k, v in failed_pages.items() if k != "robots"}
-    if stats.get("pages", 0) - from_cache <= 0 and (errors or from_cache):
+    from_cache = stats.pages_recovered_from_cache
+    errors = {k: v for k, v in stats.failed_pages.items() if k != "robots"}
+    if stats.pages - from_cache <= 0 and (errors or from_cache):
         why = ", ".join([f"{k} x{v}" for k, v in errors.items()]
                         + ([f"{from_cache} answered from the HTTP cache after download errors"] if from_cache else []))
-        raise UserError(f"no page of {', '.join(stats.get('start_urls', []))} could be fetched ({why}); "
-                        "is the site up?")
-    rejected = stats.get("rejected") or {}
+        raise UserError(f"no page of {', '.join(stats.start_urls)} could be fetched ({why}); is the site up?")
     return CrawlOutcome(
-        summary=f"{stats.get('stored', 0)} new images from {stats.get('pages', 0)} pages "
-                f"({stats.get('images_known', 0)} already known and not downloaded again, "
-                f"{stats.get('duplicates', 0)} duplicates, {sum(rejected.values())} rejected)",
-        crawl=new[-1].id,
-        start_urls=stats.get("start_urls", []),
-        pages=stats.get("pages", 0),
-        new_images=stats.get("stored", 0),
-        already_known=stats.get("images_known", 0),
-        downloaded=stats.get("images_downloaded", 0),
-        duplicates=stats.get("duplicates", 0),
-        rejected=rejected,
-        failed_images=stats.get("failed_images") or {},
-        failed_pages=failed_pages,
+        summary=f"{stats.stored} new images from {stats.pages} pages "
+                f"({stats.images_known} already known and not downloaded again, "
+                f"{stats.duplicates} duplicates, {stats.rejected_total} rejected)",
+        crawl=report.crawl,
+        start_urls=stats.start_urls,
+        pages=stats.pages,
+        new_images=stats.stored,
+        already_known=stats.images_known,
+        downloaded=stats.images_downloaded,
+        duplicates=stats.duplicates,
+        rejected=stats.rejected,
+        failed_images=stats.failed_images,
+        failed_pages=stats.failed_pages,
     )
 
 

@@ -39,9 +39,10 @@ FLOORS: dict[str, Floor] = {
     "records": Floor(_f()),
     "crawler": Floor(_f("records", "scrapy", "twisted", "w3lib", "queuelib", "lxml", "PIL", "redis",
                         "scrapy_redis", "itemadapter")),
-    # bson/pymongo: fiftyone's MongoDB driver (ObjectId columns, the supervisor's ping).
-    "curation": Floor(_f("records", "cv2", "numpy", "PIL", "imagehash", "fiftyone", "bson", "pymongo",
-                         "filelock", "platformdirs", "tqdm", "torch"),
+    # bson/pymongo: fiftyone's MongoDB driver (ObjectId columns, the supervisor's ping). Of the
+    # crawler beside it, only the reader of the manifest it curates (stdlib and records only).
+    "curation": Floor(_f("records", "crawler.manifest", "cv2", "numpy", "PIL", "imagehash", "fiftyone", "bson",
+                         "pymongo", "filelock", "platformdirs", "tqdm", "torch"),
                       only_in={"torch": _f("curation/filter_model.py")}),
     # Runs alone on a GPU machine: safetensors for weights; torch-fidelity for FID's Inception, an
     # optional metric imported where it is computed.
@@ -151,6 +152,7 @@ FORBIDDEN = [
     ("crawler", "from curation.catalog import open_catalog"),  # a floor up
     ("crawler", "def f():\n    import fiftyone\n"),  # inside a function counts too
     ("curation", "from gan.models import Generator"),
+    ("curation", "from crawler.store import RawStore"),  # the crawler's reader only, not its writer
     ("curation", "import torch"),  # only the filter model may
     ("curation", "from studio.errors import UserError"),
     ("gan", "import streamlit"),
@@ -174,6 +176,7 @@ ALLOWED = [
     ("records", "import json, os\nfrom pathlib import Path\n"),
     ("crawler", "import scrapy\nfrom records import iter_jsonl\nfrom crawler.store import RawStore\n"),
     ("curation", "import cv2\nfrom curation.catalog import funnel\nfrom . import errors\n"),
+    ("curation", "from crawler.manifest import sources_by_sha\n"),
     ("gan", "import torch\ndef f():\n    from safetensors.torch import load_file\n"),
     ("app", "import streamlit as st\nfrom studio.models import current\nfrom curation.catalog import set_label\n"),
     ("studio", "import typer\nfrom curation.files import read_upload\nfrom gan.sampling import grid_image\n"),

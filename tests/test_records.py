@@ -5,7 +5,11 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
+from crawler.manifest import read_manifest, sources_by_sha
 from crawler.report import list_crawls
+from crawler.stats import CrawlStats
 from records import append_jsonl, iter_jsonl, read_json, write_atomic, write_atomic_json
 from studio.models import current, promote
 from studio.workspace import Workspace
@@ -49,8 +53,31 @@ def test_list_crawls_oldest_first_a_damaged_one_has_no_stats(tmp_path):
     (crawl_dir / "20260104T000000Z" / "stats.json").write_text("{")
     found = list_crawls(crawl_dir)
     assert [c.id for c in found] == ["20260101T000000Z", "20260102T000000Z", "20260104T000000Z"]
-    assert [c.stats for c in found] == [{"stored": 1}, {"stored": 2}, None]
+    assert [c.stats and c.stats.stored for c in found] == [1, 2, None]
+    assert found[0].stats.pages == 0 and found[0].stats.rejected == {}  # keys an older crawl lacks
     assert list_crawls(tmp_path / "nothing") == []
+
+
+def test_crawl_stats_round_trip_and_a_wrong_kind_of_value_is_damage():
+    stats = CrawlStats(stored=3, rejected={"too_small": 2}, start_urls=["http://x/"], frontier=None)
+    assert CrawlStats.from_dict(stats.to_dict()) == stats and stats.rejected_total == 2
+    assert CrawlStats.from_dict({**stats.to_dict(), "unknown": 1}) == stats
+    assert CrawlStats.from_dict({"stored": "three"}) is None and CrawlStats.from_dict([1]) is None
+
+
+def test_append_jsonl_cuts_back_a_failed_write(tmp_path, monkeypatch):
+    import os
+
+    path = tmp_path / "log.jsonl"
+    append_jsonl(path, {"a": "é"})
+
+    def full(_fd):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "fsync", full)
+    with pytest.raises(OSError):
+        append_jsonl(path, {"a": 2})
+    assert path.read_text(encoding="utf-8") == '{"a":"é"}\n' and list(iter_jsonl(path)) == [{"a": "é"}]
 
 
 def test_the_promoted_model_reads_back_and_a_damaged_pointer_is_none(tmp_path):
@@ -62,3 +89,14 @@ def test_the_promoted_model_reads_back_and_a_damaged_pointer_is_none(tmp_path):
     assert json.loads(ws.current_model.read_text())["run"] == "runs/00001-x"
     ws.current_model.write_text('{"checkpoint": "x"}')  # no run: not a pointer
     assert current(ws) is None
+
+
+def test_the_manifest_reader_skips_lines_that_name_no_file(tmp_path):
+    path = tmp_path / "raw" / "manifest.jsonl"
+    append_jsonl(path, {"url": "u1", "sha256": "a", "path": "raw/a.png"})
+    append_jsonl(path, {"url": "u2"})  # incomplete
+    append_jsonl(path, {"url": "u3", "sha256": "a", "path": "raw/a.png"})
+    with open(path, "a") as f:
+        f.write('{"url": "u4", "sha')  # torn
+    assert [m["url"] for m in read_manifest(path)] == ["u1", "u3"]
+    assert sources_by_sha(path)["a"]["url"] == "u1"

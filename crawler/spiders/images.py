@@ -19,6 +19,7 @@ from scrapy.http import HtmlResponse, Response, TextResponse
 from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.python.failure import Failure
 
+from crawler import stats as statkeys
 from crawler.extract import (
     UNSUPPORTED_EXTS,
     find_images,
@@ -31,7 +32,7 @@ from crawler.httpcache import LASTMOD
 from crawler.items import ImageItem
 from crawler.links import find_links
 from crawler.offsite import KIND
-from crawler.sitemaps import MAX_SITEMAPS, read_sitemap
+from crawler.sitemap_gate import SitemapGate
 
 IMAGE_ACCEPT = "image/webp,image/png,image/jpeg,image/gif;q=0.9,*/*;q=0.5"
 DEPTH = "studio_depth"  # meta: link depth that counts against `depth` (pagination does not add)
@@ -62,13 +63,7 @@ class ImageSpider(scrapy.Spider):
         self.seen_stylesheets: set[str] = set()
         self.max_pages = max_pages
         self.max_depth = depth
-        self.use_sitemaps = sitemaps
-        self.sitemaps_seen: set[str] = set()
-        self.lastmods: dict[str, str] = {}  # page URL -> <lastmod> of a sitemap
-        # Pages wait until every sitemap is read, so each page request knows its <lastmod>
-        # (a re-crawl then skips unchanged pages instead of racing the sitemap).
-        self.sitemaps_pending = 0
-        self.held: list[tuple[str, int]] = []
+        self.sitemaps = SitemapGate(self.allowed_domains, enabled=sitemaps)  # pages wait for sitemaps
         self.pages_asked: set[str] = set()  # this run, to count the pages a limit left out
         self.pages_left_out: set[str] = set()
         self.too_deep: set[str] = set()
@@ -93,7 +88,7 @@ class ImageSpider(scrapy.Spider):
         if state is None:
             self.state = state = {}
         if self.max_pages and state.get("pages_requested", 0) >= self.max_pages:
-            self.crawler.stats.inc_value("studio/pages_over_limit")
+            self.crawler.stats.inc_value(statkeys.PAGES_OVER_LIMIT)
             if url not in self.pages_asked:
                 self.pages_left_out.add(url)
             return False
@@ -104,21 +99,17 @@ class ImageSpider(scrapy.Spider):
 
     async def start(self) -> AsyncIterator[scrapy.Request]:
         # dont_filter stays False for pages: on resume the seen-set drops pages already crawled.
-        self.held = [(url, 0) for url in self.start_urls]
-        if self.use_sitemaps:
-            for url in self.start_urls:
-                parts = urlsplit(url)
-                for req in self._sitemap_requests([f"{parts.scheme}://{parts.netloc}/sitemap.xml"]):
-                    yield req
+        self.sitemaps.hold([(url, 0) for url in self.start_urls])
+        for url in self.start_urls:
+            parts = urlsplit(url)
+            for req in self._sitemap_requests([f"{parts.scheme}://{parts.netloc}/sitemap.xml"]):
+                yield req
         for req in self._release():
             yield req
 
     def _release(self) -> Iterator[scrapy.Request]:
-        """The held pages, once no sitemap is being read any more."""
-        if self.sitemaps_pending:
-            return
-        held, self.held = self.held, []
-        for url, depth in held:
+        """The pages held at the sitemap gate, once no sitemap is being read any more."""
+        for url, depth in self.sitemaps.release():
             if self._take_page_slot(url):
                 yield from self._safe(self._page_request, url, depth)
 
@@ -126,8 +117,8 @@ class ImageSpider(scrapy.Spider):
         meta = {KIND: "page", DEPTH: depth}
         if url in self.start_urls:
             meta[START] = url
-        if url in self.lastmods:
-            meta[LASTMOD] = self.lastmods[url]
+        if lastmod := self.sitemaps.lastmod(url):
+            meta[LASTMOD] = lastmod
         return scrapy.Request(url, callback=self.parse, errback=self.page_failed, meta=meta)
 
     # --- sitemaps -----------------------------------------------------------------------------
@@ -135,44 +126,23 @@ class ImageSpider(scrapy.Spider):
     def robots_parsed(self, robotparser, request) -> None:
         """`Sitemap:` lines of a page host's robots.txt join the crawl."""
         rp = getattr(robotparser, "rp", None)
-        if not self.use_sitemaps or rp is None or not host_allowed(request.url, self.allowed_domains):
+        if rp is None or not host_allowed(request.url, self.allowed_domains):
             return
         for req in self._sitemap_requests(list(getattr(rp, "sitemaps", []) or [])):
             self.crawler.engine.crawl(req)
 
     def _sitemap_requests(self, urls: list[str]) -> list[scrapy.Request]:
-        """Requests for sitemaps not seen yet, counted as pending at once (not lazily: spider
-        outputs interleave, and held pages must not be released while one is still coming)."""
-        out = []
-        for url in urls:
-            if url in self.sitemaps_seen or len(self.sitemaps_seen) >= MAX_SITEMAPS:
-                continue
-            if not host_allowed(url, self.allowed_domains):
-                continue
-            self.sitemaps_seen.add(url)
-            self.sitemaps_pending += 1
-            # dont_filter: each sitemap is asked once per run (sitemaps_seen); a resumed job's
-            # seen-set must not drop it silently, or the held pages would wait for it forever.
-            out.append(scrapy.Request(url, callback=self.parse_sitemap, errback=self.sitemap_failed,
-                                      meta={KIND: "sitemap"}, priority=10, dont_filter=True))
-        return out
+        """Requests for the sitemaps the gate admits (each once per run: dont_filter, so a
+        resumed job's seen-set cannot drop one silently and keep the held pages waiting)."""
+        return [scrapy.Request(url, callback=self.parse_sitemap, errback=self.sitemap_failed,
+                               meta={KIND: "sitemap"}, priority=10, dont_filter=True)
+                for url in self.sitemaps.admit(urls)]
 
     def parse_sitemap(self, response: Response) -> Iterator[scrapy.Request]:
-        entries = read_sitemap(response.body)
-        self.crawler.stats.inc_value("studio/sitemaps")
-        nested = self._sitemap_requests([e.loc for e in entries if e.is_index])
-        pages = []
-        for entry in entries:
-            if entry.is_index:
-                continue
-            if host_allowed(entry.loc, self.allowed_domains) and path_ext(entry.loc) not in UNSUPPORTED_EXTS:
-                if entry.lastmod:
-                    self.lastmods[entry.loc] = entry.lastmod
-                pages.append(entry.loc)
-        self.crawler.stats.inc_value("studio/sitemap_pages", len(pages))
-        self.held += [(url, 0) for url in pages]
-        self.sitemaps_pending -= 1
-        yield from nested
+        self.crawler.stats.inc_value(statkeys.SITEMAPS)
+        nested, pages = self.sitemaps.read(response.body)
+        self.crawler.stats.inc_value(statkeys.SITEMAP_PAGES, len(pages))
+        yield from self._sitemap_requests(nested)
         yield from self._release()
 
     # --- pages --------------------------------------------------------------------------------
@@ -182,12 +152,12 @@ class ImageSpider(scrapy.Spider):
         self._note_start(response.meta, "ok")
         host = urlsplit(response.url).hostname or ""
         if not isinstance(response, HtmlResponse):
-            stats.inc_value("studio/pages_not_html")
+            stats.inc_value(statkeys.PAGES_NOT_HTML)
             return
-        stats.inc_value("studio/pages")
-        stats.inc_value(f"studio/domain/{host}/pages")
+        stats.inc_value(statkeys.PAGES)
+        stats.inc_value(statkeys.domain(host, "pages"))
         if "cached" in response.flags:
-            stats.inc_value("studio/pages_from_cache")
+            stats.inc_value(statkeys.PAGES_FROM_CACHE)
         malformed: list[str] = []
         for ref in find_images(response, malformed):
             yield from self.image_requests(ref.url, ref.alt, response.url)
@@ -200,7 +170,7 @@ class ImageSpider(scrapy.Spider):
                 self.too_deep.add(link.url)
                 continue
             if not host_allowed(link.url, self.allowed_domains):
-                stats.inc_value("studio/links_offsite")
+                stats.inc_value(statkeys.LINKS_OFFSITE)
                 continue
             if self._take_page_slot(link.url):
                 yield from self._safe(self._page_request, link.url, child)
@@ -216,27 +186,27 @@ class ImageSpider(scrapy.Spider):
     def _count_malformed(self, malformed: list[str], page_url: str) -> None:
         stats = self.crawler.stats
         for text in malformed:
-            n = stats.get_value("studio/malformed_urls", 0)
+            n = stats.get_value(statkeys.MALFORMED_URLS, 0)
             if n < MAX_MALFORMED_LOGGED:
                 self.logger.info("skipped malformed URL %s on %s", text, page_url)
-            stats.set_value("studio/malformed_urls", n + 1)
+            stats.set_value(statkeys.MALFORMED_URLS, n + 1)
 
     def image_requests(self, url: str, alt: str, page_url: str) -> Iterator[scrapy.Request]:
         stats = self.crawler.stats
         if not host_allowed(url, self.image_domains):
-            stats.inc_value("studio/images_offsite")
+            stats.inc_value(statkeys.IMAGES_OFFSITE)
             # Per host, so the end line can name the CDN to allow (crawler.report).
-            stats.inc_value(f"studio/images_offsite_host/{urlsplit(url).hostname or '?'}")
+            stats.inc_value(statkeys.image_offsite_host(urlsplit(url).hostname or '?'))
             return
         if url in self.seen_images:
             return
         self.seen_images.add(url)
         if url in self.known_urls:
-            stats.inc_value("studio/images_known")
+            stats.inc_value(statkeys.IMAGES_KNOWN)
             return
-        stats.inc_value("studio/images_found")
+        stats.inc_value(statkeys.IMAGES_FOUND)
         if path_ext(url) in UNSUPPORTED_EXTS:
-            stats.inc_value("studio/rejected/unsupported_format")
+            stats.inc_value(statkeys.rejected("unsupported_format"))
             return
         yield from self._safe(lambda: scrapy.Request(
             url,
@@ -257,7 +227,7 @@ class ImageSpider(scrapy.Spider):
                 meta={"page_url": page_url, KIND: "stylesheet"}, priority=1))
 
     def parse_stylesheet(self, response: Response) -> Iterator[scrapy.Request]:
-        self.crawler.stats.inc_value("studio/stylesheets")
+        self.crawler.stats.inc_value(statkeys.STYLESHEETS)
         malformed: list[str] = []
         css = response.text if isinstance(response, TextResponse) else ""
         for url in stylesheet_images(response.url, css, malformed):
@@ -265,7 +235,7 @@ class ImageSpider(scrapy.Spider):
         self._count_malformed(malformed, response.url)
 
     def stylesheet_failed(self, failure: Failure) -> None:
-        self.crawler.stats.inc_value(f"studio/failed/stylesheets/{failure_reason(failure)}")
+        self.crawler.stats.inc_value(statkeys.failed("stylesheets", failure_reason(failure)))
 
     def parse_image(self, response: Response) -> Iterator[ImageItem]:
         redirects = response.meta.get("redirect_urls") or [response.url]
@@ -278,11 +248,11 @@ class ImageSpider(scrapy.Spider):
         )
 
     def image_failed(self, failure: Failure) -> None:
-        self.crawler.stats.inc_value(f"studio/failed/images/{failure_reason(failure)}")
+        self.crawler.stats.inc_value(statkeys.failed("images", failure_reason(failure)))
 
     def page_failed(self, failure: Failure) -> None:
         reason = failure_reason(failure)
-        self.crawler.stats.inc_value(f"studio/failed/pages/{reason}")
+        self.crawler.stats.inc_value(statkeys.failed("pages", reason))
         request = getattr(failure, "request", None)
         if request is not None:
             self._note_start(request.meta, reason)
@@ -293,14 +263,14 @@ class ImageSpider(scrapy.Spider):
             self.start_outcomes[url] = outcome
 
     def sitemap_failed(self, failure: Failure) -> Iterator[scrapy.Request]:
-        self.crawler.stats.inc_value(f"studio/failed/sitemaps/{failure_reason(failure)}")
-        self.sitemaps_pending -= 1
+        self.crawler.stats.inc_value(statkeys.failed("sitemaps", failure_reason(failure)))
+        self.sitemaps.failed()
         yield from self._release()
 
     def closed(self, reason: str) -> None:
-        self.crawler.stats.set_value("studio/pages_left", len(self.pages_left_out))
-        self.crawler.stats.set_value("studio/links_too_deep", len(self.too_deep - self.pages_asked))
-        self.crawler.stats.set_value("studio/start_pages", dict(self.start_outcomes))
+        self.crawler.stats.set_value(statkeys.PAGES_LEFT, len(self.pages_left_out))
+        self.crawler.stats.set_value(statkeys.LINKS_TOO_DEEP, len(self.too_deep - self.pages_asked))
+        self.crawler.stats.set_value(statkeys.START_PAGES, dict(self.start_outcomes))
 
 
 def failure_reason(failure: Failure) -> str:

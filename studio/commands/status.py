@@ -8,9 +8,9 @@ from typing import Annotated, Any
 
 import typer
 
+from crawler.manifest import read_manifest
 from crawler.report import list_crawls
 from curation.export import list_exports
-from records import iter_jsonl
 from studio.lineage import chain
 from studio.models import current
 from studio.options import WorkspaceOpt
@@ -19,7 +19,7 @@ from studio.workspace import Workspace
 
 def collect_status(ws: Workspace) -> dict[str, Any]:
     """What each stage holds, read from the workspace files (cheap: no database needed)."""
-    manifest = list(iter_jsonl(ws.raw_manifest))
+    manifest = list(read_manifest(ws.raw_manifest))
     crawls = [c.id for c in list_crawls(ws.crawl_dir)]
     exports = [p.name for p in list_exports(ws.exports_dir)]
     runs = sorted(p.name for p in ws.runs_dir.iterdir() if p.is_dir()) if ws.runs_dir.exists() else []
