@@ -37,8 +37,8 @@ PCA_SAMPLE = 5000  # rows the projection is fitted on
 # labels, 4.8 s with 150 (leave-one-out); train on 1,000 labels 1.7 s, predict 4.0 s; the
 # JSON model of 1,000 labels is 309 kB. Off the click path (the catalog's background rescorer).
 LOO_MAX = 200  # leave-one-out accuracy up to this many labels, 10-fold beyond
-# Log-odds a crop moves when the labels around it agree (neighbour_vote = ±1): chosen on the
-# tuning sources of bench/curation_quality.py (docs/benchmarks.md).
+# What one nearby label is worth against the crop's own probability (worth 1) in the
+# neighbour shift: chosen on the tuning sources of bench/curation_quality.py (docs/benchmarks.md).
 VOTE_WEIGHT = 2.0
 
 
@@ -214,32 +214,55 @@ def shifted(fit: dict, z: np.ndarray, offset: np.ndarray) -> np.ndarray:
     return 1 / (1 + np.exp(-np.clip(shifted_logit(fit, z, offset), -50, 50)))
 
 
-def neighbour_vote(labelled_z: np.ndarray, y: np.ndarray, z: np.ndarray, batch: int = 4096) -> np.ndarray:
-    """What the labels near each crop say, in [−1, 1]: Σ w·(2y − 1) / (1 + Σ w) with Gaussian
-    weights w of width the labels' own nearest-neighbour distance, in the full style space (all
-    MAX_COMPONENTS). A crop of the same kind as a few rejected ones sits among them and leans
-    rejected; a crop far from every label gets ~0 (the 1 is a pseudo-label of no opinion)."""
+def label_metric(labelled_z: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Per-component weights of the distance the neighbour vote measures: how well each
+    component separates the labelled rejects from the accepts (Fisher's ratio, the variance
+    shrunk by a whitened component's prior 1, plus a floor), mean 1. Whitened components weigh
+    alike, so the one that tells masks from drawings drowns among fifteen that tell hair
+    colours apart; the labels say which it is. Uniform until both kinds are labelled."""
+    k = labelled_z.shape[1]
+    y = np.asarray(y, dtype=bool)
+    if y.all() or not y.any():
+        return np.ones(k)
+    a, r = labelled_z[~y], labelled_z[y]
+    pooled = (a.var(0) * len(a) + r.var(0) * len(r)) / len(y)
+    f = 0.1 + (r.mean(0) - a.mean(0)) ** 2 / (pooled + 1.0)
+    return f * k / f.sum()
+
+
+def neighbour_shift(labelled_z: np.ndarray, y: np.ndarray, z: np.ndarray, before: np.ndarray,
+                    strength: float = VOTE_WEIGHT, batch: int = 4096) -> np.ndarray:
+    """How much the labels near each crop move its log-odds: the crop's probability `before`
+    the vote, updated as a Beta prior worth one label with the nearby labels (Gaussian weights as
+    wide as the labels' own nearest-neighbour distance, in the `label_metric` space), each
+    label worth `strength`. A crop among rejected crops of its kind leans rejected, one among
+    accepted crops leans accepted, one far from every label keeps its probability."""
     if not len(labelled_z):
         return np.zeros(len(z))
-    h2 = 2 * _reach(labelled_z) ** 2
-    sign = 2.0 * np.asarray(y, np.float64) - 1
+    scale = np.sqrt(label_metric(labelled_z, y))
+    lz = labelled_z * scale
+    h2 = 2 * _reach(lz) ** 2
+    y = np.asarray(y, np.float64)
+    l2 = (lz ** 2).sum(1)
     out = np.empty(len(z))
-    l2 = (labelled_z ** 2).sum(1)
     for s in range(0, len(z), batch):
-        zs = z[s:s + batch]
-        d2 = np.maximum((zs * zs).sum(1)[:, None] + l2[None] - 2 * zs @ labelled_z.T, 0)
-        w = np.exp(-d2 / h2)
-        out[s:s + batch] = (w @ sign) / (1 + w.sum(1))
+        zs = z[s:s + batch] * scale
+        d2 = np.maximum((zs * zs).sum(1)[:, None] + l2[None] - 2 * zs @ lz.T, 0)
+        w = strength * np.exp(-d2 / h2)
+        p0 = np.clip(before[s:s + batch], 1e-4, 1 - 1e-4)
+        post = (w @ y + p0) / (w.sum(1) + 1)
+        out[s:s + batch] = _logit(post) - _logit(p0)
     return out
 
 
 def _fit_predict(z, full, prior, lift, labelled, y, rows, vote_weight: float = VOTE_WEIGHT) -> np.ndarray:
     """Fit on `labelled` (indices into z) and predict `rows`: the learned shift on the first
-    components `z`, plus the labels' `neighbour_vote` in the `full` style space."""
+    components `z`, then the nearby labels' `neighbour_shift` in the `full` style space."""
     updates = rule_updates(prior, labelled, y)
     fit = fit_shift(z[labelled], offsets(prior[labelled], lift[labelled], updates), y)
-    logit = (shifted_logit(fit, z[rows], offsets(prior[rows], lift[rows], updates))
-             + vote_weight * neighbour_vote(full[labelled], y, full[rows]))
+    logit = shifted_logit(fit, z[rows], offsets(prior[rows], lift[rows], updates))
+    before = 1 / (1 + np.exp(-np.clip(logit, -50, 50)))
+    logit = logit + neighbour_shift(full[labelled], y, full[rows], before, vote_weight)
     return 1 / (1 + np.exp(-np.clip(logit, -50, 50)))
 
 
