@@ -23,12 +23,13 @@ POLLUTED = "polluted:"
 MEANING = {
     "polluted": "the pollution score is over the threshold",
     "photo": "looks like a photograph, not a drawing",
-    "cat": "the cat-face detector fired",
+    "cat": "both cat-face detectors fired",
     "human_face": "the photographic human-face detector fired",
+    "disagree": "a second face detector sees no face there",
     "filter": "the filter learned from your labels scores it as pollution",
     "atypical": "unlike most crops of this workspace",
     "blurred": "a blurred face",
-    "occluded": "something covers the face",
+    "occluded": "something covers the face (a mask, a hand)",
     "blurry": "quality: too blurry",
     "too_dark": "quality: too dark",
     "too_bright": "quality: too bright",
@@ -126,12 +127,11 @@ def render() -> None:
                                     "filed again once the background rescore has run.")
 
     action_bar(apply, undo, bool(undo_stack))
+    relearned = relearning(rescorer, ds, (labelled, domain, total))
+    if relearned:
+        st.session_state.rj_last = f"{st.session_state.get('rj_last') or ''} {relearned}".strip()
     if st.session_state.get("rj_last"):
         st.caption(st.session_state.rj_last)
-    state = scoring_state(ds, rescorer)
-    if state.stale and state.running:
-        st.info(f"The filter is relearning from your last {state.labels_since} label(s) in the "
-                "background; crops it now accepts will leave this page.", icon=":material/schedule:")
 
     if not groups:
         st.success("No crop is rejected" + (f" from {domain}." if domain else ".")
@@ -142,6 +142,34 @@ def render() -> None:
                "of a group, then accept or reject them in the sidebar.")
     for reason, n in groups:
         group(ds, reason, n, size, labelled, domain)
+
+
+def relearning(rescorer, ds, now: tuple) -> str:
+    """While the filter relearns from the labels in the background, say so and watch it; once
+    it has, what that did to this page's count (the crops it rescued, or newly rejects).
+    `now`: the page's (labelled, domain, rejected crops)."""
+    state = scoring_state(ds, rescorer)
+    if state.running:
+        st.session_state.setdefault("rj_baseline", now)  # after the labels, before the relearning
+        st.info(f"The filter is relearning from your last {state.labels_since} label(s) in the "
+                "background; the crops it now accepts will leave this page.",
+                icon=":material/schedule:")
+        watch_rescore(rescorer)
+        return ""
+    base = st.session_state.pop("rj_baseline", None)
+    if base is None or base[:2] != now[:2] or base[2] == now[2]:
+        return ""
+    moved = base[2] - now[2]
+    return ("The filter relearned from your labels: " +
+            (f"{moved} more crop(s) are no longer rejected." if moved > 0 else
+             f"{-moved} more crop(s) are rejected now."))
+
+
+@st.fragment(run_every=2)
+def watch_rescore(rescorer) -> None:
+    """Reload the page once the background rescore has finished (it shows the new filing)."""
+    if not rescorer.busy:
+        st.rerun(scope="app")
 
 
 def _count(values) -> dict[str, int]:

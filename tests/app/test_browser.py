@@ -115,7 +115,8 @@ def test_rejected_page_select_and_bulk_accept_and_reject(full_ws):
     A key; select a whole group and reject it with the button; the catalog has the labels.
 
     The test holds the catalog lock as `studio curate` would, so the server's background
-    rescore waits and the planted groups stay as planted while the test looks at them."""
+    rescore waits and the planted groups stay as planted while the test looks at them; once it
+    lets go, the rescore runs and the page reloads by itself and says what the filter did."""
     chromium = shutil.which("chromium")
     if chromium is None:
         pytest.skip("Debian's chromium is not installed (`make system-deps`)")
@@ -178,6 +179,12 @@ def test_rejected_page_select_and_bulk_accept_and_reject(full_ws):
                 timeout=30_000)
             assert page.locator('[data-testid="stException"]').count() == 0
             assert page.locator('[data-testid="stAlertContentError"]').count() == 0
+
+            page.get_by_text("The filter is relearning").wait_for(timeout=30_000)
+            lock.release()  # "curate" is done: the background rescore runs, the page reloads
+            page.get_by_text("The filter relearned from your labels").wait_for(timeout=90_000)
+            assert page.get_by_text("The filter is relearning").count() == 0
+            assert page.locator('[data-testid="stException"]').count() == 0
         finally:
             page.screenshot(path=ARTIFACTS / "app-rejected-end.png", full_page=True)
             browser.close()

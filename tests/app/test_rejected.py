@@ -173,3 +173,40 @@ def test_a_large_group_pages_and_select_all_spans_its_pages(monkeypatch, curated
     assert_clean(at)
     assert all(lab == "accept" for lab, _, _ in labels_of(ds).values())
     assert "No crop is rejected" in texts(at)
+
+
+def test_the_page_says_what_the_relearned_filter_did(monkeypatch, curated_ws):
+    """With the real background rescorer: after a bulk accept the page says the filter is
+    relearning, and once it has, how many more crops left the rejected (here the planted
+    reasons are refiled by the rescore, as curation decides them)."""
+    import time
+
+    from curation.decide import refresh_decisions
+
+    ds = open_catalog(curated_ws)
+    shas = plant(ds, PLANTED)
+    try:
+        at = open_page(monkeypatch, curated_ws, "rejected.py")
+        photo = sorted(s for s, r in shas.items() if r == ["polluted:photo"])
+        tick_boxes(at)[photo[0]].check().run()
+        at.button(key="rj-accept").click().run()
+        assert_clean(at)
+        assert "The filter is relearning from your last" in texts(at)
+        from app.catalog_view import rescorer
+        from studio.workspace import Workspace
+
+        assert rescorer(Workspace.at(curated_ws)).wait_idle(120)
+        time.sleep(0.2)
+        before = first_reasons(ds)
+        at.run()
+        assert_clean(at)
+        assert "The filter is relearning" not in texts(at)
+        assert "The filter relearned from your labels: " in texts(at)
+        assert sum(before.values()) == sum(n for _, n in rejection_groups(ds))
+    finally:
+        for sha in {s for s, lab in zip(*ds.values(["sha256", "human_label"]), strict=True) if lab}:
+            set_label(ds, sha, None, rescore=False)
+        from curation.catalog.rescore import rescore_now
+
+        rescore_now(ds)
+        refresh_decisions(ds)
