@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 import sys
 from pathlib import Path
 
@@ -21,37 +20,43 @@ def prefer_this_checkout() -> None:
         sys.path.insert(0, ROOT)
 
 
-prefer_this_checkout()
-common = importlib.import_module("app.common")  # after the line above: an import statement here would need noqa: E402
+def run() -> None:
+    """The app: this checkout first on the path, then the pages under one navigation."""
+    prefer_this_checkout()
+    from app import common  # only now: this checkout's `app`, not one earlier on the path
 
-st.set_page_config(page_title="GAN Studio", page_icon=":material/face:", layout="wide")
+    st.set_page_config(page_title="GAN Studio", page_icon=":material/face:", layout="wide")
 
-HERE = Path(__file__).parent
-PAGES = {
-    "Data": [
-        st.Page(HERE / "overview.py", title="Overview", icon=":material/dashboard:", default=True),
-        st.Page(HERE / "browse.py", title="Browse", icon=":material/grid_view:"),
-        st.Page(HERE / "label.py", title="Label", icon=":material/check_circle:"),
-        st.Page(HERE / "rejected.py", title="Rejected", icon=":material/block:"),
-        st.Page(HERE / "duplicates.py", title="Duplicates", icon=":material/content_copy:"),
-    ],
-    "Model": [
-        st.Page(HERE / "train.py", title="Train", icon=":material/model_training:"),
-        st.Page(HERE / "generate.py", title="Generate", icon=":material/auto_awesome:"),
-        st.Page(HERE / "complete.py", title="Complete", icon=":material/healing:"),
-        st.Page(HERE / "project.py", title="Project", icon=":material/center_focus_strong:"),
-    ],
-}
+    here = Path(__file__).parent
+    pages = {
+        "Data": [
+            st.Page(here / "overview.py", title="Overview", icon=":material/dashboard:", default=True),
+            st.Page(here / "browse.py", title="Browse", icon=":material/grid_view:"),
+            st.Page(here / "label.py", title="Label", icon=":material/check_circle:"),
+            st.Page(here / "rejected.py", title="Rejected", icon=":material/block:"),
+            st.Page(here / "duplicates.py", title="Duplicates", icon=":material/content_copy:"),
+        ],
+        "Model": [
+            st.Page(here / "train.py", title="Train", icon=":material/model_training:"),
+            st.Page(here / "generate.py", title="Generate", icon=":material/auto_awesome:"),
+            st.Page(here / "complete.py", title="Complete", icon=":material/healing:"),
+            st.Page(here / "project.py", title="Project", icon=":material/center_focus_strong:"),
+        ],
+    }
 
-page = st.navigation(PAGES)
-ws = common.workspace()
-st.sidebar.caption(f"Workspace `{ws.root}`")
-if not ws.exists():
-    common.no_workspace(ws)
-else:
-    # A page's unexpected error becomes one line in the page (the traceback goes to the server
-    # log); Streamlit's own rerun/stop signals are BaseExceptions and pass through.
-    try:
-        page.run()
-    except Exception as exc:
-        common.show_error(exc)
+    page = st.navigation(pages)
+    ws = common.workspace()
+    st.sidebar.caption(f"Workspace `{ws.root}`")
+    if not ws.exists():
+        common.no_workspace(ws)
+    else:
+        # A page's unexpected error becomes one line in the page (the traceback goes to the server
+        # log); Streamlit's own rerun/stop signals are BaseExceptions and pass through.
+        try:
+            page.run()
+        except Exception as exc:
+            common.show_error(exc)
+
+
+if __name__ == "__main__":  # how `streamlit run` and AppTest run an entry script
+    run()
