@@ -1,7 +1,7 @@
-"""The workspace: where every stage keeps its files, and the per-stage locks.
+"""The workspace: where every stage keeps its files, and the per-stage locks (.locks/).
 
-The atomic writer and the JSONL reader are `records`' (the ground floor); their older names
-here are kept for the studio and app modules that import them from this module.
+Paths only: each file's format belongs to its owner (docs/architecture.md, "The workspace's
+files"), and the atomic writer and JSONL reader are `records`', imported from there.
 """
 
 from __future__ import annotations
