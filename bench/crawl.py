@@ -30,7 +30,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from crawler.report import list_crawls  # noqa: E402
-from studio.site_server import serve  # noqa: E402
+from studio.demo.server import serve  # noqa: E402
 
 STOCK_SPIDER = '''
 import json, sys, time

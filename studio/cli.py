@@ -10,7 +10,6 @@ from studio.commands.app import run_app
 from studio.commands.complete import complete
 from studio.commands.crawl import crawl
 from studio.commands.curate import curate
-from studio.commands.demo import demo
 from studio.commands.directions import directions
 from studio.commands.export import export
 from studio.commands.init import init
@@ -24,6 +23,7 @@ from studio.commands.sample import sample
 from studio.commands.schedule import schedule
 from studio.commands.status import status
 from studio.commands.train import train
+from studio.demo.command import demo
 from studio.errors import UserError, environment_problem
 from studio.options import WholeSentenceGroup
 

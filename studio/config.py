@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import tomlkit
+
 from crawler.config import CrawlConfig
 from curation.config import CurateConfig
 from gan.config import TrainConfig
@@ -78,6 +80,21 @@ class StudioConfig:
     train: TrainConfig = field(default_factory=TrainConfig)
     schedule: ScheduleConfig = field(default_factory=ScheduleConfig)
     pipeline: PipelineConfig = field(default_factory=PipelineConfig)
+
+
+def config_text(values: dict[str, dict[str, Any]], text: str | None = None) -> str:
+    """studio.toml's text: `text` (default: the commented TEMPLATE) with `values` ({section:
+    {key: value}}) set by a TOML library, so every key keeps its comment and the layout stays.
+    The one way the studio writes a studio.toml (`studio init`, `studio demo`)."""
+    text = TEMPLATE.read_text(encoding="utf-8") if text is None else text
+    if not values:
+        return text
+    doc = tomlkit.parse(text)
+    for section, keys in values.items():
+        table = doc.setdefault(section, tomlkit.table())
+        for key, value in keys.items():
+            table[key] = value  # replacing a value keeps its comment
+    return tomlkit.dumps(doc)
 
 
 def load_config(path: Path) -> StudioConfig:

@@ -1,4 +1,4 @@
-"""Options shared by every `studio` command."""
+"""Options shared by the `studio` commands (each defined once, in one style: `Annotated`)."""
 
 from __future__ import annotations
 
@@ -21,6 +21,10 @@ def workspace_option(default: Path = DEFAULT_WORKSPACE):
 
 WorkspaceOpt = Annotated[Path, workspace_option()]
 DemoWorkspaceOpt = Annotated[Path, workspace_option(Path("demo-data"))]
+# The commands that use a trained generator (sample, project, complete, directions).
+RunOpt = Annotated[Path | None, typer.Option("--run", help="Run folder, run id or checkpoint folder "
+                                             "(default: the promoted model, models/current.json).")]
+DeviceOpt = Annotated[str, typer.Option("--device", help="cpu or cuda.")]
 
 
 class WholeSentenceGroup(TyperGroup):

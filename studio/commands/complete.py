@@ -7,9 +7,9 @@ from typing import Annotated
 
 import typer
 
-from studio.commands.project import DeviceOpt, RunOpt, load_models, read_square
+from studio.commands.generator import load_models, read_square
 from studio.errors import UserError
-from studio.options import WorkspaceOpt
+from studio.options import DeviceOpt, RunOpt, WorkspaceOpt
 from studio.workspace import Workspace
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import Annotated
 
 import typer
 
@@ -15,10 +16,11 @@ from studio.workspace import Workspace
 
 def curate(
     workspace: WorkspaceOpt = Path("studio-data"),
-    detector: str = typer.Option(None, "--detector", help="anime, human, or module:factory."),
-    cascade: Path = typer.Option(None, "--cascade", help="Another anime cascade XML (default: the one shipped with GAN Studio)."),
-    workers: int = typer.Option(None, "--workers", help="Detection processes."),
-    progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar."),
+    detector: Annotated[str | None, typer.Option("--detector", help="anime, human, or module:factory.")] = None,
+    cascade: Annotated[Path | None, typer.Option(
+        "--cascade", help="Another anime cascade XML (default: the one shipped with GAN Studio).")] = None,
+    workers: Annotated[int | None, typer.Option("--workers", help="Detection processes.")] = None,
+    progress: Annotated[bool, typer.Option("--progress/--no-progress", help="Show a progress bar.")] = True,
 ) -> None:
     """Detect and crop faces in raw/, score, dedup, flag pollution and catalog them (incremental)."""
     from curation.errors import CurationError

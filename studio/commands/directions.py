@@ -12,9 +12,9 @@ from typing import Annotated
 
 import typer
 
-from studio.commands.project import DeviceOpt, RunOpt, load_models
+from studio.commands.generator import load_models, read_square
 from studio.errors import UserError, user_errors
-from studio.options import WorkspaceOpt
+from studio.options import DeviceOpt, RunOpt, WorkspaceOpt
 from studio.workspace import Workspace
 
 FIELDS = ("human_label", "human_reason", "domain")
@@ -87,8 +87,6 @@ def directions(
             dirs = pca_directions(g, n=samples, k=min(k, g.z_dim), seed=seed)
         else:
             import torch
-
-            from studio.commands.project import read_square
 
             paths, labels = catalog_labels(ws, field, per_value)
             if not paths:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated
 
 import typer
 
@@ -13,7 +14,7 @@ from studio.workspace import Workspace
 
 def export(
     workspace: WorkspaceOpt = Path("studio-data"),
-    out: Path = typer.Option(None, "--out", help="Folder to create (default: exports/<version>)."),
+    out: Annotated[Path | None, typer.Option("--out", help="Folder to create (default: exports/<version>).")] = None,
 ) -> None:
     """Write exports/<version>/ (images/, manifest.jsonl, stats.json, lineage.json); never overwrites."""
     from curation.catalog import human_labels, open_catalog

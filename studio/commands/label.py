@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated
 
 import typer
 
@@ -14,7 +15,7 @@ from studio.workspace import Workspace
 
 def label(
     workspace: WorkspaceOpt = Path("studio-data"),
-    port: int = typer.Option(5151, "--port", help="Port of the App on 127.0.0.1."),
+    port: Annotated[int, typer.Option("--port", help="Port of the App on 127.0.0.1.")] = 5151,
 ) -> None:
     """Open the FiftyOne App on the catalog; tag crops `accept` or `reject`, then `studio curate`."""
     from curation.catalog import ensure_saved_views, open_catalog

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import Annotated
 
 import typer
 
@@ -17,7 +18,7 @@ labels_app = typer.Typer(help="Bulk labels as CSV: sha256,label[,reason]; label 
 
 @labels_app.command("import")
 def import_(
-    file: Path = typer.Argument(..., help="CSV file: sha256,label[,reason] (crop sha256)."),
+    file: Annotated[Path, typer.Argument(help="CSV file: sha256,label[,reason] (crop sha256).")],
     workspace: WorkspaceOpt = Path("studio-data"),
 ) -> None:
     """Apply labels from a CSV file; bad rows and unknown hashes are reported, not applied."""
@@ -35,7 +36,7 @@ def import_(
 
 @labels_app.command("export")
 def export_(
-    file: Path = typer.Argument(..., help="CSV file to write."),
+    file: Annotated[Path, typer.Argument(help="CSV file to write.")],
     workspace: WorkspaceOpt = Path("studio-data"),
 ) -> None:
     """Write every human label to a CSV file."""

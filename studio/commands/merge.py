@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from contextlib import ExitStack
 from pathlib import Path
+from typing import Annotated
 
 import typer
 
@@ -13,7 +14,7 @@ from studio.workspace import Workspace
 
 
 def merge(
-    sources: list[Path] = typer.Argument(..., help="Workspaces to merge from (e.g. the crawl workers')."),
+    sources: Annotated[list[Path], typer.Argument(help="Workspaces to merge from (e.g. the crawl workers').")],
     workspace: WorkspaceOpt = Path("studio-data"),
 ) -> None:
     """Copy raw images, manifest lines and rejections the workspace lacks from SOURCES (idempotent)."""

@@ -4,6 +4,7 @@ switch that turns a rule off for a source whose style it misreads."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated
 
 import typer
 
@@ -13,7 +14,8 @@ from studio.workspace import Workspace
 
 rules_app = typer.Typer(help="The pollution rules per source: list them, switch one off or on.",
                         invoke_without_command=True)
-DomainOpt = typer.Option("*", "--domain", help="The source domain (default: every source).")
+DomainOpt = Annotated[str, typer.Option("--domain", help="The source domain (default: every source).")]
+RuleArg = Annotated[str, typer.Argument(help="cat, disagree, occluded, human_face, photo or blurred.")]
 
 
 @rules_app.callback()
@@ -51,14 +53,12 @@ def _switch(rule: str, domain: str, workspace: Path, on: bool) -> None:
 
 
 @rules_app.command("off")
-def off(rule: str = typer.Argument(..., help="cat, disagree, occluded, human_face, photo or blurred."),
-        domain: str = DomainOpt, workspace: WorkspaceOpt = Path("studio-data")) -> None:
+def off(rule: RuleArg, domain: DomainOpt = "*", workspace: WorkspaceOpt = Path("studio-data")) -> None:
     """Switch a rule off for a source (its crops are rescored at once)."""
     _switch(rule, domain, workspace, on=False)
 
 
 @rules_app.command("on")
-def on(rule: str = typer.Argument(..., help="cat, disagree, occluded, human_face, photo or blurred."),
-       domain: str = DomainOpt, workspace: WorkspaceOpt = Path("studio-data")) -> None:
+def on(rule: RuleArg, domain: DomainOpt = "*", workspace: WorkspaceOpt = Path("studio-data")) -> None:
     """Switch a rule back on for a source."""
     _switch(rule, domain, workspace, on=True)

@@ -9,15 +9,14 @@ import typer
 
 from studio.errors import UserError, user_errors
 from studio.models import model_source
-from studio.options import WorkspaceOpt
+from studio.options import DeviceOpt, RunOpt, WorkspaceOpt
 from studio.workspace import Workspace
 
 
 def sample(
     out: Annotated[Path, typer.Option("--out", help="PNG file to write.")],
     workspace: WorkspaceOpt = Path("studio-data"),
-    run: Annotated[Path | None, typer.Option("--run", help="Run folder, run id or checkpoint folder "
-                                             "(default: the promoted model, models/current.json).")] = None,
+    run: RunOpt = None,
     n: Annotated[int, typer.Option("--n", help="Images in the grid.")] = 64,
     seed: Annotated[int, typer.Option("--seed", help="Noise seed: same seed, same images.")] = 0,
     truncation: Annotated[float | None, typer.Option("--truncation", help="Redraw latent values beyond ±T.")] = None,
@@ -25,7 +24,7 @@ def sample(
                                                        "--seed to this seed (and a .gif beside it).")] = None,
     frames: Annotated[int, typer.Option("--frames", help="Frames of the interpolation.")] = 8,
     raw: Annotated[bool, typer.Option("--raw", help="Use G's raw weights instead of the EMA.")] = False,
-    device: Annotated[str, typer.Option("--device", help="cpu or cuda.")] = "cpu",
+    device: DeviceOpt = "cpu",
 ) -> None:
     """Write a deterministic grid of generated images."""
     from gan.errors import GanError

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import inspect
 import json
 import os
 import sys
+import typing
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
+from gan.config import TrainConfig
 from studio.config import load_config, override
 from studio.errors import UserError, user_errors
 from studio.options import WorkspaceOpt
@@ -20,37 +23,66 @@ def _opt(help: str, *names: str):
     return typer.Option(*names, help=help, show_default=False)
 
 
+# The [train] keys `studio train` takes as flags, with their help: `--ada-target` for ada_target,
+# typed as TrainConfig's field (a bool is --x/--no-x), None when not given (studio.toml decides).
+# The rest of TrainConfig is set in studio.toml only.
+CONFIG_FLAGS: dict[str, str] = {
+    "resolution": "Image side: 32, 64, 128 or 256.",
+    "steps": "Training steps.",
+    "kimg": "Train on this many thousand images instead of --steps.",
+    "batch": "Images per step.",
+    "device": "auto, cpu, cuda or cuda:N.",
+    "seed": "Random seed.",
+    "loss": "ns, hinge or rpgan (relativistic pairing).",
+    "augment": 'DiffAugment ops, e.g. "translation,cutout,color".',
+    "ada_target": "Adaptive augmentation target of E[sign(D(real))] (0.6; 0 = off).",
+    "r1_gamma": "R1 penalty weight on reals (0 = off; < 0 = x 0.0002*res^2/batch).",
+    "r2_gamma": "R2 penalty weight on fakes (0 = off; < 0 = x the heuristic).",
+    "beta1": "Adam beta1 (DCGAN 0.5; R3GAN 0).",
+    "spectral_norm": "Spectral norm in D.",
+    "ema_kimg": "EMA half-life in kimg (0 = off).",
+    "g_width": "Generator width.",
+    "d_width": "Discriminator width.",
+    "log_every": "Steps between log lines.",
+    "sample_every": "Steps between sample grids.",
+    "ckpt_every": "Steps between checkpoints.",
+    "metric_every": "Steps between SWD evaluations (0 = at the end).",
+    "metric_images": "Images per evaluation.",
+    "inception_weights": "Inception weights file for FID/KID.",
+}
+
+
+def with_config_flags(after: str):
+    """Give the command one optional flag per CONFIG_FLAGS key, placed after its parameter
+    `after`; the command receives them as keyword arguments (None: not given)."""
+    hints = typing.get_type_hints(TrainConfig)
+
+    def flag(name: str) -> inspect.Parameter:
+        kind, dash = hints[name], name.replace("_", "-")
+        decl = f"--{dash}/--no-{dash}" if kind is bool else f"--{dash}"
+        return inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=None,
+                                 annotation=Annotated[kind | None, _opt(CONFIG_FLAGS[name], decl)])
+
+    def decorate(command):
+        own = [p for p in inspect.signature(command, eval_str=True).parameters.values()
+               if p.kind is not inspect.Parameter.VAR_KEYWORD]
+        at = next(i for i, p in enumerate(own) if p.name == after) + 1
+        own = [p.replace(kind=inspect.Parameter.KEYWORD_ONLY) for p in own]
+        params = [*own[:at], *(flag(name) for name in CONFIG_FLAGS), *own[at:]]
+        command.__signature__ = inspect.Signature(params, return_annotation=None)
+        command.__annotations__ = {p.name: p.annotation for p in params}
+        return command
+
+    return decorate
+
+
+@with_config_flags(after="init_from")
 def train(
     workspace: WorkspaceOpt = Path("studio-data"),
     data: Annotated[Path | None, _opt("Folder of images (an export or anything else; searched recursively).", "--data")] = None,
     out: Annotated[Path | None, _opt("Run folder (default: <workspace>/runs/<NNNNN-name>).", "--out")] = None,
     resume: Annotated[Path | None, _opt("Continue this run folder (or run id) from its last checkpoint.", "--resume")] = None,
     init_from: Annotated[Path | None, _opt("Start from these weights (run, checkpoint or models/current.json).", "--init-from")] = None,
-    resolution: Annotated[int | None, _opt("Image side: 32, 64, 128 or 256.", "--resolution")] = None,
-    steps: Annotated[int | None, _opt("Training steps.", "--steps")] = None,
-    kimg: Annotated[int | None, _opt("Train on this many thousand images instead of --steps.", "--kimg")] = None,
-    batch: Annotated[int | None, _opt("Images per step.", "--batch")] = None,
-    device: Annotated[str | None, _opt("auto, cpu, cuda or cuda:N.", "--device")] = None,
-    seed: Annotated[int | None, _opt("Random seed.", "--seed")] = None,
-    loss: Annotated[str | None, _opt("ns, hinge or rpgan (relativistic pairing).", "--loss")] = None,
-    augment: Annotated[str | None, _opt('DiffAugment ops, e.g. "translation,cutout,color".', "--augment")] = None,
-    ada_target: Annotated[float | None, _opt("Adaptive augmentation target of E[sign(D(real))] (0.6; 0 = off).",
-                                             "--ada-target")] = None,
-    r1_gamma: Annotated[float | None, _opt("R1 penalty weight on reals (0 = off; < 0 = x 0.0002*res^2/batch).",
-                                           "--r1-gamma")] = None,
-    r2_gamma: Annotated[float | None, _opt("R2 penalty weight on fakes (0 = off; < 0 = x the heuristic).",
-                                           "--r2-gamma")] = None,
-    beta1: Annotated[float | None, _opt("Adam beta1 (DCGAN 0.5; R3GAN 0).", "--beta1")] = None,
-    spectral_norm: Annotated[bool | None, _opt("Spectral norm in D.", "--spectral-norm/--no-spectral-norm")] = None,
-    ema_kimg: Annotated[float | None, _opt("EMA half-life in kimg (0 = off).", "--ema-kimg")] = None,
-    g_width: Annotated[int | None, _opt("Generator width.", "--g-width")] = None,
-    d_width: Annotated[int | None, _opt("Discriminator width.", "--d-width")] = None,
-    log_every: Annotated[int | None, _opt("Steps between log lines.", "--log-every")] = None,
-    sample_every: Annotated[int | None, _opt("Steps between sample grids.", "--sample-every")] = None,
-    ckpt_every: Annotated[int | None, _opt("Steps between checkpoints.", "--ckpt-every")] = None,
-    metric_every: Annotated[int | None, _opt("Steps between SWD evaluations (0 = at the end).", "--metric-every")] = None,
-    metric_images: Annotated[int | None, _opt("Images per evaluation.", "--metric-images")] = None,
-    inception_weights: Annotated[str | None, _opt("Inception weights file for FID/KID.", "--inception-weights")] = None,
     notify: Annotated[str | None, _opt("Post a chat message to this webhook when the run ends, stops or fails.",
                                        "--notify")] = None,
     notify_format: Annotated[str, typer.Option("--notify-format", help="slack, discord, json, or auto "
@@ -59,6 +91,7 @@ def train(
     sanity: Annotated[bool, typer.Option("--sanity", help="Only check the setup: overfit ~20 images for a few "
                                          "hundred steps and print a one-line verdict (exit 1 if it fails).")] = False,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the resolved config and exit.")] = False,
+    **flags: Any,  # CONFIG_FLAGS: --resolution, --steps, … (with_config_flags)
 ) -> None:
     """Train the DCGAN; runs never overwrite each other and can be resumed exactly.
 
@@ -71,11 +104,6 @@ def train(
     from gan.train import resume_config
 
     ws = Workspace.at(workspace)
-    flags = dict(resolution=resolution, steps=steps, kimg=kimg, batch=batch, device=device, seed=seed,
-                 loss=loss, augment=augment, ada_target=ada_target, r1_gamma=r1_gamma, r2_gamma=r2_gamma,
-                 beta1=beta1, spectral_norm=spectral_norm, ema_kimg=ema_kimg, g_width=g_width,
-                 d_width=d_width, log_every=log_every, sample_every=sample_every, ckpt_every=ckpt_every,
-                 metric_every=metric_every, metric_images=metric_images, inception_weights=inception_weights)
     with user_errors(GanError):
         if resume is not None:
             run_dir = ws.run_path(resume)

@@ -21,7 +21,7 @@ from typing import Annotated
 import typer
 
 from records import write_atomic_json, write_atomic_text
-from studio.config import override
+from studio.config import config_text, override
 from studio.errors import UserError
 from studio.options import DemoWorkspaceOpt
 from studio.workspace import Workspace
@@ -36,47 +36,33 @@ CPU = {
     # About a minute on 2 idle cores; measured: SWD 106 after 200 steps at widths 16, 49 after
     # 1500 steps at widths 32 with DiffAugment (100 faces are few), and the faces are recognisable.
     "train": {"resolution": 32, "g_width": 32, "d_width": 32, "batch": 32, "lr_ref_batch": 32,
-              "augment": '"translation,color"',
+              "augment": "translation,color",
               "log_every": 50, "sample_every": 250, "ckpt_every": 250, "metric_every": 0,
               "metric_images": 128},
     "pipeline": {"min_new_accepted": 1, "steps": 1500, "eval_images": 128},
 }
 # With a GPU the same data trains ten times longer at 64 px.
 GPU = {
-    "train": {"resolution": 64, "g_width": 64, "d_width": 64, "batch": 64, "augment": '"translation,cutout,color"',
+    "train": {"resolution": 64, "g_width": 64, "d_width": 64, "batch": 64, "augment": "translation,cutout,color",
               "log_every": 100, "sample_every": 500, "ckpt_every": 500, "metric_every": 0,
               "metric_images": 512},
     "pipeline": {"min_new_accepted": 1, "steps": 3000, "eval_images": 512},
 }
 COMMON = {
     # Our own site on 127.0.0.1: no need to wait between requests.
-    "crawl": {"download_delay": 0.0, "autothrottle": "false"},
+    "crawl": {"download_delay": 0.0, "autothrottle": False},
     # The demo's people are LFW photos: human faces (OpenCV's Haar cascade ships with OpenCV).
-    "curate": {"detector": '"human"'},
+    "curate": {"detector": "human"},
 }
 
 
 def demo_config(template: str, url: str, gpu: bool) -> str:
     """The template studio.toml with the demo's sources and sizes set (comments kept)."""
-    text = template.replace("urls = []", f'urls = ["{url}"]', 1)
     sizes = GPU if gpu else CPU
+    values = {"sources": {"urls": [url]}}
     for section in ("crawl", "curate", "train", "pipeline"):
-        for key, value in {**COMMON.get(section, {}), **sizes.get(section, {})}.items():
-            text = set_key(text, section, key, value)
-    return text
-
-
-def set_key(text: str, section: str, key: str, value) -> str:
-    lines = text.split("\n")
-    start = lines.index(f"[{section}]")
-    end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("[")), len(lines))
-    for i in range(start + 1, end):
-        if lines[i].startswith(f"{key} ="):
-            comment = lines[i].partition("#")[2]
-            lines[i] = f"{key} = {value}" + (f"  # {comment.strip()}" if comment else "")
-            return "\n".join(lines)
-    lines.insert(start + 1, f"{key} = {value}")
-    return "\n".join(lines)
+        values[section] = {**COMMON.get(section, {}), **sizes.get(section, {})}
+    return config_text(values, template)
 
 
 MARKER = "demo.json"  # in a workspace `studio demo` created: it may rewrite that one's sources
@@ -105,7 +91,7 @@ def is_demo_workspace(ws: Workspace) -> bool:
 @contextmanager
 def serve_site(site_dir: Path) -> Iterator:
     """The demo site on SITE_PORT, or on any free port when that one is taken (no check-then-bind race)."""
-    from studio.site_server import serve
+    from studio.demo.server import serve
 
     try:
         cm = serve(site_dir, port=SITE_PORT)
@@ -134,7 +120,7 @@ def prepare_workspace(ws: Workspace, url: str, gpu: bool) -> str:
     if load_config(ws.config_path).sources.urls != [url]:
         # The site moved to another port (8765 was taken): the crawl re-reads it under the new URLs;
         # images are content-addressed, so nothing is stored twice.
-        write_atomic_text(ws.config_path, set_key(ws.config_path.read_text(), "sources", "urls", f'["{url}"]'))
+        write_atomic_text(ws.config_path, config_text({"sources": {"urls": [url]}}, ws.config_path.read_text()))
     return (f"reusing the existing demo workspace {ws.root}: this run is incremental (start afresh: "
             f"delete {ws.root} or use --workspace DIR)")
 
@@ -158,7 +144,7 @@ def demo(
     import torch
 
     from studio.config import load_config
-    from studio.demo_site import build_demo_site
+    from studio.demo.site import build_demo_site
     from studio.models import current, run_dir
     from studio.pipeline import run_pipeline
     from studio.report import outcome

@@ -1,5 +1,5 @@
 """A local HTTP site in a background thread, with a log of every request: serves the demo site
-(`studio.demo_site`) and the crawler tests' sites, whose `routes` script special answers
+(`studio.demo.site`) and the crawler tests' sites, whose `routes` script special answers
 (redirects, errors, transient failures, headers) per path.
 """
 

@@ -1,7 +1,7 @@
 """A small local website to crawl: for the README demo and the crawler tests.
 
 `build_demo_site(dir)` writes HTML pages and images made from scikit-image / scikit-learn sample
-data (faces to find, and pollution such as a cat, coffee, landscapes); `studio.site_server.serve(dir)`
+data (faces to find, and pollution such as a cat, coffee, landscapes); `studio.demo.server.serve(dir)`
 runs it on 127.0.0.1 in a background thread and logs every request, so callers can check what was fetched.
 Nothing is downloaded: all data ships with the installed packages.
 """
@@ -13,7 +13,7 @@ import threading
 from contextlib import suppress
 from pathlib import Path
 
-from studio.site_server import serve
+from studio.demo.server import serve
 
 ROBOTS_TXT = "User-agent: *\nDisallow: /private/\n"
 
@@ -175,7 +175,7 @@ def build_demo_site(root: Path | str, portraits: int = 0) -> Path:
     return root
 
 
-if __name__ == "__main__":  # python -m studio.demo_site DIR [PORT]: build and serve until Ctrl-C
+if __name__ == "__main__":  # python -m studio.demo.site DIR [PORT]: build and serve until Ctrl-C
     import sys
 
     target = build_demo_site(sys.argv[1] if len(sys.argv) > 1 else "demo-site")

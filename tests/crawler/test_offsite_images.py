@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from studio.site_server import serve
+from studio.demo.server import serve
 from tests.crawler.conftest import make_workspace, run_crawl
 from tests.fixtures.gallery_site import _jpeg
 

@@ -72,7 +72,7 @@ import time  # noqa: E402
 
 import pytest  # noqa: E402
 
-from studio.site_server import Route, serve  # noqa: E402
+from studio.demo.server import Route, serve  # noqa: E402
 from tests.crawler.conftest import make_workspace, run_crawl  # noqa: E402
 from tests.crawler.minisite import build_mini_site  # noqa: E402
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from studio.site_server import Route, serve
+from studio.demo.server import Route, serve
 from tests.crawler.conftest import run_crawl
 from tests.helpers import free_port
 

@@ -7,7 +7,7 @@ import pytest
 from scrapy.http import HtmlResponse
 
 from crawler.extract import find_stylesheets, stylesheet_images
-from studio.site_server import serve
+from studio.demo.server import serve
 from tests.crawler.conftest import make_workspace, run_crawl
 from tests.fixtures.gallery_site import _jpeg
 

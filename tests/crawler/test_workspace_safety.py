@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from queuelib.queue import FifoDiskQueue
 
-from studio.site_server import serve
+from studio.demo.server import serve
 from tests.crawler.conftest import make_workspace, read_manifest, run_crawl
 from tests.crawler.minisite import build_mini_site
 from tests.fixtures.crawl_site import serve_crawl_site

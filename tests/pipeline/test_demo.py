@@ -26,9 +26,9 @@ from pathlib import Path
 
 import pytest
 
-from studio.commands.demo import CPU
 from studio.config import load_config
-from studio.demo_site import DEMO_IMAGES
+from studio.demo.command import CPU
+from studio.demo.site import DEMO_IMAGES
 from studio.workspace import Workspace
 from tests.pipeline.pipeline_helpers import studio
 

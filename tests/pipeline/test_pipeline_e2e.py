@@ -25,10 +25,10 @@ from pathlib import Path
 import pytest
 
 from studio.config import load_config
-from studio.demo_site import DEMO_IMAGES, _face_canvas
+from studio.demo.server import serve
+from studio.demo.site import DEMO_IMAGES, _face_canvas
 from studio.pipeline import run_pipeline
 from studio.run_state import read_state
-from studio.site_server import serve
 from studio.workspace import Workspace
 from tests.helpers import start_studio
 from tests.pipeline.pipeline_helpers import make_workspace, set_keys, studio
@@ -40,7 +40,7 @@ class Site:
     """The demo site, stoppable and restartable on the same port."""
 
     def __init__(self, root: Path):
-        from studio.demo_site import build_demo_site
+        from studio.demo.site import build_demo_site
 
         self.root = build_demo_site(root)
         self.port = 0

@@ -145,8 +145,8 @@ def test_lock_refuses_a_second_concurrent_pipeline(tmp_path):
 
 @pytest.mark.parametrize("gpu", [False, True])
 def test_demo_config_is_a_valid_studio_toml(tmp_path, gpu):
-    from studio.commands.demo import CPU, GPU, demo_config
     from studio.config import TEMPLATE, load_config
+    from studio.demo.command import CPU, GPU, demo_config
 
     path = tmp_path / "studio.toml"
     path.write_text(demo_config(TEMPLATE.read_text(), "http://127.0.0.1:8765/", gpu))
