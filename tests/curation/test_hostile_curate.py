@@ -7,6 +7,7 @@ import os
 import time
 
 import numpy as np
+import pytest
 
 from curation.catalog import open_sources
 from curation.config import CurateConfig
@@ -18,6 +19,7 @@ from tests.fixtures.big_photo import FACE_AT, FACE_SCALE, curate_alone, write_bi
 KILLER = "tests.curation.killer_detector:factory"
 
 
+@pytest.mark.slow
 def test_a_64_megapixel_photo_is_curated_in_bounded_memory(tmp_path):
     photo = write_big_photo(tmp_path / "photo.jpg")  # 8000 x 8000, ~3 MB
     # The address-space cap keeps a regression from taking the machine: it fails instead.
@@ -39,6 +41,7 @@ def _status(root) -> dict[str, tuple[str, str]]:
     return {s: (st, e or "") for s, st, e in zip(*src.values(["sha256", "status", "error"]), strict=True)}
 
 
+@pytest.mark.slow
 def test_an_image_that_kills_its_worker_is_quarantined_and_the_rest_committed(fiftyone_db, tmp_path):
     root = tmp_path / "ws"
     root.mkdir()

@@ -3,6 +3,8 @@ again on the next curate: the crops get the signals, keep their labels, and noth
 
 from __future__ import annotations
 
+import pytest
+
 from curation.catalog import open_catalog, open_sources, set_label
 from curation.config import CurateConfig
 from curation.process import ANALYSIS
@@ -12,6 +14,7 @@ from tests.curation.conftest import make_workspace
 NEWER = ("human_face", "photo", "blurred")  # what ANALYSIS 2 added
 
 
+@pytest.mark.slow
 def test_crops_of_an_older_analysis_get_the_new_signals_and_keep_their_labels(fiftyone_db, tmp_path):
     root = tmp_path / "ws"
     make_workspace(root)

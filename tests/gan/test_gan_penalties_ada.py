@@ -109,6 +109,7 @@ def test_p_zero_augments_nothing_and_p_one_everything():
     assert all(not torch.equal(every[i], x[i]) for i in range(6))
 
 
+@pytest.mark.slow
 def test_p_rises_on_a_tiny_set_in_a_real_run(tmp_path):
     from tests.gan.gan_helpers import make_images
 
@@ -125,6 +126,7 @@ def test_p_rises_on_a_tiny_set_in_a_real_run(tmp_path):
     assert state["ada"]["p"].item() == pytest.approx(ps[-1])  # saved with the checkpoint
 
 
+@pytest.mark.slow
 def test_samples_never_show_augmentations(tmp_path, image_dir):
     """p forced to 1 for the whole run: the sample grid is still G_ema's plain output."""
     from gan.sampling import generate, grid_image, latents, load_generator
@@ -144,6 +146,7 @@ def test_samples_never_show_augmentations(tmp_path, image_dir):
 
 # -- whole runs with every new option -----------------------------------------------------------
 
+@pytest.mark.slow
 def test_new_options_train_deterministically(tmp_path, image_dir):
     runs = [train(tiny(steps=4, **ALL_NEW), image_dir, tmp_path / f"r{i}", log=lambda m: None) for i in (0, 1)]
     a, b = (load_weights(list_checkpoints(r.run_dir / "checkpoints")[-1]) for r in runs)

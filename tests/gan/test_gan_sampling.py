@@ -43,6 +43,7 @@ def _mse(a, b):
     return ((a.float() - b.float()) / 127.5).pow(2).mean().item()  # in [-1, 1] units, as the loss
 
 
+@pytest.mark.slow
 def test_projection_recovers_a_generated_image(trained_run):
     g = varied_generator()
     d = load_discriminator(trained_run.run_dir)  # D's features join the loss (same 32 px)
@@ -65,6 +66,7 @@ def test_masks(kind):
     assert m.shape == (32, 32) and m.dtype == torch.bool and 0 < m.float().mean() < 1
 
 
+@pytest.mark.slow
 def test_completion_fills_the_hole_with_the_truth(trained_run):
     g = varied_generator()
     d = load_discriminator(trained_run.run_dir)

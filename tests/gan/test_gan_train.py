@@ -63,6 +63,7 @@ def test_guard_rolls_back_an_injected_nan(image_dir, tmp_path):
     assert all(torch.isfinite(t).all() for t in load_weights(result.checkpoint).values())
 
 
+@pytest.mark.slow
 def test_guard_gives_up_on_real_divergence(image_dir, tmp_path):
     with pytest.raises(GanError, match="diverged"):  # an absurd LR blows the weights up for real
         train(tiny(steps=8, lr_d=1e30, lr_g=1e30, guard_retries=2), image_dir, tmp_path / "run", log=lambda m: None)
@@ -113,6 +114,7 @@ def test_cpu_runs_eager_by_default(eager_run):
     assert eager_run[1] == [(True, True)] * 2  # compile=true means CUDA; the CPU is not compiled
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("backend", ["no_such_backend", "gan_test_broken"])
 def test_compile_failure_falls_back_to_eager(backend, eager_run, image_dir, tmp_path):
     from torch._dynamo import list_backends, register_backend
@@ -129,6 +131,7 @@ def test_compile_failure_falls_back_to_eager(backend, eager_run, image_dir, tmp_
     assert all(torch.equal(weights[k], eager_run[0][k]) for k in weights)
 
 
+@pytest.mark.slow
 def test_compile_on_cpu_when_asked(eager_run, image_dir, tmp_path):
     from torch._dynamo.eval_frame import OptimizedModule
 

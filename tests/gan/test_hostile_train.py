@@ -39,6 +39,7 @@ def _run(tmp_path: Path, image_dir: Path, name: str = "run", **kw):
     return result, logs
 
 
+@pytest.mark.slow
 def test_fid_kid_from_a_random_inception_of_the_real_shape(tmp_path):
     """The FID/KID path end to end without a download: a safetensors file of random weights."""
     from safetensors.torch import save_file
@@ -55,6 +56,7 @@ def test_fid_kid_from_a_random_inception_of_the_real_shape(tmp_path):
     assert logs == [] and set(out) == {"fid", "kid"} and out["fid"] > 1, (out, logs)
 
 
+@pytest.mark.slow
 def test_inception_pickle_runs_no_code_and_the_run_keeps_its_final_checkpoint(tmp_path, image_dir):
     marker = tmp_path / "touched-by-inception-weights"
     torch.save({"Conv2d_1a_3x3.conv.weight": _TouchesAFile(marker)}, tmp_path / "evil.pth")
