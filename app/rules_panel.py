@@ -3,6 +3,8 @@ crops, and the switch that turns it off for a source whose style it misreads."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import streamlit as st
 
 from app import catalog_view
@@ -38,8 +40,9 @@ def rules_section(ws: Workspace) -> None:
         s = use.stat
         with st.container(border=True):
             st.markdown(("⚠️ " if s.suspect and not s.off else "") + use.line)
-            if use.examples:
-                st.image(use.examples, width=72)
+            examples = [p for p in use.examples if Path(p).is_file()]  # deleted by hand: skipped
+            if examples:
+                st.image(examples, width=72)
             label = (f"Switch {s.rule} back on for {s.domain}" if s.off
                      else f"Switch {s.rule} off for {s.domain}")
             if st.button(label, key=f"rule-{k}-{s.rule}-{s.domain}"):
