@@ -36,5 +36,7 @@ Public API (for the app, the pipeline and `studio`; details in docs/training.md)
     gan.notify.notify(url, msg, style) ; train_message(event, run_dir, …)   Slack / Discord / JSON
     gan.completion.make_mask(kind, R) ; complete(G, D, image, hole) -> Completion
     gan.metrics.swd(real, fake) ; fid_kid(...) ; memorization(fake, train, threshold)
+    gan.losses.d_loss / g_loss (ns, hinge, rpgan) ; gradient_penalty(D, x)   zero-centred R1 / R2
+    gan.augment.diff_augment(x, ops, gen, p) ; AdaptiveP                      DiffAugment, ADA's p
     gan.errors.GanError                         user-caused errors (one line in `studio`)
 """
