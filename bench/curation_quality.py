@@ -48,7 +48,6 @@ HELD_OUT = ("lilynovel", "easyrpg", "peppercarrot")  # never used to choose anyt
 # had 14 polluted crops to 209 good, 0.07).
 POLLUTION_SHARES = (0.04, 0.08, 0.16)
 PLANTED_KINDS = ("person", "masked", "cat", "photo", "blurred", "drawn_animal")
-VOTES = (0.0, 1.0, 2.0, 3.0, 4.0)  # neighbour-vote weights tried after labels
 # The atypicality constants are chosen on this grid. The share cap is set a priori (pollution is
 # at most a tenth of a source, evidence.POLLUTION_SHARE): this set's art rarely fools the rules,
 # so it cannot choose it (SHARES shows how little the objective moves with it).
@@ -204,7 +203,7 @@ def choose(galleries: list[Gallery]) -> dict:
     return dict(zip(names, best, strict=True))
 
 
-def label_rounds(g: Gallery, params: dict, vote: float = fm.VOTE_WEIGHT, rounds: int = 3,
+def label_rounds(g: Gallery, params: dict, rounds: int = 3,
                  per_round: int = 10) -> tuple[np.ndarray, np.ndarray]:
     """The Label page: label the first 10 of the review queue, rescore, three times."""
     prior, lift = g.evidence(**params)
@@ -216,7 +215,7 @@ def label_rounds(g: Gallery, params: dict, vote: float = fm.VOTE_WEIGHT, rounds:
         rest = np.setdiff1d(np.arange(len(g.crops)), labelled)
         labelled += rest[diverse_order(np.abs(p[rest] - 0.5), emb[rest], per_round)].tolist()
         lab = np.array(labelled)
-        _, p = fm.few_label(g.x, prior, lift, lab, y[lab], vote_weight=vote)
+        _, p = fm.few_label(g.x, prior, lift, lab, y[lab])
     return p, np.array(labelled)
 
 
@@ -338,25 +337,10 @@ def main() -> None:
                "start": ev.ATYPICAL_FROM}
     report(f"the shipped defaults {shipped}, every source",
            [(g, unlabelled(g, shipped), None) for s in gs.SOURCES for g in galleries[s]])
-    runs = {v: {s: [(g, *label_rounds(g, shipped, v)) for g in galleries[s]] for s in gs.SOURCES}
-            for v in VOTES}
-    def unlabelled_score(v: float) -> float:  # good kept + pollution removed, tuning galleries
-        total = 0.0
-        for s in TUNING:
-            for g, p, lab in runs[v][s]:
-                held = np.setdiff1d(np.arange(len(g.crops)), lab)
-                out, keep, bad = g.exported(p)[held], g.good[held], ~g.good[held] & ~g.ambiguous[held]
-                total += (out & keep).sum() / max(keep.sum(), 1) + (~out & bad).sum() / max(bad.sum(), 1)
-        return total
-    for v in VOTES:
-        print(f"  vote weight {v}: tuning score {unlabelled_score(v):.3f}")
-    chosen = max(VOTES, key=unlabelled_score)
-    print(f"vote weight chosen on {TUNING}: {chosen} (shipped: {fm.VOTE_WEIGHT})")
-    report(f"after 30 labels from the review queue (3 rounds of its first 10), vote weight {chosen}; "
-           f"never-labelled crops of the held-out sources", [r for s in HELD_OUT for r in runs[chosen][s]])
-    report("the same without the neighbour vote (vote weight 0)", [r for s in HELD_OUT for r in runs[0.0][s]])
-    report(f"after 30 labels, shipped vote weight {fm.VOTE_WEIGHT}, every source",
-           [r for s in gs.SOURCES for r in runs[fm.VOTE_WEIGHT][s]])
+    runs = {s: [(g, *label_rounds(g, shipped)) for g in galleries[s]] for s in gs.SOURCES}
+    report("after 30 labels from the review queue (3 rounds of its first 10); never-labelled "
+           "crops of the held-out sources", [r for s in HELD_OUT for r in runs[s]])
+    report("the same, every source", [r for s in gs.SOURCES for r in runs[s]])
     art_as_served()
 
 

@@ -37,9 +37,6 @@ PCA_SAMPLE = 5000  # rows the projection is fitted on
 # labels, 4.8 s with 150 (leave-one-out); train on 1,000 labels 1.7 s, predict 4.0 s; the
 # JSON model of 1,000 labels is 309 kB. Off the click path (the catalog's background rescorer).
 LOO_MAX = 200  # leave-one-out accuracy up to this many labels, 10-fold beyond
-# What one nearby label is worth against the crop's own probability (worth 1) in the
-# neighbour shift: chosen on the tuning sources of bench/curation_quality.py (docs/benchmarks.md).
-VOTE_WEIGHT = 2.0
 
 
 def labels_digest(shas: list[str], labels: list[str | None]) -> str:
@@ -198,88 +195,39 @@ def _nearest_label(fit: dict, z: np.ndarray, batch: int = 4096) -> np.ndarray:
     return out
 
 
-def shifted_logit(fit: dict, z: np.ndarray, offset: np.ndarray) -> np.ndarray:
-    """offset + moderated shift: the learned shift z·w scaled by 1/√(1 + π·var/8) (MacKay's
-    approximation) and by nearness to a label, so where the shift is uncertain (few labels, or
-    a crop unlike the labelled ones) the log-odds stay near the rules'."""
+def shifted(fit: dict, z: np.ndarray, offset: np.ndarray) -> np.ndarray:
+    """σ(offset + moderated shift): the learned shift z·w scaled by 1/√(1 + π·var/8)
+    (MacKay's approximation) and by nearness to a label, so where the shift is uncertain (few
+    labels, or a crop unlike the labelled ones) the probability stays near the rules'."""
     var = np.einsum("ij,jk,ik->i", z, fit["cov"], z)
     # A linear shift extrapolates: much farther from every label than labels are from each
     # other, it fades (by (REACH · reach / distance)²) and the rules decide.
     near = np.minimum(1.0, (REACH * fit["reach"] / np.maximum(_nearest_label(fit, z), 1e-9)) ** 2)
-    return offset + near * (z @ fit["w"]) / np.sqrt(1 + np.pi * var / 8)
-
-
-def shifted(fit: dict, z: np.ndarray, offset: np.ndarray) -> np.ndarray:
-    """σ(`shifted_logit`)."""
-    return 1 / (1 + np.exp(-np.clip(shifted_logit(fit, z, offset), -50, 50)))
-
-
-def label_metric(labelled_z: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """Per-component weights of the distance the neighbour vote measures: how well each
-    component separates the labelled rejects from the accepts (Fisher's ratio, the variance
-    shrunk by a whitened component's prior 1, plus a floor), mean 1. Whitened components weigh
-    alike, so the one that tells masks from drawings drowns among fifteen that tell hair
-    colours apart; the labels say which it is. Uniform until both kinds are labelled."""
-    k = labelled_z.shape[1]
-    y = np.asarray(y, dtype=bool)
-    if y.all() or not y.any():
-        return np.ones(k)
-    a, r = labelled_z[~y], labelled_z[y]
-    pooled = (a.var(0) * len(a) + r.var(0) * len(r)) / len(y)
-    f = 0.1 + (r.mean(0) - a.mean(0)) ** 2 / (pooled + 1.0)
-    return f * k / f.sum()
-
-
-def neighbour_shift(labelled_z: np.ndarray, y: np.ndarray, z: np.ndarray, before: np.ndarray,
-                    strength: float = VOTE_WEIGHT, batch: int = 4096) -> np.ndarray:
-    """How much the labels near each crop move its log-odds: the crop's probability `before`
-    the vote, updated as a Beta prior worth one label with the nearby labels (Gaussian weights as
-    wide as the labels' own nearest-neighbour distance, in the `label_metric` space), each
-    label worth `strength`. A crop among rejected crops of its kind leans rejected, one among
-    accepted crops leans accepted, one far from every label keeps its probability."""
-    if not len(labelled_z):
-        return np.zeros(len(z))
-    scale = np.sqrt(label_metric(labelled_z, y))
-    lz = labelled_z * scale
-    h2 = 2 * _reach(lz) ** 2
-    y = np.asarray(y, np.float64)
-    l2 = (lz ** 2).sum(1)
-    out = np.empty(len(z))
-    for s in range(0, len(z), batch):
-        zs = z[s:s + batch] * scale
-        d2 = np.maximum((zs * zs).sum(1)[:, None] + l2[None] - 2 * zs @ lz.T, 0)
-        w = strength * np.exp(-d2 / h2)
-        p0 = np.clip(before[s:s + batch], 1e-4, 1 - 1e-4)
-        post = (w @ y + p0) / (w.sum(1) + 1)
-        out[s:s + batch] = _logit(post) - _logit(p0)
-    return out
-
-
-def _fit_predict(z, full, prior, lift, labelled, y, rows, vote_weight: float = VOTE_WEIGHT) -> np.ndarray:
-    """Fit on `labelled` (indices into z) and predict `rows`: the learned shift on the first
-    components `z`, then the nearby labels' `neighbour_shift` in the `full` style space."""
-    updates = rule_updates(prior, labelled, y)
-    fit = fit_shift(z[labelled], offsets(prior[labelled], lift[labelled], updates), y)
-    logit = shifted_logit(fit, z[rows], offsets(prior[rows], lift[rows], updates))
-    before = 1 / (1 + np.exp(-np.clip(logit, -50, 50)))
-    logit = logit + neighbour_shift(full[labelled], y, full[rows], before, vote_weight)
+    logit = offset + near * (z @ fit["w"]) / np.sqrt(1 + np.pi * var / 8)
     return 1 / (1 + np.exp(-np.clip(logit, -50, 50)))
 
 
-def _cv_hits(z, full, prior, lift, labelled, y, threshold: float, vote_weight: float) -> tuple[int, int]:
+def _fit_predict(z, prior, lift, labelled, y, rows) -> np.ndarray:
+    """Fit on `labelled` (indices into z) and predict `rows`."""
+    updates = rule_updates(prior, labelled, y)
+    fit = fit_shift(z[labelled], offsets(prior[labelled], lift[labelled], updates), y)
+    return shifted(fit, z[rows], offsets(prior[rows], lift[rows], updates))
+
+
+def _cv_hits(z, prior, lift, labelled, y, threshold: float, seed: int = 0) -> tuple[int, int]:
     """Leave-one-out (10-fold beyond LOO_MAX labels): correct predictions, folds."""
     n = len(labelled)
-    folds = np.arange(n) if n <= LOO_MAX else np.random.default_rng(0).permutation(n) % 10
+    folds = np.arange(n) if n <= LOO_MAX else np.random.default_rng(seed).permutation(n) % 10
     hits = 0
     for f in np.unique(folds):
         test, rest = folds == f, folds != f
-        p = _fit_predict(z, full, prior, lift, labelled[rest], y[rest], labelled[test], vote_weight)
+        p = _fit_predict(z, prior, lift, labelled[rest], y[rest], labelled[test])
         hits += int(((p >= threshold) == y[test].astype(bool)).sum())
     return hits, len(np.unique(folds))
 
 
 def few_label(features, prior: np.ndarray, lift: np.ndarray, labelled: np.ndarray, y: np.ndarray,
-              threshold: float = 0.5, vote_weight: float = VOTE_WEIGHT) -> tuple[dict, np.ndarray]:
+              threshold: float = 0.5) -> tuple[dict, np.ndarray]:
     """The filter from any number of labels: (JSON-able summary, probability of every crop).
 
     `features` are the crops' `filter_features` (a list, or an (N, D) array); `prior` and `lift`
@@ -287,13 +235,10 @@ def few_label(features, prior: np.ndarray, lift: np.ndarray, labelled: np.ndarra
     x = feature_matrix(list(features)) if not isinstance(features, np.ndarray) else features
     labelled, y = np.asarray(labelled, dtype=np.int64), np.asarray(y, dtype=np.int64)
     prior, lift = np.asarray(prior, dtype=np.float64), np.asarray(lift, dtype=np.float64)
-    # (N, 16) from all crops, labelled or not: the representation is learned without labels;
-    # the shift sees the first components_for(labels) of them.
-    full = project(fit_projection(x, MAX_COMPONENTS), x)
-    z = full[:, :components_for(len(labelled))]
-    p = _fit_predict(z, full, prior, lift, labelled, y, np.arange(len(x)), vote_weight)
-    hits, folds = (_cv_hits(z, full, prior, lift, labelled, y, threshold, vote_weight)
-                   if len(labelled) else (0, 0))
+    # (N, k) from all crops, labelled or not: the representation is learned without labels.
+    z = project(fit_projection(x, components_for(len(labelled))), x)
+    p = _fit_predict(z, prior, lift, labelled, y, np.arange(len(x)))
+    hits, folds = _cv_hits(z, prior, lift, labelled, y, threshold) if len(labelled) else (0, 0)
     counts = np.bincount(y, minlength=2)
     updates = rule_updates(prior, labelled, y)
     model = {

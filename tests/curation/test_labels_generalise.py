@@ -47,11 +47,6 @@ def test_rejects_of_one_kind_catch_its_unlabelled_crops():
     unlabelled_masks, unlabelled_faces = p[64:], p[10:60]
     assert (unlabelled_masks >= 0.5).mean() >= 0.8  # the issue's aim: at most 20 % slip through
     assert unlabelled_faces.max() < 0.5  # and no face is lost for it
-    # The nearby labels' vote carries the kind further than the linear shift alone (measured:
-    # masks 0.57 → 0.77 on average, faces 0.022 → 0.007).
-    _, no_vote = few_label(x, prior, lift, labelled, y, vote_weight=0.0)
-    assert unlabelled_masks.mean() > no_vote[64:].mean() + 0.1
-    assert unlabelled_faces.mean() < no_vote[10:60].mean()
 
 
 def test_accepts_on_a_rules_victims_rescue_its_other_victims():
