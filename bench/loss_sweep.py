@@ -51,8 +51,9 @@ AUG = "translation,cutout,color"
 RP = {"loss": "rpgan", "beta1": 0.0}  # R3GAN's loss and Adam beta1 = 0
 VARIANTS = {  # name → TrainConfig overrides of the studio defaults ("reference" is the examples loop)
     "reference": None,
-    "studio": {},  # the defaults before this sweep: ns, BatchNorm D, EMA 10 kimg, no augmentation, x-flips
+    "studio": {"xflip": True},  # the defaults before this sweep: ns, BatchNorm D, EMA 10 kimg, no augmentation, x-flips
     "studio(noflip)": {"xflip": False},  # as the reference: no mirrored images
+    "noflip+ada": {"xflip": False, "augment": AUG, "ada_target": 0.6},
     "studio+ada": {"augment": AUG, "ada_target": 0.6},
     "rpgan+r1r2": {**RP, "r1_gamma": 0.1, "r2_gamma": 0.1},
     "rpgan+r1r2+ada": {**RP, "r1_gamma": 0.1, "r2_gamma": 0.1, "augment": AUG, "ada_target": 0.6},

@@ -40,7 +40,7 @@ class TrainConfig:
     # regularisation
     ema_kimg: float = 10.0  # half-life of the G weight average in thousands of images; 0 = no EMA
     ema_rampup: float = 0.05  # early on, the half-life is at most this fraction of images seen; 0 = off
-    xflip: bool = True  # mirror half of the training images at random; off for data with a handedness (text, lit from one side)
+    xflip: bool = False  # mirror half of the training images at random: for left-right symmetric data only (off: measured better on lfw faces, docs/training.md)
     augment: str = ""  # DiffAugment ops applied to real and fake images for D, e.g. "translation,cutout,color"
     ada_target: float = 0.0  # adaptive augmentation: 0 = off (each op always applied); > 0 = each op applied with probability p, moved so E[sign(D(real))] approaches this (StyleGAN2-ADA: 0.6)
     ada_interval: int = 4  # steps between adjustments of p (StyleGAN2-ADA: 4)
@@ -150,4 +150,5 @@ class TrainConfig:
     def from_dict(cls, data: dict[str, Any]) -> TrainConfig:
         """Rebuild from `to_dict()` output (a checkpoint or config.json); unknown keys are ignored."""
         known = {f.name for f in dataclasses.fields(cls)}
+        data = {"xflip": True, **data}  # runs recorded before the field existed always mirrored
         return cls(**{k: v for k, v in data.items() if k in known})

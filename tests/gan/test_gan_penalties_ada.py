@@ -195,3 +195,19 @@ def test_ddp_with_penalties_and_ada_keeps_ranks_identical(image_dir, tmp_path):
     assert (tmp_path / "h.0").read_text() == (tmp_path / "h.1").read_text()
     ps = [r["augment_p"] for r in _metrics(tmp_path / "ddp") if "augment_p" in r]
     assert len(ps) == 4 and max(ps) > 0
+
+
+def test_xflip_is_off_by_default_and_old_runs_keep_their_flips():
+    from gan.data import DeviceSampler
+
+    assert TrainConfig().xflip is False
+    assert TrainConfig.from_dict({"resolution": 32}).xflip is True  # a run recorded before the field
+    assert TrainConfig.from_dict(TrainConfig().to_dict()).xflip is False
+    images = torch.arange(4 * 3 * 4 * 4, dtype=torch.float32).view(4, 3, 4, 4).to(torch.uint8)
+    plain = DeviceSampler(images, torch.device("cpu"), False, seed=0, xflip=False)
+    mirrored = DeviceSampler(images, torch.device("cpu"), False, seed=0, xflip=True)
+    a, b = plain.sample(64), mirrored.sample(64)
+    as_stored = {tuple(im.flatten().tolist()) for im in images.float().div(127.5).sub(1)}
+    assert all(tuple(im.flatten().tolist()) in as_stored for im in a)  # never mirrored
+    assert not all(tuple(im.flatten().tolist()) in as_stored for im in b)
+    assert torch.equal(plain.gen.get_state(), mirrored.gen.get_state())  # the same RNG stream either way
