@@ -36,7 +36,7 @@ def dataset(ws: Workspace):
 
 @st.cache_resource(show_spinner=False)
 def _rescorer(root: str):
-    from curation.catalog.rescore import Rescorer
+    from curation.rescoring import Rescorer
 
     return Rescorer(_dataset(root), root)
 
@@ -125,10 +125,10 @@ def funnel(ws: Workspace) -> dict[str, Any] | None:
 def progress(ds) -> dict[str, Any]:
     """Labelled crops, the unlabelled rest, and the learned filter's cross-validated accuracy
     with its 95 % interval and the chance level (`curation.scoring.accuracy_summary`)."""
-    from curation.catalog import CatalogInfo
+    from curation.catalog import CatalogInfo, labelled_count
     from curation.scoring import accuracy_summary
 
-    labelled = ds._sample_collection.count_documents({"human_label": {"$ne": None}})
+    labelled = labelled_count(ds)
     summary = accuracy_summary(CatalogInfo.load(ds).pollution_filter)
     return {"labelled": labelled, "unlabelled": len(ds) - labelled, **summary}
 

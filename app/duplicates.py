@@ -9,7 +9,8 @@ import math
 import streamlit as st
 
 from app import catalog_view, common
-from curation.catalog import duplicate_groups, duplicate_links, set_kept, set_label
+from curation.catalog import duplicate_groups, duplicate_links, set_label
+from curation.rescoring import set_kept
 from studio.workspace import Workspace
 
 PER_PAGE = 10
@@ -132,7 +133,7 @@ def note_box(ds, ws: Workspace, gid: str, note: dict) -> None:
                "remembered: accept the crop and it becomes the kept copy.",
                icon=":material/info:")
     if st.button("Accept it and keep it", key=f"accept-keep-{gid}", type="primary"):
-        set_label(ds, note["sha256"], "accept", rescore=False)
+        set_label(ds, note["sha256"], "accept")
         catalog_view.rescorer(ws).request()
         set_kept(ds, gid, note["sha256"])  # refreshes the decisions with the new label
         st.session_state.dup_note = {"group": gid, "kept": True, "sha256": note["sha256"]}

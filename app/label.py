@@ -12,7 +12,7 @@ import streamlit as st
 
 from app import catalog_view, common, labelling
 from curation.catalog import CropFilters, filter_crops, review_queue
-from curation.catalog.rescore import scoring_state
+from curation.rescoring import scoring_state
 
 
 def render() -> None:

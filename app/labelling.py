@@ -21,9 +21,9 @@ def apply(ds, rescorer, rows: list[tuple[str, str, str]]) -> None:
     """Write labels (sha256, label, reason), remember the previous ones, rescore later."""
     _stack().append([(sha, *label_of(ds, sha)) for sha, _, _ in rows])
     if len(rows) == 1:
-        set_label(ds, *rows[0], rescore=False)
+        set_label(ds, *rows[0])
     else:
-        set_labels(ds, rows, rescore=False)
+        set_labels(ds, rows)
     rescorer.request()
     sha, label, reason = rows[0]
     st.session_state.last_action = f"{label} × {len(rows)}" if len(rows) > 1 else \
@@ -34,6 +34,6 @@ def undo(ds, rescorer) -> None:
     """Put back the labels the last action replaced."""
     previous = _stack().pop()
     for sha, label, reason in previous:
-        set_label(ds, sha, label, reason, rescore=False)
+        set_label(ds, sha, label, reason)
     rescorer.request()
     st.session_state.last_action = f"undid the last action ({len(previous)} crop(s))"

@@ -15,7 +15,7 @@ import streamlit as st
 
 from app import catalog_view, common
 from curation.catalog import human_labels, rejected_crops, rejection_groups, set_label, set_labels
-from curation.catalog.rescore import scoring_state
+from curation.rescoring import scoring_state
 
 COLS = 6
 POLLUTED = "polluted:"
@@ -105,7 +105,7 @@ def render() -> None:
         previous = {sha: (lab, reason) for sha, lab, reason in human_labels(ds) if sha in picked}
         undo_stack.append([(sha, *previous.get(sha, (None, ""))) for sha in picked])
         set_labels(ds, [(sha, label, "" if label == "accept" else reject_reason(reason))
-                        for sha, reason in picked.items()], rescore=False)
+                        for sha, reason in picked.items()])
         rescorer.request()
         by_group = ", ".join(f"{title_of(r)} × {n}" for r, n in
                              sorted(_count(picked.values()).items(), key=lambda kv: -kv[1]))
@@ -118,10 +118,10 @@ def render() -> None:
         previous = undo_stack.pop()
         cleared = [sha for sha, label, _ in previous if label is None]
         for sha in cleared:
-            set_label(ds, sha, None, rescore=False)
+            set_label(ds, sha, None)
         rows = [(sha, label, reason) for sha, label, reason in previous if label is not None]
         if rows:
-            set_labels(ds, rows, rescore=False)
+            set_labels(ds, rows)
         rescorer.request()
         st.session_state.rj_last = (f"Undid the last action ({len(previous)} crop(s)); they are "
                                     "filed again once the background rescore has run.")

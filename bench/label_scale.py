@@ -74,7 +74,7 @@ def _tiny_png() -> bytes:
 def click(ds, rescorer, sha: str, label: str) -> None:
     from curation.catalog import set_label
 
-    set_label(ds, sha, label, "bench", rescore=False)
+    set_label(ds, sha, label, "bench")
     rescorer.request()
 
 
@@ -87,8 +87,8 @@ def timed(fn, *args):
 def measure(n: int, clicks: int, rng: np.random.Generator) -> dict:
     from app.catalog_view import page_of
     from curation.catalog import CropFilters, filter_crops, funnel, review_queue
-    from curation.catalog.rescore import Rescorer, rescore_now
     from curation.export import export
+    from curation.rescoring import Rescorer, rescore_now
 
     root = Path(tempfile.mkdtemp(prefix=f"bench-label-{n}-")) / "ws"
     t_build, ds = timed(build, root, n, rng)

@@ -1,6 +1,7 @@
 """Decisions of the catalog: duplicate groups, then accepted / rejected / duplicate per crop.
 
-Pollution probabilities come from `curation.scoring`; `decide` works on plain columns.
+Pollution probabilities come from `curation.scoring`; `decide` works on plain columns. Rescoring
+(scores, then decisions, after a human's word) is `curation.rescoring`, above this module.
 
 Human labels always win: a human `reject` is rejected, a human `accept` skips the automatic
 quality and pollution checks; curate never writes the human_* fields.
@@ -30,7 +31,6 @@ from curation.dedup import (
 )
 from curation.features import to_unsigned
 from curation.files import ImageDecodeError, load_rgb
-from curation.scoring import update_pollution
 
 log = logging.getLogger(__name__)
 
@@ -177,10 +177,3 @@ def refresh_decisions(dataset, cfg: CurateConfig | None = None) -> dict[str, int
                                  "tags": tags}, old=old)
     return {name: decision.count(name) for name in DECISIONS}
 
-
-def rescore(dataset) -> dict[str, int]:
-    """After a label changed: rescore with the filter (the review queue reorders itself, so
-    labelling one crop at a time is active learning) and refresh the decisions."""
-    cfg = CurateConfig(pollution_threshold=CatalogInfo.load(dataset).pollution_threshold)
-    update_pollution(dataset, cfg)
-    return refresh_decisions(dataset, cfg)

@@ -17,7 +17,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from curation.catalog import LABELS, human_labels, open_catalog, set_labels
+from curation.catalog import LABELS, human_labels, open_catalog
 from curation.errors import CurationError
 
 SHA = re.compile(r"^[0-9a-f]{64}$")
@@ -109,6 +109,8 @@ def import_labels(workspace_root: Path | str, csv_path: Path | str) -> ImportRep
         else:
             good[sha] = (sha, label, reason)  # a later row for the same hash wins
     if good:
+        from curation.rescoring import set_labels  # labels, then a rescore
+
         set_labels(ds, list(good.values()))
     report.applied = len(good)
     return report

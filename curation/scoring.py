@@ -83,12 +83,14 @@ def update_atypicality(dataset) -> None:
                   tolerance=0.05)
 
 
-def update_pollution(dataset, cfg: CurateConfig, force: bool = False) -> dict | None:
-    """Score every crop of the catalog and store the filter; returns the filter (None: rules)."""
+def update_pollution(dataset, cfg: CurateConfig, force: bool = False,
+                     info: CatalogInfo | None = None) -> dict | None:
+    """Score every crop of the catalog and store the filter; returns the filter (None: rules).
+    `info`: the catalog's record, when the caller has read it already (one read per rescore)."""
     ids, shas, labels, cat, disagree = dataset.values(["id", "sha256", "human_label", "cat", "disagree"])
     if not ids:
         return None
-    info = CatalogInfo.load(dataset)
+    info = info or CatalogInfo.load(dataset)
     prior, atypical, _ = unlabelled_evidence(dataset, info)
     lift = evidence.atypical_lift(atypical)
 

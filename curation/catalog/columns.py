@@ -7,6 +7,10 @@ Read, 10,000 feature vectors: FiftyOne's `values()` 3.5 s, `read_vectors` ≈0.3
 Measured on the 2-core dev machine at 10,000 crops: `set_values` of six fields took 16.7 s
 (≈0.25 ms per update and field, growing with the indexes); insert + `$merge` of the same
 columns takes well under a second, and a rescore after one label changes few values at all.
+
+This is the one module that reaches FiftyOne's raw MongoDB collection (its private
+`_sample_collection`): the rest of the catalog goes through `samples`, and everyone outside the
+catalog through the catalog's published queries (`tests/test_import_cycles.py` checks both).
 """
 
 from __future__ import annotations
@@ -20,6 +24,12 @@ import numpy as np
 from bson import ObjectId
 
 CHUNK = 20_000  # rows per scratch insert: keeps each batch far below MongoDB's 16 MB messages
+
+
+def samples(dataset):
+    """The dataset's samples as a pymongo collection, for the catalog's own indexed queries and
+    bulk updates (modules of `curation.catalog` only)."""
+    return dataset._sample_collection
 
 
 def write_columns(dataset, ids: Sequence[str], columns: dict[str, Sequence],
@@ -39,7 +49,7 @@ def write_columns(dataset, ids: Sequence[str], columns: dict[str, Sequence],
         rows.append(doc)
     if not rows:
         return 0
-    target = dataset._sample_collection
+    target = samples(dataset)
     scratch = target.database[f"studio.scratch.{secrets.token_hex(6)}"]
     try:
         for start in range(0, len(rows), CHUNK):
@@ -71,7 +81,7 @@ def read_vectors(dataset, field: str) -> tuple[list[str], list[np.ndarray | None
     """(sample ids, vectors) of a VectorField in natural order (as `dataset.values` returns)."""
     ids, vectors = [], []
     layout: dict[bytes, tuple[int, np.dtype]] = {}  # .npy header → (data offset, dtype)
-    for doc in dataset._sample_collection.find({}, {field: 1}):
+    for doc in samples(dataset).find({}, {field: 1}):
         ids.append(str(doc["_id"]))
         stored = doc.get(field)
         vectors.append(None if stored is None else decode_vector(stored, layout))

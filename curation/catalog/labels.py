@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from curation.catalog.columns import refresh_in_memory
+from curation.catalog.columns import refresh_in_memory, samples
 from curation.catalog.schema import DECISIONS, LABELS
 from curation.errors import CurationError
 
@@ -29,29 +29,25 @@ def sync_app_tags(dataset) -> int:
     return changed
 
 
-def set_label(dataset, sha256: str, label: str | None, reason: str = "",
-              rescore: bool = True) -> int:
+def set_label(dataset, sha256: str, label: str | None, reason: str = "") -> int:
     """Set (or clear, label=None) the human label of every crop with this sha256; returns count.
 
     One indexed update, whatever the catalog's size: the label, and the decision that a human
     label settles at once (a reject is rejected; an accept is accepted unless it is a copy kept
-    elsewhere). With `rescore` the filter then rescores everything before this returns; the
-    Label page passes False and leaves that to `curation.catalog.rescore.Rescorer`, off the
-    click path."""
+    elsewhere). The filter's rescoring of everything else is the caller's: `curation.rescoring`
+    (`set_label` there rescores before it returns; the Label page leaves it to a `Rescorer`, off
+    the click path)."""
     if label is not None and label not in LABELS:
         raise CurationError(f"label must be one of {', '.join(LABELS)}, got {label!r}")
     ids = _ids_of(dataset, [sha256])
     if ids:
         _write_labels(dataset, ids, label, reason)
-        if rescore:
-            from curation.catalog.rescore import rescore_now
-
-            rescore_now(dataset)
     return len(ids)
 
 
-def set_labels(dataset, rows: list[tuple[str, str, str]], rescore: bool = True) -> None:
-    """Apply many (sha256, label, reason) rows at once (one bulk write per distinct label)."""
+def set_labels(dataset, rows: list[tuple[str, str, str]]) -> None:
+    """Apply many (sha256, label, reason) rows at once (one bulk write per distinct label); the
+    rescoring is the caller's, as with `set_label`."""
     by_label: dict[tuple[str, str], list[str]] = {}
     for sha, label, reason in rows:
         if label not in LABELS:
@@ -62,15 +58,11 @@ def set_labels(dataset, rows: list[tuple[str, str, str]], rescore: bool = True) 
             ids = _ids_of(dataset, shas[start:start + 10_000])
             if ids:
                 _write_labels(dataset, ids, label, reason)
-    if rescore:
-        from curation.catalog.rescore import rescore_now
-
-        rescore_now(dataset)
 
 
 def _ids_of(dataset, shas: list[str]) -> list:
     """Object ids of the crops with these hashes (sha256 is indexed: see connect.INDEXES)."""
-    coll = dataset._sample_collection
+    coll = samples(dataset)
     return [d["_id"] for d in coll.find({"sha256": {"$in": shas}}, {"_id": 1})]
 
 
@@ -94,8 +86,20 @@ def _write_labels(dataset, ids: list, label: str | None, reason: str) -> None:
     if label is not None:
         stages.append({"$set": {"tags": {"$concatArrays": [
             {"$setDifference": [{"$ifNull": ["$tags", []]}, list(DECISIONS)]}, ["$decision"]]}}})
-    dataset._sample_collection.update_many({"_id": {"$in": ids}}, stages)
+    samples(dataset).update_many({"_id": {"$in": ids}}, stages)
     refresh_in_memory(dataset, ids)
+
+
+def labelled_count(dataset) -> int:
+    """Crops a human labelled (accept or reject): one indexed count."""
+    return samples(dataset).count_documents({"human_label": {"$ne": None}})
+
+
+def labels_since(dataset, at: datetime | None) -> int:
+    """Labels given or changed (cleared too) after `at` (None: ever): one indexed count, e.g.
+    how many labels the shown scores do not yet reflect."""
+    query = {"labeled_at": {"$gt": at.replace(tzinfo=None)}} if at else {"labeled_at": {"$ne": None}}
+    return samples(dataset).count_documents(query)
 
 
 def human_labels(dataset) -> list[tuple[str, str, str]]:

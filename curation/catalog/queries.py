@@ -11,7 +11,7 @@ from urllib.parse import urlparse
 
 import numpy as np
 
-from curation.catalog.columns import decode_vector
+from curation.catalog.columns import decode_vector, samples
 from curation.catalog.connect import open_catalog, open_sources
 from curation.errors import CurationError
 
@@ -73,7 +73,7 @@ def review_queue(dataset, n: int = 50):
     whatever the catalog's size."""
     from curation.review_order import POOL_FACTOR, POOL_MIN, diverse_order
 
-    coll = dataset._sample_collection
+    coll = samples(dataset)
     pool = list(coll.find({"human_label": None}, {"_id": 1, "certainty": 1, "embedding": 1})
                 .sort("certainty", 1).hint("certainty_1")  # walk the index; never sort in memory
                 .limit(max(POOL_MIN, POOL_FACTOR * n)))
@@ -109,7 +109,7 @@ def rejection_groups(dataset, labelled: bool = False, domain: str | None = None)
     with one indexed $match and one $group. Without `labelled` only crops no human labelled: the
     rules' and the filter's rejections, the ones a human may rescue. "" groups crops rejected
     without a recorded reason."""
-    coll = dataset._sample_collection
+    coll = samples(dataset)
     rows = coll.aggregate([{"$match": _rejected_match(labelled, domain)},
                            {"$group": {"_id": FIRST_REASON, "n": {"$sum": 1}}}])
     return sorted(((r["_id"], r["n"]) for r in rows), key=lambda kv: (-kv[1], kv[0]))
@@ -202,7 +202,8 @@ def duplicate_links(dataset, group: str) -> dict[str, dict[str, Any]]:
 
 
 def set_kept(dataset, group: str, sha256: str) -> None:
-    """Keep this member of a duplicate group instead of the automatic choice (a human choice)."""
+    """Keep this member of a duplicate group instead of the automatic choice (a human choice).
+    The decisions follow once the caller refreshes them (`curation.rescoring.set_kept` does)."""
     from fiftyone import ViewField as F
 
     view = dataset.match(F("dup_group") == group)
@@ -211,9 +212,6 @@ def set_kept(dataset, group: str, sha256: str) -> None:
     ids, shas = view.values(["id", "sha256"])
     view.set_values("dup_kept_by", {i: ("human" if s == sha256 else None)
                                     for i, s in zip(ids, shas, strict=True)}, key_field="id")
-    from curation.decide import refresh_decisions
-
-    refresh_decisions(dataset)
 
 
 def ensure_saved_views(dataset) -> None:
@@ -265,5 +263,5 @@ def count_by(dataset, *fields: str, **expressions) -> dict[tuple, int]:
     test), counted in the database with one $group: the Overview and `studio status` stay fast
     at 100k crops without reading every crop. Keys: the values in the order given."""
     keys = {**{f: f"${f}" for f in fields}, **expressions}
-    rows = dataset._sample_collection.aggregate([{"$group": {"_id": keys, "n": {"$sum": 1}}}])
+    rows = samples(dataset).aggregate([{"$group": {"_id": keys, "n": {"$sum": 1}}}])
     return {tuple(r["_id"].get(k) for k in keys): r["n"] for r in rows}

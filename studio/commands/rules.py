@@ -38,8 +38,8 @@ def show(ctx: typer.Context, workspace: WorkspaceOpt = Path("studio-data")) -> N
 
 def _switch(rule: str, domain: str, workspace: Path, on: bool) -> None:
     from curation.catalog import open_catalog
-    from curation.catalog.rescore import rescore_now
     from curation.errors import CurationError
+    from curation.rescoring import rescore_now
     from curation.rules import set_rule
 
     ws = Workspace.at(workspace).require()

@@ -11,14 +11,14 @@ from tests.app.app_helpers import assert_clean, open_page
 
 @pytest.fixture
 def catalog(curated_ws, monkeypatch):
-    from curation.catalog.rescore import Rescorer
+    from curation.rescoring import Rescorer
 
     requests = []
     monkeypatch.setattr(Rescorer, "request", lambda self: requests.append(1))
     ds = open_catalog(curated_ws)
     yield ds, requests
     for sha in {s for s, lab in zip(*ds.values(["sha256", "human_label"]), strict=True) if lab}:
-        set_label(ds, sha, None, rescore=False)
+        set_label(ds, sha, None)
     from curation.decide import refresh_decisions
 
     refresh_decisions(ds)

@@ -53,7 +53,8 @@ def test_every_page_renders_and_accept_writes_the_catalog(full_ws):
     if chromium is None:
         pytest.skip("Debian's chromium is not installed (`make system-deps`)")
     sync_api = pytest.importorskip("playwright.sync_api")
-    from curation.catalog import open_catalog, set_label
+    from curation.catalog import open_catalog
+    from curation.rescoring import set_label
 
     ds = open_catalog(full_ws)
     ARTIFACTS.mkdir(exist_ok=True)
@@ -189,5 +190,5 @@ def test_rejected_page_select_and_bulk_accept_and_reject(full_ws):
             page.screenshot(path=ARTIFACTS / "app-rejected-end.png", full_page=True)
             browser.close()
             for sha in {s for s, (lab, _, _) in labels().items() if lab}:
-                set_label(ds, sha, None, rescore=False)
+                set_label(ds, sha, None)
     refresh_decisions(ds)

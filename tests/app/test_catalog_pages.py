@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from curation.catalog import duplicate_groups, open_catalog, set_kept, set_label
+from curation.catalog import duplicate_groups, open_catalog
+from curation.rescoring import set_kept, set_label
 from tests.app.app_helpers import assert_clean, open_page, texts
 
 

@@ -6,7 +6,8 @@ import shutil
 
 import pytest
 
-from curation.catalog import open_catalog, set_label
+from curation.catalog import open_catalog
+from curation.rescoring import set_label
 from tests.helpers import ONE_THREAD, studio, studio_in_process
 
 

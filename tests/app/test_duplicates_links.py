@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import pytest
 
-from curation.catalog import duplicate_groups, duplicate_links, open_catalog, set_kept, set_label
+from curation.catalog import duplicate_groups, duplicate_links, open_catalog, set_label
+from curation.rescoring import set_kept
 from tests.app.app_helpers import assert_clean, open_page, texts
 
 
 @pytest.fixture
 def catalog(curated_ws, monkeypatch):
-    from curation.catalog.rescore import Rescorer
+    from curation.rescoring import Rescorer
 
     monkeypatch.setattr(Rescorer, "request", lambda self: None)
     ds = open_catalog(curated_ws)
@@ -19,10 +20,10 @@ def catalog(curated_ws, monkeypatch):
     kept = {gid: members[0]["sha256"] for gid, members in groups.items()}
     yield ds
     for sha in {s for s, lab in zip(*ds.values(["sha256", "human_label"]), strict=True) if lab}:
-        set_label(ds, sha, None, rescore=False)
+        set_label(ds, sha, None)
     for gid, sha in kept.items():
         set_kept(ds, gid, sha)  # also refreshes every decision
-    ds._sample_collection.update_many({}, {"$set": {"dup_kept_by": None}})
+    ds.set_field("dup_kept_by", None).save()
     from curation.decide import refresh_decisions
 
     refresh_decisions(ds)
@@ -53,7 +54,7 @@ def test_page_says_why_each_crop_is_linked(monkeypatch, curated_ws, catalog):
 def test_keep_this_on_a_rejected_crop_says_what_happened(monkeypatch, curated_ws, catalog):
     gid, members = sorted(duplicate_groups(catalog).items())[0]
     kept, other = members[0]["sha256"], members[1]["sha256"]
-    set_label(catalog, other, "reject", "mask", rescore=False)
+    set_label(catalog, other, "reject", "mask")
     at = open_page(monkeypatch, curated_ws, "duplicates.py")
     at.button(key=f"keep-{gid}-{other}").click().run()
     assert_clean(at)

@@ -16,13 +16,13 @@ ONE_OF_SEVEN = {"cv_folds": 7, "cv_accuracy": 1 / 7, "cv_hits": 1,
 
 @pytest.fixture
 def catalog(curated_ws, monkeypatch):
-    from curation.catalog.rescore import Rescorer
+    from curation.rescoring import Rescorer
 
     monkeypatch.setattr(Rescorer, "request", lambda self: None)
     ds = open_catalog(curated_ws)
     yield ds
     for sha in {s for s, lab in zip(*ds.values(["sha256", "human_label"]), strict=True) if lab}:
-        set_label(ds, sha, None, rescore=False)
+        set_label(ds, sha, None)
 
 
 def test_below_chance_is_said_plainly():

@@ -19,17 +19,16 @@ PLANTED = [["polluted:photo"]] * 4 + [["blurry", "polluted:cat"]] * 2 + [["like_
 def plant(ds, plan: list[list[str]], grouped: bool = False) -> dict[str, list[str]]:
     """Mark unlabelled crops (outside duplicate groups unless `grouped`) rejected with the given
     reasons, as curation would file them; sha → reasons."""
-    from curation.catalog.columns import refresh_in_memory
+    from curation.catalog.columns import write_columns
 
-    shas, groups, labels = ds.values(["sha256", "dup_group", "human_label"])
+    ids, shas, groups, labels = ds.values(["id", "sha256", "dup_group", "human_label"])
     free = sorted({s for s, g, lab in zip(shas, groups, labels, strict=True)
                    if (grouped or not g) and not lab})
     assert len(free) >= len(plan), "the curated fixture has too few crops outside groups"
     planted = dict(zip(free, plan, strict=False))
-    coll = ds._sample_collection
-    for sha, reasons in planted.items():
-        coll.update_many({"sha256": sha}, {"$set": {"decision": "rejected", "reasons": reasons}})
-    refresh_in_memory(ds, [d["_id"] for d in coll.find({"sha256": {"$in": list(planted)}}, {"_id": 1})])
+    rows = [(i, planted[s]) for i, s in zip(ids, shas, strict=True) if s in planted]
+    write_columns(ds, [i for i, _ in rows], {"decision": ["rejected"] * len(rows),
+                                             "reasons": [reasons for _, reasons in rows]})
     return planted
 
 
@@ -38,7 +37,7 @@ def planted(curated_ws, monkeypatch):
     """The session catalog with PLANTED reasons; labels cleared and decisions recomputed after.
 
     The background rescore is recorded, not run: it would refile the planted crops mid-test."""
-    from curation.catalog.rescore import Rescorer
+    from curation.rescoring import Rescorer
 
     requests = []
     monkeypatch.setattr(Rescorer, "request", lambda self: requests.append(1))
@@ -46,7 +45,7 @@ def planted(curated_ws, monkeypatch):
     shas = plant(ds, PLANTED)
     yield ds, shas, requests
     for sha in {s for s, lab in zip(*ds.values(["sha256", "human_label"]), strict=True) if lab}:
-        set_label(ds, sha, None, rescore=False)
+        set_label(ds, sha, None)
     from curation.decide import refresh_decisions
 
     refresh_decisions(ds)
@@ -71,7 +70,7 @@ def test_rejection_groups_count_first_reasons_largest_first(planted):
     assert rejected_crops(ds).count() == sum(n for _, n in groups)
 
     one = next(s for s, r in shas.items() if r == ["polluted:photo"])
-    set_label(ds, one, "reject", "photo", rescore=False)  # a human's reject: another group
+    set_label(ds, one, "reject", "photo")  # a human's reject: another group
     assert dict(rejection_groups(ds))["polluted:photo"] == first_reasons(ds)["polluted:photo"]
     assert one not in rejected_crops(ds, "polluted:photo").values("sha256")
     assert dict(rejection_groups(ds, labelled=True)).get("human:photo") == 1
@@ -205,8 +204,8 @@ def test_the_page_says_what_the_relearned_filter_did(monkeypatch, curated_ws):
         assert sum(before.values()) == sum(n for _, n in rejection_groups(ds))
     finally:
         for sha in {s for s, lab in zip(*ds.values(["sha256", "human_label"]), strict=True) if lab}:
-            set_label(ds, sha, None, rescore=False)
-        from curation.catalog.rescore import rescore_now
+            set_label(ds, sha, None)
+        from curation.rescoring import rescore_now
 
         rescore_now(ds)
         refresh_decisions(ds)

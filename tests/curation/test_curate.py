@@ -12,13 +12,12 @@ from curation.catalog import (
     human_labels,
     open_catalog,
     review_queue,
-    set_kept,
-    set_label,
 )
 from curation.config import CurateConfig
 from curation.errors import CurationError
 from curation.export import export
 from curation.labels_csv import export_labels, import_labels
+from curation.rescoring import set_kept, set_label
 from curation.run import curate
 from tests.curation.conftest import make_workspace
 

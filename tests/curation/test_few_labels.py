@@ -11,7 +11,7 @@ import pytest
 from PIL import Image
 from skimage import data
 
-from curation.catalog import open_catalog, review_queue, set_label
+from curation.catalog import open_catalog, review_queue
 from curation.config import CurateConfig
 from curation.crop import crop_face
 from curation.dedup import confirmed_pairs, hash_pairs, source_pairs
@@ -20,6 +20,7 @@ from curation.evidence import calibrate, combine
 from curation.features import embedding, filter_features, perceptual_hashes
 from curation.filter_model import few_label, rule_updates, updated_prior
 from curation.quality import quality_scores
+from curation.rescoring import set_label
 from curation.run import curate
 from tests.fixtures import face_scenes as fs
 

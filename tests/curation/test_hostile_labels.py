@@ -9,10 +9,11 @@ import os
 
 import pytest
 
-from curation.catalog import human_labels, open_catalog, set_labels
+from curation.catalog import human_labels, open_catalog
 from curation.config import CurateConfig
 from curation.export import export
 from curation.labels_csv import SHOWN, export_labels, import_labels
+from curation.rescoring import set_labels
 from curation.run import curate
 from tests.curation.conftest import make_workspace
 from tests.helpers import studio

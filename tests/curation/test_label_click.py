@@ -18,8 +18,8 @@ def ds(curated):
     for sha in {s for s, lab in zip(*ds.values(["sha256", "human_label"]), strict=True) if lab}:
         from curation.catalog import set_label
 
-        set_label(ds, sha, None, rescore=False)
-    from curation.catalog.rescore import rescore_now
+        set_label(ds, sha, None)
+    from curation.rescoring import rescore_now
 
     rescore_now(ds)
 
@@ -35,14 +35,14 @@ def _row(ds, sha):
 
 def test_a_click_settles_its_crop_at_once_and_leaves_the_rest_to_the_rescorer(ds, curated):
     from curation.catalog import set_label
-    from curation.catalog.rescore import Rescorer, rescore_now, scoring_state
+    from curation.rescoring import Rescorer, rescore_now, scoring_state
 
     rescore_now(ds)
     before = dict(zip(*ds.values(["id", "pollution"]), strict=True))
     accepted = [s for s, d in zip(*ds.values(["sha256", "decision"]), strict=True)
                 if d == "accepted"]
     sha = accepted[0]
-    assert set_label(ds, sha, "reject", "mask", rescore=False) >= 1
+    assert set_label(ds, sha, "reject", "mask") >= 1
     row = _row(ds, sha)
     assert row["decision"] == "rejected" and row["reasons"] == ["human:mask"]
     assert "rejected" in row["tags"] and "accepted" not in row["tags"]
@@ -64,19 +64,19 @@ def test_an_accept_of_a_copy_kept_elsewhere_stays_a_duplicate(ds):
 
     group = next(iter(duplicate_groups(ds).values()))
     copy = next(m for m in group if not m["dup_kept"])
-    set_label(ds, copy["sha256"], "accept", rescore=False)
+    set_label(ds, copy["sha256"], "accept")
     assert _row(ds, copy["sha256"])["decision"] == "duplicate"
 
 
 def test_rescorer_waits_while_curate_holds_the_catalog(ds, curated, monkeypatch):
-    from curation.catalog import rescore as rescore_module
+    from curation import rescoring as rescore_module
     from curation.catalog import set_label
 
     monkeypatch.setattr(rescore_module, "BUSY_RETRY_SECONDS", 0.3)
     rescorer = rescore_module.Rescorer(ds, curated["root"], debounce=0.1)
     lock = FileLock(curated["root"] / ".locks" / "catalog.lock")
     with lock:
-        set_label(ds, ds.first().sha256, "accept", rescore=False)
+        set_label(ds, ds.first().sha256, "accept")
         rescorer.request()
         time.sleep(1.0)
         assert rescore_module.scoring_state(ds).stale  # not rescored under curate's lock
@@ -90,7 +90,7 @@ def test_review_queue_moves_on_after_a_click(ds):
 
     first = review_queue(ds, 5).values("sha256")
     assert len(first) == min(5, len(ds)) and len(set(first)) == len(first)
-    set_label(ds, first[0], "accept", rescore=False)
+    set_label(ds, first[0], "accept")
     after = review_queue(ds, 5).values("sha256")
     assert first[0] not in after and all(lab is None for lab in
                                          review_queue(ds, 5).values("human_label"))

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import pytest
 
-from curation.catalog import open_catalog, open_sources, set_label
+from curation.catalog import open_catalog, open_sources
 from curation.config import CurateConfig
 from curation.process import ANALYSIS
+from curation.rescoring import set_label
 from curation.run import curate
 from tests.curation.conftest import make_workspace
 
