@@ -55,9 +55,12 @@ def jobs_dir(ws: Workspace) -> Path:
 def train_command(ws: Workspace, run_dir: Path, data: Path, *, resolution: int, steps: int,
                   batch: int, device: str, settings: dict[str, object] | None = None) -> list[str]:
     """The `studio train` command line for one run: `settings` are more [train] fields given as
-    flags (loss, augment, ada_target, ema_kimg, r1_gamma, r2_gamma, beta1); the rest come from
-    studio.toml."""
-    extra = [a for k, v in (settings or {}).items() for a in (f"--{k.replace('_', '-')}", str(v))]
+    flags (loss, augment, ada_target, ema_kimg, r1_gamma, r2_gamma, beta1; a bool is --x / --no-x,
+    e.g. xflip); the rest come from studio.toml."""
+    extra = []
+    for k, v in (settings or {}).items():
+        flag = f"--{k.replace('_', '-')}"
+        extra += [flag if v else f"--no-{flag[2:]}"] if isinstance(v, bool) else [flag, str(v)]
     return [sys.executable, "-m", "studio", "train", "--workspace", str(ws.root),
             "--data", str(data), "--out", str(run_dir), "--resolution", str(resolution),
             "--steps", str(steps), "--batch", str(batch), "--device", device, *extra]

@@ -39,6 +39,7 @@ CONFIG_FLAGS: dict[str, str] = {
     "r1_gamma": "R1 penalty weight on reals (0 = off; < 0 = x 0.0002*res^2/batch).",
     "r2_gamma": "R2 penalty weight on fakes (0 = off; < 0 = x the heuristic).",
     "beta1": "Adam beta1 (DCGAN 0.5; R3GAN 0).",
+    "xflip": "Mirror half of the training images (left-right symmetric data only).",
     "spectral_norm": "Spectral norm in D.",
     "ema_kimg": "EMA half-life in kimg (0 = off).",
     "g_width": "Generator width.",

@@ -126,6 +126,7 @@ def test_the_form_has_the_settings_and_passes_them_to_studio_train(monkeypatch, 
     at.selectbox(key="start-penalty").set_value("r1r2").run()
     at.number_input(key="start-gamma").set_value(0.2).run()
     at.number_input(key="start-ema").set_value(2.0).run()
+    at.checkbox(key="start-xflip").check().run()
     # the trained runs logged their img/s at 32 px, widths 8: an estimate, and what it comes from
     assert "Estimated time for 1,000 steps: **" in texts(at)
     assert " img/s on cpu;" in texts(at).split("Estimated time for 1,000 steps:")[1].split("\n")[0]
@@ -135,7 +136,10 @@ def test_the_form_has_the_settings_and_passes_them_to_studio_train(monkeypatch, 
     next(b for b in at.button if b.label == "Start training").click().run()
     assert_clean(at)
     (cmd,) = started
-    flags = dict(zip(cmd[cmd.index("--loss"):][::2], cmd[cmd.index("--loss"):][1::2], strict=True))
+    rest = cmd[cmd.index("--loss"):]
+    assert "--xflip" in rest
+    rest.remove("--xflip")
+    flags = dict(zip(rest[::2], rest[1::2], strict=True))
     assert flags == {"--loss": "rpgan", "--ema-kimg": "2.0", "--augment": "translation,cutout,color",
                      "--ada-target": "0.6", "--r1-gamma": "0.2", "--r2-gamma": "0.2"}
     # and `studio train` takes them as they are
@@ -143,8 +147,8 @@ def test_the_form_has_the_settings_and_passes_them_to_studio_train(monkeypatch, 
                          env={**os.environ, "PYTHONPATH": str(ROOT)})
     assert dry.returncode == 0, dry.stderr
     cfg = json.loads(dry.stdout)["config"]
-    assert (cfg["loss"], cfg["ada_target"], cfg["r1_gamma"], cfg["r2_gamma"], cfg["ema_kimg"], cfg["steps"]) == \
-        ("rpgan", 0.6, 0.2, 0.2, 2.0, 1000)
+    assert (cfg["loss"], cfg["ada_target"], cfg["r1_gamma"], cfg["r2_gamma"], cfg["ema_kimg"], cfg["steps"],
+            cfg["xflip"]) == ("rpgan", 0.6, 0.2, 0.2, 2.0, 1000, True)
 
 
 def test_no_estimate_without_a_timed_run(monkeypatch, tmp_path):
@@ -156,5 +160,6 @@ def test_no_estimate_without_a_timed_run(monkeypatch, tmp_path):
     assert "Estimated time for 10,000 steps: not known yet" in texts(at)
     keys = {w.key for kind in ("selectbox", "number_input") for w in getattr(at, kind)}
     assert {"start-augment", "start-ema", "start-loss", "start-penalty"} <= keys
+    assert at.checkbox(key="start-xflip").value is False  # the default: measured better on lfw faces
     assert sys.executable  # the page never started anything
     assert not (root / ".app").exists()
