@@ -99,6 +99,7 @@ def test_source_links_a_flipped_reencoded_copy_whose_box_shifted():
     assert not len(source_pairs(src[:2], flip[:2], np.array([box, far]), sizes[:2], 4, 0.5))
 
 
+@pytest.mark.slow
 def test_hash_near_distinct_faces_need_near_embeddings_too():
     """Detected crops of 60 distinct faces: some pairs collide within 7 hash bits (merged by the
     old hash-only rule); the embedding check keeps every one of them apart."""
@@ -119,6 +120,7 @@ def test_hash_near_distinct_faces_need_near_embeddings_too():
     assert confirmed_pairs(np.array([[0, len(crops)]]), twin, 0.12).tolist() == [[0, len(crops)]]
 
 
+@pytest.mark.slow
 def test_flipped_reencoded_copy_grouped_and_labels_rescore_at_once(fiftyone_db, tmp_path):
     root = tmp_path / "ws"
     root.mkdir()
@@ -156,6 +158,7 @@ def test_flipped_reencoded_copy_grouped_and_labels_rescore_at_once(fiftyone_db, 
     assert copy.decision == "accepted"
 
 
+@pytest.mark.slow
 def test_half_of_each_pollution_kind_teaches_the_other_half(anime_cascade):
     """Real anime art (Ren'Py sprites, on white and on their backgrounds) and drawn faces are
     good; defocused copies and photos of people (lfw in sklearn's photos) are pollution. The

@@ -64,6 +64,7 @@ def test_an_image_that_kills_its_worker_is_quarantined_and_the_rest_committed(fi
     assert again.processed == 0 and again.skipped == 7
 
 
+@pytest.mark.slow
 def test_a_corrupt_file_is_tried_again_once_repaired(fiftyone_db, tmp_path):
     root = tmp_path / "ws"
     root.mkdir()

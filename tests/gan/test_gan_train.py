@@ -44,6 +44,7 @@ def test_runs_never_overwrite(trained_run, image_dir, tmp_path):
     assert (a.name, b.name) == ("00000-faces-r32", "00001-faces-r32")
 
 
+@pytest.mark.slow
 def test_guard_rolls_back_an_injected_nan(image_dir, tmp_path):
     poisoned = []
 
