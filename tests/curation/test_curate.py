@@ -101,6 +101,7 @@ def test_export_contract_and_never_overwrites(curated, tmp_path):
         export(root, out=target)
 
 
+@pytest.mark.slow
 def test_labels_win_survive_recurate_and_train_the_filter(fiftyone_db, tmp_path):
     root = tmp_path / "ws"
     make_workspace(root)
@@ -146,6 +147,7 @@ def test_set_kept_overrides_the_automatic_choice(curated):
         set_kept(ds, gid, "0" * 64)
 
 
+@pytest.mark.slow
 def test_interrupted_curate_resumes_without_redoing(fiftyone_db, tmp_path):
     root = tmp_path / "ws"
     make_workspace(root)
