@@ -110,6 +110,7 @@ def test_p_zero_augments_nothing_and_p_one_everything():
 
 
 @pytest.mark.slow
+@pytest.mark.slow
 def test_p_rises_on_a_tiny_set_in_a_real_run(tmp_path):
     from tests.gan.gan_helpers import make_images
 
@@ -146,6 +147,7 @@ def test_samples_never_show_augmentations(tmp_path, image_dir):
 
 # -- whole runs with every new option -----------------------------------------------------------
 
+@pytest.mark.slow
 @pytest.mark.slow
 def test_new_options_train_deterministically(tmp_path, image_dir):
     runs = [train(tiny(steps=4, **ALL_NEW), image_dir, tmp_path / f"r{i}", log=lambda m: None) for i in (0, 1)]
