@@ -26,6 +26,7 @@ from curation.dedup import (
     confirmed_pairs,
     connected_groups,
     hash_pairs,
+    same_place,
     source_pairs,
     split_expressions,
 )
@@ -56,17 +57,18 @@ def group_duplicates(dataset, cfg: CurateConfig, workers: int = 2,
         return 0
     hash_sets = {name: to_unsigned(v) for name, v in zip(cols[2:], hashes, strict=True)}
     emb = np.stack(read_vectors(dataset, "embedding")[1]).astype(np.float64)
-    pairs = [confirmed_pairs(hash_pairs(hash_sets, cfg.hash_distance, workers), emb,
-                             cfg.embedding_distance)]
+    near = confirmed_pairs(hash_pairs(hash_sets, cfg.hash_distance, workers), emb,
+                           cfg.embedding_distance)
+    linked = _source_pairs(dataset, workers)
+    if cfg.keep_expressions and source_file is not None and len(near) + len(linked):
+        # Both kinds of link join the expressions of one picture; the pictures tell them apart.
+        sources, boxes, sizes = dataset.values(["source_sha256", "bbox", "source_size"])
+        near, linked = (split_expressions(p, boxes, lambda i: _load_small(source_file(sources[i])),
+                                          EXPRESSION_DIFFERENCE, same_place(p, boxes, sizes))
+                        for p in (near, linked))
     first: dict[str, int] = {}
     exact = [(first.setdefault(s, i), i) for i, s in enumerate(shas) if first.get(s, i) != i]
-    pairs.append(np.array(exact, dtype=np.int64).reshape(-1, 2))
-    linked = _source_pairs(dataset, workers)
-    if cfg.keep_expressions and source_file is not None and len(linked):
-        sources, boxes = dataset.values(["source_sha256", "bbox"])
-        linked = split_expressions(linked, boxes, lambda i: _load_small(source_file(sources[i])),
-                                   EXPRESSION_DIFFERENCE)
-    pairs.append(linked)
+    pairs = [near, np.array(exact, dtype=np.int64).reshape(-1, 2), linked]
     groups = connected_groups(n, np.concatenate(pairs))
     group_of: dict[str, str] = {}
     for members in groups:

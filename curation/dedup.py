@@ -209,14 +209,34 @@ def face_difference(a: np.ndarray, box, b: np.ndarray, side: int = 64) -> float:
                for img in (b, b[:, ::-1]))
 
 
-def split_expressions(pairs: np.ndarray, boxes: np.ndarray, load, max_difference: float,
-                      limit: int = 2000) -> np.ndarray:
-    """The source-linked pairs that are copies, without those whose faces differ by more than
+def same_place(pairs: np.ndarray, boxes, sizes, min_iou: float = 0.5) -> np.ndarray:
+    """Which pairs are crops of the same place of two pictures of the same shape (aspect ratios
+    within 2 %, boxes overlapping by `min_iou` in picture-relative coordinates, mirrored or
+    not): the pairs `face_difference` can compare. Unknown sizes or boxes: False."""
+    out = np.zeros(len(pairs), dtype=bool)
+    for k, (i, j) in enumerate(np.asarray(pairs).tolist()):
+        if not (boxes[i] and boxes[j] and sizes[i] and sizes[j]):
+            continue
+        (wi, hi), (wj, hj) = sizes[i], sizes[j]
+        if abs(wi / hi - wj / hj) > 0.02 * wi / hi:
+            continue
+        a = np.asarray(boxes[i], np.float64) / [wi, hi, wi, hi]
+        b = np.asarray(boxes[j], np.float64) / [wj, hj, wj, hj]
+        mirrored = np.array([1 - b[0] - b[2], b[1], b[2], b[3]])
+        out[k] = max(_iou(a, b), _iou(a, mirrored)) >= min_iou
+    return out
+
+
+def split_expressions(pairs: np.ndarray, boxes, load, max_difference: float,
+                      comparable: np.ndarray | None = None, limit: int = 2000) -> np.ndarray:
+    """The linked pairs that are copies, without those whose faces differ by more than
     `max_difference` (other expressions of one picture). `load(i)` gives the source picture of
     crop i and the scale it was loaded at (None: unreadable, the link stands); `boxes` are in
-    source pixels. Past `limit` pairs the rest stand unchecked."""
+    source pixels; only the `comparable` pairs (default all: `same_place`) are tested, the others
+    stand. Past `limit` tested pairs the rest stand unchecked."""
     if not len(pairs):
         return pairs
+    comparable = np.ones(len(pairs), bool) if comparable is None else np.asarray(comparable, bool)
     cache: dict[int, tuple[np.ndarray, float] | None] = {}
 
     def source(i: int) -> tuple[np.ndarray, float] | None:
@@ -225,7 +245,8 @@ def split_expressions(pairs: np.ndarray, boxes: np.ndarray, load, max_difference
         return cache[i]
 
     keep = np.ones(len(pairs), dtype=bool)
-    for k, (i, j) in enumerate(pairs[:limit].tolist()):
+    for k in np.flatnonzero(comparable)[:limit]:
+        i, j = (int(v) for v in pairs[k])
         a, b = source(i), source(j)
         if a is not None and b is not None:
             box = np.asarray(boxes[i], np.float64) * a[1]

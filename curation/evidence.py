@@ -67,7 +67,9 @@ def calibrate(signals: np.ndarray, domains: list[str | None],
     dom = np.array([d or "" for d in domains], dtype=object)
     prior = np.zeros(signals.shape)
     stats: list[RuleStat] = []
-    workspace_share = signals.mean(0) if len(signals) else np.zeros(len(SIGNALS))
+    # Too few crops in the whole workspace say nothing about a rule's share: no calibration.
+    workspace_share = (signals.mean(0) if len(signals) >= MIN_SOURCE_CROPS
+                       else np.zeros(len(SIGNALS)))
     for d in sorted(set(dom.tolist())):
         rows = dom == d
         n = int(rows.sum())

@@ -75,3 +75,8 @@ def test_the_cause_names_what_weighed_most():
     prior[1, PHOTO] = 0.2
     cause = evidence.main_cause(prior, np.array([0.0, 5.0, 0.0]), learned=np.array([0.0, 0.0, 4.0]))
     assert cause == ["photo", "atypical", "filter"]
+
+
+def test_a_tiny_workspace_is_not_calibrated():
+    prior, stats = evidence.calibrate(_signals([0], 1), ["one.example"])
+    assert prior[0, PHOTO] == 0.6 and not stats[0].suspect  # one crop, one hit: no evidence of a style
