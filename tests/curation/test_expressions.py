@@ -54,3 +54,32 @@ def test_split_expressions_keeps_copy_links_and_drops_expression_links(sylvie):
     assert kept.tolist() == [[0, 1]]
     unreadable = split_expressions(pairs, boxes, lambda i: None, EXPRESSION_DIFFERENCE)
     assert unreadable.tolist() == pairs.tolist()  # nothing to compare: the links stand
+
+
+@pytest.mark.server
+def test_a_characters_expressions_stay_distinct_faces_in_the_catalog(fiftyone_db, tmp_path):
+    """lilynovelplayer's eight busts of one girl (shared/art, MIT): curated for real, they used
+    to collapse into one duplicate group with one kept; copies of one of them still group."""
+    from pathlib import Path
+
+    from curation.catalog import open_catalog
+    from curation.config import CurateConfig
+    from curation.run import curate
+    from tests.fixtures import face_scenes as fs
+
+    gallery = Path(__file__).resolve().parents[3] / "shared" / "art" / "lilynovelplayer" / "gallery"
+    if not gallery.is_dir():
+        pytest.skip("../shared/art is not here")
+    busts = sorted(gallery.glob("girl_0*_g.png"))
+    items = [(f"https://vn.example/{p.name}", p.read_bytes(), "https://vn.example/") for p in busts]
+    first = np.asarray(Image.open(busts[0]).convert("RGB"))
+    items.append(("https://vn.example/copy.jpg", fs.encode(first, "JPEG", 70), "https://vn.example/"))
+    fs.write_raw(tmp_path, items)
+    (tmp_path / "studio.toml").write_text("")
+    curate(tmp_path, CurateConfig(detector="anime", workers=1), progress=False)
+    ds = open_catalog(tmp_path)
+    names = [u.rsplit("/", 1)[-1] for u in ds.values("source_url")]
+    group = dict(zip(names, ds.values("dup_group"), strict=True))
+    accepted = [n for n, d in zip(names, ds.values("decision"), strict=True) if d == "accepted"]
+    assert group["copy.jpg"] and group["copy.jpg"] == group[busts[0].name]  # a copy is a copy
+    assert len([n for n in accepted if n.startswith("girl_")]) >= 6  # was 1 of 8
