@@ -128,14 +128,12 @@ def latest_export(ws) -> Path | None:
 
 
 def export_stage(ctx: Context) -> ExportOutcome:
-    from fiftyone import ViewField as F
-
-    from curation.catalog import open_catalog
+    from curation.catalog import accepted_shas, open_catalog
     from curation.export import export
 
     ws = ctx.ws
     ds = open_catalog(ws.root)
-    accepted = set(ds.match(F("decision") == "accepted").distinct("sha256"))
+    accepted = accepted_shas(ds)
     if not accepted:
         return ExportOutcome(summary="no accepted crops: nothing to export", version=None, images=0)
     latest = latest_export(ws)

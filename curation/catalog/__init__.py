@@ -29,11 +29,14 @@ from curation.catalog.labels import (
 )
 from curation.catalog.queries import (
     CropFilters,
+    accepted_by,
+    accepted_shas,
     count_by,
     domain_of,
     duplicate_groups,
     duplicate_links,
     ensure_saved_views,
+    filepaths,
     filter_crops,
     funnel,
     label_of,
@@ -46,10 +49,10 @@ from curation.catalog.schema import CROP_FIELDS, DECISIONS, LABELS, SAVED_VIEWS,
 
 __all__ = [
     "CROP_FIELDS", "DECISIONS", "LABELS", "SAVED_VIEWS", "SOURCE_FIELDS", "CatalogInfo", "CropFilters",
-    "catalog_exists",
+    "accepted_by", "accepted_shas", "catalog_exists",
     "count_by",
     "database_configured", "dataset_name", "domain_of", "duplicate_groups", "duplicate_links", "ensure_saved_views",
-    "external_uri", "filter_crops", "funnel", "human_labels", "label_of", "labelled_count", "labels_since",
+    "external_uri", "filepaths", "filter_crops", "funnel", "human_labels", "label_of", "labelled_count", "labels_since",
     "open_catalog",
     "open_sources", "rejected_crops", "rejection_groups", "review_queue",
     "set_kept", "set_label", "set_labels", "sync_app_tags", "update_info", "workspace_id",

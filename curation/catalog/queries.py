@@ -66,6 +66,29 @@ def label_of(dataset, sha256: str) -> tuple[str | None, str]:
     return (labels[0], reasons[0] or "") if labels else (None, "")
 
 
+def accepted_shas(dataset) -> set[str]:
+    """The hashes of the accepted crops (what an export would take)."""
+    from fiftyone import ViewField as F
+
+    return set(dataset.match(F("decision") == "accepted").distinct("sha256"))
+
+
+def accepted_by(dataset, field: str) -> tuple[list[str], list]:
+    """(sha256, `field`) of every accepted crop, in the catalog's order, e.g. crops by domain."""
+    from fiftyone import ViewField as F
+
+    shas, values = dataset.match(F("decision") == "accepted").values(["sha256", field])
+    return shas, values
+
+
+def filepaths(dataset, shas) -> dict[str, str]:
+    """sha256 → crop file of these hashes (unknown hashes are left out)."""
+    from fiftyone import ViewField as F
+
+    view = dataset.match(F("sha256").is_in(list(shas)))
+    return dict(zip(*view.values(["sha256", "filepath"]), strict=True))
+
+
 def review_queue(dataset, n: int = 50):
     """The next `n` unlabelled crops to review, as an ordered view: among those the filter is
     least sure about, spread over the kinds of crop (`curation.review_order`), so a few clicks

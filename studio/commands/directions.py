@@ -30,20 +30,18 @@ def catalog_labels(ws: Workspace, field: str, per_value: int) -> tuple[list[Path
 
     human_label / human_reason: the crops people labelled (curation.catalog.human_labels);
     domain: accepted crops by the domain of the page they came from."""
-    from fiftyone import ViewField as F
-
-    from curation.catalog import catalog_exists, human_labels, open_catalog
+    from curation.catalog import accepted_by, catalog_exists, filepaths, human_labels, open_catalog
 
     if not catalog_exists(ws.root):
         raise UserError(f"no catalog in {ws.root}: run `studio curate` first")
     ds = open_catalog(ws.root)
     if field == "domain":
-        shas, values = ds.match(F("decision") == "accepted").values(["sha256", "domain"])
+        shas, values = accepted_by(ds, "domain")
     else:
         rows = human_labels(ds)
         shas = [s for s, _, _ in rows]
         values = [lab if field == "human_label" else (reason or "(no reason)") for _, lab, reason in rows]
-    files = dict(zip(*ds.match(F("sha256").is_in(list(shas))).values(["sha256", "filepath"]), strict=True))
+    files = filepaths(ds, shas)
     taken: dict[str, int] = {}
     paths, labels = [], []
     for sha, value in sorted(zip(shas, values, strict=True)):

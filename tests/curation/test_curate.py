@@ -147,6 +147,20 @@ def test_set_kept_overrides_the_automatic_choice(curated):
         set_kept(ds, gid, "0" * 64)
 
 
+def test_the_catalogs_published_queries_agree_with_its_columns(curated):
+    """What outsiders ask instead of reaching FiftyOne's raw collection."""
+    from curation.catalog import accepted_by, accepted_shas, filepaths, labelled_count
+
+    ds = open_catalog(curated["root"])
+    shas, decisions, domains, labels, paths = ds.values(
+        ["sha256", "decision", "domain", "human_label", "filepath"])
+    accepted = [k for k, d in enumerate(decisions) if d == "accepted"]
+    assert accepted and accepted_shas(ds) == {shas[k] for k in accepted}
+    assert sorted(zip(*accepted_by(ds, "domain"), strict=True)) == sorted((shas[k], domains[k]) for k in accepted)
+    assert filepaths(ds, [shas[0], "0" * 64]) == {shas[0]: paths[0]}
+    assert labelled_count(ds) == sum(1 for lab in labels if lab)
+
+
 @pytest.mark.slow
 def test_interrupted_curate_resumes_without_redoing(fiftyone_db, tmp_path):
     root = tmp_path / "ws"
