@@ -94,3 +94,23 @@ def test_review_queue_moves_on_after_a_click(ds):
     after = review_queue(ds, 5).values("sha256")
     assert first[0] not in after and all(lab is None for lab in
                                          review_queue(ds, 5).values("human_label"))
+
+
+def test_a_rescore_reads_the_catalogs_record_once(ds, monkeypatch):
+    """The record is read once and passed down (update_pollution(..., info=)); its writes
+    (`update_info`) merge into the current record, so a rule switched meanwhile is kept."""
+    import sys
+
+    from curation.catalog.info import CatalogInfo
+    from curation.rescoring import rescore_now
+
+    reads: list[str] = []
+    load = CatalogInfo.load.__func__
+
+    def counted(cls, dataset):
+        reads.append(sys._getframe(1).f_code.co_name)
+        return load(cls, dataset)
+
+    monkeypatch.setattr(CatalogInfo, "load", classmethod(counted))
+    rescore_now(ds)
+    assert [r for r in reads if r != "update_info"] == ["rescore"]
