@@ -64,7 +64,7 @@ def rule_uses(dataset) -> list[RuleUse]:
 
 def set_rule(dataset, rule: str, domain: str = ANY_DOMAIN, on: bool = False) -> dict[str, list[str]]:
     """Switch `rule` off (or back on) for `domain` ("*": every source); the new switches.
-    The caller rescores (`curation.decide.rescore`) for the decisions to follow."""
+    The caller rescores (`curation.rescoring.rescore_now`, or a `Rescorer`) for the decisions to follow."""
     if rule not in SIGNALS:
         raise CurationError(f"no rule {rule!r}: the rules are {', '.join(SIGNALS)}")
     switches = {d: list(r) for d, r in (CatalogInfo.load(dataset).rules_off or {}).items()}
