@@ -8,7 +8,7 @@ import pytest
 from tests.app.app_helpers import assert_clean, open_page, texts
 from tests.curation.test_rules_catalog import _catalog, _decide
 
-pytestmark = pytest.mark.server
+pytestmark = pytest.mark.slow  # AppTest of the Overview with a background rescore
 
 
 def test_overview_lists_a_suspect_rule_and_switches_it_off(monkeypatch, fiftyone_db, tmp_path):

@@ -56,7 +56,7 @@ def test_split_expressions_keeps_copy_links_and_drops_expression_links(sylvie):
     assert unreadable.tolist() == pairs.tolist()  # nothing to compare: the links stand
 
 
-@pytest.mark.server
+@pytest.mark.slow  # a real curate of nine pictures
 def test_a_characters_expressions_stay_distinct_faces_in_the_catalog(fiftyone_db, tmp_path):
     """lilynovelplayer's eight busts of one girl (shared/art, MIT): curated for real, they used
     to collapse into one duplicate group with one kept; copies of one of them still group."""

@@ -8,7 +8,7 @@ import pytest
 
 from tests.helpers import studio_in_process
 
-pytestmark = pytest.mark.server  # the session's FiftyOne database
+pytestmark = pytest.mark.slow  # ~15 s: in-process studio commands and rescoring on a real catalog
 
 
 def _catalog(fiftyone_db, root):
