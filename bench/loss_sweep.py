@@ -172,10 +172,9 @@ def rescore(out: Path) -> None:
     checkpoint (G_ema, the same latents); the reference loop's G is not saved, so not its rows."""
     from gan.sampling import load_generator
 
-    done = {_key(r) for r in _rows(out)}
-    for r in [json.loads(x) for x in (out / "results.jsonl").read_text().splitlines() if x.strip()]:
+    for r in _rows(out):  # rows that have swd_mirror (measured, or rescored before) are skipped
         run = _run_dir(out, r["set"], r["variant"], r["seed"])
-        if _key(r) in done and "swd_mirror" not in r and (run / "checkpoints").is_dir():
+        if "swd_mirror" not in r and (run / "checkpoints").is_dir():
             g, _ = load_generator(run)
             got = swd(half_mirrored(eval_reals(out, r["set"])), generate(g, latents(EVAL_N, 1234, 100)))["swd"]
             with open(out / "mirror.jsonl", "a") as f:  # beside results.jsonl, which runs append to
