@@ -69,7 +69,7 @@ class ProgressLine:
             return f"{rate:.1f} req/s"
         if rate <= 0:
             return f"{pending} queued, ETA unknown"
-        return f"{rate:.1f} req/s, {pending} queued, ETA {_duration(pending / rate)}"
+        return f"{rate:.1f} req/s, {pending} queued, ETA {duration(pending / rate)}"
 
     def line(self) -> str:
         get = self.crawler.stats.get_value
@@ -92,7 +92,8 @@ class ProgressLine:
         sys.stderr.flush()
 
 
-def _duration(seconds: float) -> str:
+def duration(seconds: float) -> str:
+    """A duration as a progress line says it: 42s, 3m07s, 2h05m."""
     seconds = int(seconds + 0.5)
     if seconds < 60:
         return f"{seconds}s"
