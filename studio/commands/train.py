@@ -12,7 +12,6 @@ from typing import Annotated, Any
 
 import typer
 
-from crawler.progress import duration
 from gan.config import TrainConfig
 from studio.config import load_config, override
 from studio.errors import UserError, user_errors
@@ -217,6 +216,8 @@ def progress_line(e: dict, batch: int) -> str:
     The ETA is the steps left at the last window's speed (img/s is per process, as the batch)."""
     step, total, rate = e["step"], e["total"], e["img_per_s"]
     left = max(total - step, 0) * batch / rate if rate > 0 else None
+    from crawler.progress import duration  # the crawl's progress lines say durations alike
+
     eta = "done" if step >= total else duration(left) if left is not None else "unknown"
     return (f"step {step}/{total} ({step / max(total, 1):.0%}): {rate:.1f} img/s, "
             f"loss D {e['loss_d']:.3f} G {e['loss_g']:.3f}, D(x) {e['d_real']:.2f} D(G(z)) {e['d_fake']:.2f}, "
