@@ -289,6 +289,14 @@ class Run:
                 if isinstance(v, int | float) and not isinstance(v, bool) and k != "step":
                     tb.add_scalar(k, v, rec["step"])
 
+    def image(self, tag: str, image, step: int) -> None:
+        """A picture (a PIL image, e.g. the fixed-noise sample grid) to TensorBoard's Images tab."""
+        tb = self._writer() if self.main else None
+        if tb is not None:
+            import numpy as np
+
+            tb.add_image(tag, np.asarray(image.convert("RGB")), step, dataformats="HWC")
+
     def _writer(self):
         if self._tb is None:
             try:  # torch.utils.tensorboard needs the separate tensorboard package

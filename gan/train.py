@@ -264,7 +264,9 @@ def _run_due_tasks(st: State, due: dict[str, bool], lp: _Loop) -> tuple[Path | N
     ckpt, metrics = None, None
     if due["sample"] and lp.run.main:
         lp.run.folder(SAMPLES)
-        grid_image(generate(st.G_ema, lp.fixed_z)).save(sample_grid_path(lp.run.path, st.step))
+        grid = grid_image(generate(st.G_ema, lp.fixed_z))
+        grid.save(sample_grid_path(lp.run.path, st.step))
+        lp.run.image("samples", grid, st.step)
     if due["metric"]:
         metrics = evaluate(st, lp.reals, lp.run, lp.device, lp.log) if lp.run.main else {}
         lp.on_progress({"event": "metric", "step": st.step, "total": lp.total, **metrics})

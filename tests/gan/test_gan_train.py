@@ -35,6 +35,11 @@ def test_tiny_run_writes_everything(trained_run):
     assert math.isfinite(trained_run.metrics["swd"]) and "memorized_fraction" in trained_run.metrics
     assert trained_run.best_checkpoint == ckpts[-1]
     assert list((run / "tb").glob("events.out.tfevents.*"))
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    events = EventAccumulator(str(run / "tb"), size_guidance={"images": 0}).Reload()
+    assert "samples" in events.Tags()["images"]  # the fixed-noise grids, beside the scalars
+    assert [e.step for e in events.Images("samples")][-1] == 6
 
 
 def test_runs_never_overwrite(trained_run, image_dir, tmp_path):
