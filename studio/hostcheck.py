@@ -110,6 +110,11 @@ def main() -> None:
     ap.add_argument("--address", default="127.0.0.1")
     ap.add_argument("--port", type=int, default=5151)
     args = ap.parse_args()
+    import fiftyone  # noqa: F401  (its loggers exist once imported: then quiet them)
+
+    from studio.notices import quiet_fiftyone
+
+    quiet_fiftyone()
     serve_fiftyone(args.address, args.port)
 
 

@@ -28,7 +28,9 @@ def label(
         import fiftyone as fo
 
         from studio.hostcheck import start_fiftyone
+        from studio.notices import quiet_fiftyone
 
+        quiet_fiftyone()
         check_port_free(port)
         # Said before the server starts, so whoever sees the App answer has seen the URL line.
         typer.echo(f"FiftyOne App: http://127.0.0.1:{port}/ (saved views: review queue, duplicates, "

@@ -91,3 +91,5 @@ def test_label_serves_the_fiftyone_app_on_localhost(fiftyone_db, tmp_path):
         proc.terminate()
         output = proc.communicate(timeout=30)[0]
     assert f"http://127.0.0.1:{port}/" in output
+    # FiftyOne's notices about options it sets itself, and polling a standalone MongoDB: gone.
+    assert "has been removed" not in output and "change stream" not in output
