@@ -86,14 +86,14 @@ def rule_updates(prior: np.ndarray, labelled: np.ndarray, y: np.ndarray) -> dict
             continue
         p0 = float(prior[labelled][fired, k].mean())
         post = (PRIOR_STRENGTH * p0 + y[fired].sum()) / (PRIOR_STRENGTH + fired.sum())
-        out[name] = float(_logit(post) - _logit(p0))
+        out[name] = float(evidence.logit(post) - evidence.logit(p0))
     return out
 
 
 def updated_prior(prior: np.ndarray, updates: dict[str, float]) -> np.ndarray:
     """The calibrated rule probabilities moved by the labels' `rule_updates` (0 stays 0)."""
     shift = np.array([updates.get(name, 0.0) for name in SIGNALS])
-    moved = 1 / (1 + np.exp(-(_logit(np.maximum(prior, 1e-6)) + shift)))
+    moved = 1 / (1 + np.exp(-(evidence.logit(np.maximum(prior, 1e-6)) + shift)))
     return np.where(prior > 0, moved, 0.0)
 
 
@@ -101,7 +101,7 @@ def offsets(prior: np.ndarray, lift: np.ndarray, updates: dict[str, float] | Non
     """The log-odds the learned shift starts from: the rules (moved by the labels) plus the
     atypicality lift."""
     moved = updated_prior(prior, updates) if updates else prior
-    return _logit(evidence.combine(moved)) + lift
+    return evidence.logit(evidence.combine(moved)) + lift
 
 
 def components_for(labels: int) -> int:
@@ -140,11 +140,6 @@ def project(proj: dict, x: np.ndarray) -> np.ndarray:
     m = (np.asarray(proj["components"]) / np.asarray(proj["scale"])).T / np.asarray(proj["sdev"])
     z = x @ m - np.asarray(proj["mean"]) @ m
     return np.where(np.isfinite(z), z, 0.0)
-
-
-def _logit(p: np.ndarray) -> np.ndarray:
-    p = np.clip(np.asarray(p, dtype=np.float64), 1e-4, 1 - 1e-4)
-    return np.log(p / (1 - p))
 
 
 def fit_shift(z: np.ndarray, offset: np.ndarray, y: np.ndarray) -> dict:
@@ -257,7 +252,7 @@ def train(x: np.ndarray, y: np.ndarray, seed: int = 0) -> dict | None:
     counts = np.bincount(y, minlength=2)
     if counts.min() < LR_MIN_PER_CLASS:
         return None
-    feats, offset = x[:, :-3], _logit(x[:, -1])
+    feats, offset = x[:, :-3], evidence.logit(x[:, -1])
     proj = fit_projection(feats, components_for(len(y)))
     z = project(proj, feats)
     folds = np.random.default_rng(seed).permutation(len(y)) % int(min(5, counts.min()))
@@ -280,4 +275,4 @@ def predict(model: dict, x: np.ndarray) -> np.ndarray:
     """Pollution probability of each row of `design_matrix` under a `train` model."""
     fit = {"w": np.asarray(model["w"]), "cov": np.asarray(model["cov"]),
            "z": np.asarray(model["z"]).reshape(-1, len(model["w"])), "reach": model["reach"]}
-    return shifted(fit, project(model["projection"], x[:, :-3]), _logit(x[:, -1]))
+    return shifted(fit, project(model["projection"], x[:, :-3]), evidence.logit(x[:, -1]))

@@ -79,7 +79,7 @@ def update_atypicality(dataset) -> None:
     z = filter_model.project(filter_model.fit_projection(x), x)
     score = [None if not np.isfinite(v) else round(float(v), 3) for v in evidence.atypicality(z)]
     write_columns(dataset, ids, {"atypicality": score},
-                  old={"atypicality": dataset.select(ids, ordered=True).values("atypicality")},
+                  old={"atypicality": dataset.values("atypicality")},  # read_vectors' order too
                   tolerance=0.05)
 
 
