@@ -48,6 +48,20 @@ def _progress(at) -> list:
     return [e.proto for e in at.get("progress")]
 
 
+def _open_run(monkeypatch, root: Path):
+    """The Train page with the test run selected, checked for exceptions."""
+    at = open_page(monkeypatch, root, "train.py")
+    at.selectbox(key="run").set_value("00000-tiny-r32").run()
+    assert_clean(at)
+    return at
+
+
+def _runs_row(at):
+    """(the runs table, the test run's row)."""
+    table = at.dataframe[0].value
+    return table, table[table["run"] == "00000-tiny-r32"].iloc[0]
+
+
 def _charts(at) -> list:
     """The charts of the Runs tab (Compare draws its own)."""
     return list(at.tabs[0].get("vega_lite_chart"))
@@ -56,11 +70,8 @@ def _charts(at) -> list:
 def test_a_running_run_shows_its_step_progress_and_eta(monkeypatch, trained_ws, tmp_path):
     root, run = _run_with_lines(trained_ws, tmp_path, [_line(5)])
     with training(run):
-        at = open_page(monkeypatch, root, "train.py")
-        at.selectbox(key="run").set_value("00000-tiny-r32").run()
-        assert_clean(at)
-        table = at.dataframe[0].value
-        row = table[table["run"] == "00000-tiny-r32"].iloc[0]
+        at = _open_run(monkeypatch, root)
+        _, row = _runs_row(at)
         assert (row["status"], row["step"], row["of"], row["progress"]) == ("running", 5, 20, 0.25)
         (bar,) = _progress(at)
         assert bar.value == 25  # percent
@@ -71,11 +82,8 @@ def test_a_running_run_shows_its_step_progress_and_eta(monkeypatch, trained_ws, 
 def test_a_running_run_before_its_first_log_line_is_step_0_not_none(monkeypatch, trained_ws, tmp_path):
     root, run = _run_with_lines(trained_ws, tmp_path, [])
     with training(run):
-        at = open_page(monkeypatch, root, "train.py")
-        at.selectbox(key="run").set_value("00000-tiny-r32").run()
-        assert_clean(at)
-        table = at.dataframe[0].value
-        row = table[table["run"] == "00000-tiny-r32"].iloc[0]
+        at = _open_run(monkeypatch, root)
+        table, row = _runs_row(at)
         assert row["step"] == 0 and row["status"] == "running"
         assert "None" not in table.astype(str).to_string()
         (bar,) = _progress(at)
@@ -85,9 +93,7 @@ def test_a_running_run_before_its_first_log_line_is_step_0_not_none(monkeypatch,
 def test_one_point_charts_are_a_sentence_not_an_empty_frame(monkeypatch, trained_ws, tmp_path):
     metric = {"event": "metric", "step": 5, "swd": 12.5, "memorized_fraction": 0.0}
     root, _run = _run_with_lines(trained_ws, tmp_path, [_line(5, augment_p=0.125, ada_signal=0.7), metric])
-    at = open_page(monkeypatch, root, "train.py")
-    at.selectbox(key="run").set_value("00000-tiny-r32").run()
-    assert_clean(at)
+    at = _open_run(monkeypatch, root)
     assert not _charts(at)  # no chart with one point (and no lone "5.000000" tick)
     page = texts(at)
     assert "**Losses**: one point so far (step 5: loss_d 1.200, loss_g 0.800); the curve starts at the second" \
@@ -100,9 +106,7 @@ def test_one_point_charts_are_a_sentence_not_an_empty_frame(monkeypatch, trained
 def test_two_points_draw_the_curves_and_p(monkeypatch, trained_ws, tmp_path):
     lines = [_line(5, augment_p=0.0, ada_signal=0.7), _line(10, augment_p=0.05, ada_signal=0.8)]
     root, _run = _run_with_lines(trained_ws, tmp_path, lines)
-    at = open_page(monkeypatch, root, "train.py")
-    at.selectbox(key="run").set_value("00000-tiny-r32").run()
-    assert_clean(at)
+    at = _open_run(monkeypatch, root)
     assert len(_charts(at)) == 3  # losses, D outputs, p
     assert "one point so far" not in texts(at).split("SWD")[0]
 
