@@ -59,17 +59,16 @@ def group_duplicates(dataset, cfg: CurateConfig, workers: int = 2,
     emb = np.stack(read_vectors(dataset, "embedding")[1]).astype(np.float64)
     near = confirmed_pairs(hash_pairs(hash_sets, cfg.hash_distance, workers), emb,
                            cfg.embedding_distance)
-    linked = _source_pairs(dataset, workers)
-    if cfg.keep_expressions and source_file is not None and len(near) + len(linked):
-        # Both kinds of link join the expressions of one picture; the pictures tell them apart.
+    # Both kinds of link join the expressions of one picture (often the same pair twice): one
+    # set of links, each pair's pictures compared once.
+    linked = np.unique(np.concatenate([near, _source_pairs(dataset, workers)]).astype(np.int64), axis=0)
+    if cfg.keep_expressions and source_file is not None and len(linked):
         sources, boxes, sizes = dataset.values(["source_sha256", "bbox", "source_size"])
-        near, linked = (split_expressions(p, boxes, lambda i: _load_small(source_file(sources[i])),
-                                          EXPRESSION_DIFFERENCE, same_place(p, boxes, sizes))
-                        for p in (near, linked))
+        linked = split_expressions(linked, boxes, lambda i: _load_small(source_file(sources[i])),
+                                   EXPRESSION_DIFFERENCE, same_place(linked, boxes, sizes))
     first: dict[str, int] = {}
     exact = [(first.setdefault(s, i), i) for i, s in enumerate(shas) if first.get(s, i) != i]
-    pairs = [near, np.array(exact, dtype=np.int64).reshape(-1, 2), linked]
-    groups = connected_groups(n, np.concatenate(pairs))
+    groups = connected_groups(n, np.concatenate([linked, np.array(exact, dtype=np.int64).reshape(-1, 2)]))
     group_of: dict[str, str] = {}
     for members in groups:
         gid = hashlib.sha256("".join(sorted(shas[i] for i in members)).encode()).hexdigest()[:12]
