@@ -14,7 +14,9 @@ SHOWN = 8  # rules per source listed, the most suspicious first
 
 
 @st.cache_data(show_spinner=False, max_entries=4)
-def _uses(root: str, scored_at: str | None) -> list:
+def _uses(root: str, version: str) -> list:
+    """The rules' use per source; `version` (when the scores and the switches last changed) is
+    only the cache key."""
     from curation.rules import rule_uses
 
     return rule_uses(catalog_view._dataset(root))
