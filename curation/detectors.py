@@ -3,6 +3,11 @@
 Built in: `anime` (nagadomi's LBP anime-face cascade, shipped in curation/data/ with its MIT
 licence) and `human` (OpenCV's bundled Haar frontal face). A plug-in is any callable
 `(rgb) -> list[Face]` registered with `register_detector`, or named as "module:factory" in the config.
+
+Each detector says what it detects (`SUBJECTS`): the pollution rules and the quality floor that
+only make sense for one kind of face apply only to crops of a detector of that kind
+(`curation.pollution.RULES_FOR`). A plug-in declares it as `factory.detects = "drawn"` (or
+`register_detector(name, factory, detects=...)`); one that declares nothing is "other".
 """
 
 from __future__ import annotations
@@ -40,12 +45,23 @@ class Face:
 
 Detector = Callable[[np.ndarray], list[Face]]
 DetectorFactory = Callable[..., Detector]
-_REGISTRY: dict[str, DetectorFactory] = {}
+# What a detector finds: drawn faces (anime, manga, illustrations), photographed human faces, or
+# anything else (animals, a detector of unknown kind: only the rules that hold for any face).
+SUBJECTS = ("drawn", "photo", "other")
+_REGISTRY: dict[str, tuple[DetectorFactory, str]] = {}
 
 
-def register_detector(name: str, factory: DetectorFactory) -> None:
-    """Make `factory(cascade=...)` available as `--detector NAME` (the plug-in point)."""
-    _REGISTRY[name] = factory
+def register_detector(name: str, factory: DetectorFactory, detects: str | None = None) -> None:
+    """Make `factory(cascade=...)` available as `--detector NAME` (the plug-in point); `detects`
+    (one of SUBJECTS; default the factory's own `detects` attribute, else "other")."""
+    _REGISTRY[name] = (factory, _subject(name, detects or getattr(factory, "detects", "other")))
+
+
+def _subject(name: str, detects) -> str:
+    if detects not in SUBJECTS:
+        raise CurationError(f"detector {name!r} declares detects = {detects!r}; it must be one of "
+                            f"{', '.join(SUBJECTS)}")
+    return detects
 
 
 def cache_dir() -> Path:
@@ -125,20 +141,30 @@ def human_detector(cascade: str | Path | None = None) -> Detector:
     return cascade_detector(cascade or haar_path("haarcascade_frontalface_default.xml"))
 
 
-register_detector("anime", anime_detector)
-register_detector("human", human_detector)
+register_detector("anime", anime_detector, detects="drawn")
+register_detector("human", human_detector, detects="photo")
 
 
-def get_detector(name: str, cascade: str | Path | None = None) -> Detector:
-    """Build the detector called `name` (registered, or "module:factory" for a plug-in)."""
+def _factory(name: str) -> tuple[DetectorFactory, str]:
+    """The factory called `name` (registered, or "module:factory" for a plug-in) and what it detects."""
     if name in _REGISTRY:
-        return _REGISTRY[name](cascade=cascade or None)
+        return _REGISTRY[name]
     if ":" in name:
         module, _, attr = name.partition(":")
         try:
             factory = getattr(importlib.import_module(module), attr)
         except (ImportError, AttributeError) as exc:
             raise CurationError(f"cannot load detector plug-in {name!r}: {exc}") from None
-        return factory(cascade=cascade or None)
+        return factory, _subject(name, getattr(factory, "detects", "other"))
     raise CurationError(f"unknown detector {name!r} (known: {', '.join(sorted(_REGISTRY))}, "
                         "or module:factory)")
+
+
+def detector_subject(name: str) -> str:
+    """What the detector called `name` detects: "drawn", "photo" or "other" (SUBJECTS)."""
+    return _factory(name)[1]
+
+
+def get_detector(name: str, cascade: str | Path | None = None) -> Detector:
+    """Build the detector called `name` (registered, or "module:factory" for a plug-in)."""
+    return _factory(name)[0](cascade=cascade or None)

@@ -1,5 +1,7 @@
 """Rule-based pollution signals of a crop: a cat face in it, a second detector that disagrees,
-a mask, and for anime crawls a real human face, a photograph, a face blurred for its picture.
+a mask, and for detectors of drawn faces a real human face, a photograph, a face blurred for its
+picture. Which rules apply depends on what the detector detects (`RULES_FOR`): a rule that judges
+a crop by whether it looks like a drawing would reject every crop of a detector of photographs.
 
 They give the pollution probability of crops nobody has labelled yet, before (and besides) the
 learned filter in `curation.filter_model`.
@@ -11,7 +13,7 @@ import cv2
 import numpy as np
 
 from curation import photo_signals
-from curation.detectors import Detector, Face, cascade_detector, haar_path
+from curation.detectors import Detector, Face, cascade_detector, detector_subject, haar_path
 
 CAT_CASCADES = ("haarcascade_frontalcatface.xml", "haarcascade_frontalcatface_extended.xml")
 # Prior probabilities that a crop is polluted given each signal (from the labelled mixed set
@@ -28,24 +30,33 @@ P_PHOTO = 0.6
 P_BLURRED = 0.6
 SIGNALS = ("cat", "disagree", "occluded", "human_face", "photo", "blurred")
 SIGNAL_PRIORS = (P_CAT, P_DISAGREE, P_OCCLUDED, P_HUMAN_FACE, P_PHOTO, P_BLURRED)
+# The rules that make sense for each kind of detector (`curation.detectors.SUBJECTS`); a rule not
+# listed never fires on its crops. `human_face`, `photo` and `blurred` say "not a drawing"; `cat`
+# and `occluded` say "not an unmasked person's or character's face"; `disagree` (the detector
+# itself, or a second one, misses the face in the crop) holds for any detector.
+RULES_FOR = {
+    "drawn": SIGNALS,
+    "photo": ("cat", "disagree", "occluded"),
+    "other": ("disagree",),
+}
 
 
 class PollutionChecker:
     """Holds the extra cascades (loaded once per worker process)."""
 
     def __init__(self, detector_name: str, primary: Detector):
+        self.rules = frozenset(RULES_FOR[detector_subject(detector_name)])
         # Unequalised, as OpenCV's cat cascades were trained; each alone fires on many human
         # faces, so a cat is only called when both agree on the same face.
         self.cats = [cascade_detector(haar_path(name), min_neighbors=n, equalize=False)
-                     for name, n in zip(CAT_CASCADES, (4, 3), strict=True)]
-        # Human faces are confirmed by a differently trained Haar cascade; anime faces by the
-        # same LBP cascade on the crop alone (the other cascades never fire on drawings).
-        self.human = None  # a real face inside an anime crop: pollution there, the aim here
-        if detector_name == "human":
-            self.confirm = cascade_detector(haar_path("haarcascade_frontalface_alt2.xml"), 3)
-        else:
-            self.confirm = primary
-            self.human = cascade_detector(haar_path("haarcascade_frontalface_alt2.xml"), 12)
+                     for name, n in zip(CAT_CASCADES, (4, 3), strict=True)] if "cat" in self.rules else []
+        # Human faces are confirmed by a differently trained Haar cascade; anime faces (and a
+        # plug-in's) by the same detector on the crop alone (the other cascades never fire on drawings).
+        self.confirm = (cascade_detector(haar_path("haarcascade_frontalface_alt2.xml"), 3)
+                        if detector_name == "human" else primary)
+        # A real face inside a crop of drawn faces: pollution there, the aim elsewhere.
+        self.human = (cascade_detector(haar_path("haarcascade_frontalface_alt2.xml"), 12)
+                      if "human_face" in self.rules else None)
 
     def cat_boxes(self, rgb: np.ndarray) -> list[list[Face]]:
         """Cat faces in the whole source image, per cat cascade (context helps them)."""
@@ -54,9 +65,9 @@ class PollutionChecker:
     def signals(self, crop: np.ndarray, face: Face, cats: list[list[Face]],
                 source: np.ndarray | None = None, margin: float = 1.5) -> dict:
         """`cat`: both cat cascades found this face; `disagree`: the confirming detector misses;
-        `human_face`: a human face cascade finds one (anime detector only); `photo`: the face
-        region has the statistics of a photograph; `blurred`: the face is much softer than its
-        source picture's sharp parts (`blur_ratio`, log; needs `source`)."""
+        `human_face`: a human face cascade finds one; `photo`: the face region has the
+        statistics of a photograph; `blurred`: the face is much softer than its source picture's
+        sharp parts (`blur_ratio`, log; needs `source`). A rule not in `self.rules` is False."""
         side = crop.shape[0]
         bordered = _bordered(crop)
         stats = photo_signals.photo_statistics(crop)
@@ -64,14 +75,15 @@ class PollutionChecker:
             source, max(face.w, face.h), side, margin)) if source is not None else 0.0)
         human = self.human is not None and _covers_centre(self.human(bordered), side, 0.35,
                                                           offset=side // 4)
+        rules = self.rules
         return {
-            "cat": all(any(_iou(face, c) > 0.2 for c in boxes) for boxes in cats),
+            "cat": "cat" in rules and all(any(_iou(face, c) > 0.2 for c in boxes) for boxes in cats),
             "disagree": not _covers_centre(self.confirm(bordered), side, 0.4, offset=side // 4),
-            "occluded": occluded(crop),
+            "occluded": "occluded" in rules and occluded(crop),
             "human_face": bool(human),
-            "photo": self.human is not None and photo_signals.looks_like_photo(stats),
-            # Anime only: the human pipeline's faces are often small photos upscaled (soft).
-            "blurred": self.human is not None and ratio < photo_signals.BLUR_LOG_RATIO,
+            "photo": "photo" in rules and photo_signals.looks_like_photo(stats),
+            # Drawn faces only: photographed faces are often small photos upscaled (soft).
+            "blurred": "blurred" in rules and ratio < photo_signals.BLUR_LOG_RATIO,
             "blur_ratio": round(ratio, 4),
         }
 

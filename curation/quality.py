@@ -6,10 +6,12 @@ import cv2
 import numpy as np
 
 from curation.config import CurateConfig
+from curation.detectors import detector_subject
 
 # Drawn art has few grey levels: anime crops' grey entropy is 2.6–7.5 bits, median 3.8 (183
 # crops, bench/curation_quality.py), so the photo-made default of 4 bits rejected half of them.
-# For the anime detector the floor is 2 bits (a flat or almost empty crop is still caught).
+# For a detector of drawn faces (`anime`, a plug-in declaring "drawn") the floor is 2 bits (a
+# flat or almost empty crop is still caught).
 ANIME_MIN_ENTROPY = 2.0
 
 
@@ -41,8 +43,8 @@ def quality_failures(q: dict[str, float], cfg: CurateConfig) -> list[str]:
         reasons.append("too_bright")
     if q["contrast"] < cfg.min_contrast:
         reasons.append("low_contrast")
-    if q["entropy"] < (min(cfg.min_entropy, ANIME_MIN_ENTROPY) if cfg.detector == "anime"
-                       else cfg.min_entropy):
+    if q["entropy"] < (min(cfg.min_entropy, ANIME_MIN_ENTROPY)
+                       if detector_subject(cfg.detector) == "drawn" else cfg.min_entropy):
         reasons.append("low_entropy")
     if q["colour"] < 2.0:
         reasons.append("grayscale")
