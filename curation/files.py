@@ -14,6 +14,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from curation.errors import MACHINE_ERRNOS
+
 # Bigger than any photo a crawler should keep; Pillow's own default warns at 89 Mpx and we
 # want a hard error instead of a warning for anything near a decompression bomb.
 MAX_PIXELS = 64_000_000
@@ -55,6 +57,8 @@ def decode_rgb(source: bytes | Path, *, max_pixels: int = MAX_PIXELS,
     except Image.UnidentifiedImageError:  # its message names a BytesIO, not the file: say it plainly
         raise ImageDecodeError("not a readable image (not a format Pillow recognises)") from None
     except (OSError, SyntaxError, ValueError) as exc:  # Pillow's ways of saying "not an image"
+        if isinstance(exc, OSError) and exc.errno in MACHINE_ERRNOS:
+            raise  # the disk failed, not the image (an I/O error): the caller says so
         raise ImageDecodeError(f"not a readable image ({exc})") from None
 
 

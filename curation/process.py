@@ -18,6 +18,7 @@ import numpy as np
 from curation.config import CurateConfig
 from curation.crop import crop_face
 from curation.detectors import Face, get_detector
+from curation.errors import machine_failure
 from curation.features import embedding, filter_features, perceptual_hashes, to_signed
 from curation.files import ImageDecodeError, load_rgb
 from curation.pollution import PollutionChecker, rule_probability
@@ -28,7 +29,7 @@ from records import write_atomic
 @dataclass
 class SourceResult:
     sha256: str
-    status: str  # ok, no_face, corrupt, missing, error
+    status: str  # ok, no_face, corrupt, missing, error; retry: the machine failed, not recorded
     error: str = ""
     faces: int = 0  # faces the detector found
     small_faces: int = 0  # of those, dropped: would need more than max_upscale
@@ -71,15 +72,18 @@ def init_worker(cfg: dict, faces_dir: str) -> None:
 
 
 def process_source(sha256: str, path: str) -> SourceResult:
-    """Never raises for a bad image: a corrupt or missing file is a result like any other."""
+    """Never raises for a bad image: a corrupt or missing file is a result like any other. A
+    failure of the machine (a full or read-only disk, no memory) is `retry`, never the image's."""
     try:
-        rgb = load_rgb(Path(path))
-    except ImageDecodeError as exc:
-        status = "missing" if not Path(path).is_file() else "corrupt"
-        return SourceResult(sha256, status, str(exc))
-    try:
+        try:
+            rgb = load_rgb(Path(path))
+        except ImageDecodeError as exc:
+            status = "missing" if not Path(path).is_file() else "corrupt"
+            return SourceResult(sha256, status, str(exc))
         return _crop_all(sha256, rgb)
     except Exception as exc:  # one odd image (e.g. a 1-pixel-tall strip) must not stop the run
+        if why := machine_failure(exc, _state.get("faces_dir")):
+            return SourceResult(sha256, "retry", why)
         return SourceResult(sha256, "error", f"{type(exc).__name__}: {exc}")
 
 

@@ -24,7 +24,7 @@ from curation.catalog.schema import HUMAN_FIELDS
 from curation.config import CurateConfig
 from curation.decide import group_duplicates, refresh_decisions, update_uniqueness
 from curation.detectors import get_detector
-from curation.errors import CurationError
+from curation.errors import CurationError, is_machine_failure_text
 from curation.pool import run_pool
 from curation.process import ANALYSIS, SourceResult
 from curation.rules import rejections, rule_uses
@@ -48,7 +48,18 @@ class CurateReport:
     filter: dict | None = None  # cv accuracy and label counts of the learned filter
     rejected_by: dict[str, int] = field(default_factory=dict)  # reason → rejected crops
     rule_warnings: list[str] = field(default_factory=list)  # rules weighed down or off, per source
+    # Images the machine failed on (full or read-only disk, no memory) → how many: not recorded,
+    # so the next curate tries them again.
+    left_for_retry: dict[str, int] = field(default_factory=dict)
 
+    def retry_line(self) -> str:
+        """The end line, e.g. `82 images left for the next run: no space left on /data`; "" if none."""
+        if not self.left_for_retry:
+            return ""
+        n = sum(self.left_for_retry.values())
+        why = "; ".join(f"{reason} ({k})" if len(self.left_for_retry) > 1 else reason
+                        for reason, k in sorted(self.left_for_retry.items(), key=lambda x: -x[1]))
+        return f"{n} image{'s' if n != 1 else ''} left for the next run: {why}"
 
 
 def catalog_lock(workspace_root: Path, wait: float = 0) -> FileLock:
@@ -88,6 +99,11 @@ def curate(workspace_root: Path | str, cfg: CurateConfig, progress: bool = True,
     if todo:
         try:
             for result in run_pool(todo, cfg, root, progress):
+                if result.status == "retry":  # the machine's failure: left for the next run
+                    report.left_for_retry[result.error] = report.left_for_retry.get(result.error, 0) + 1
+                    if on_result:
+                        on_result(result)
+                    continue
                 if result.sha256 in outdated:
                     report.reanalysed += 1
                 else:
@@ -122,11 +138,12 @@ def _settled(sources, manifest: dict, root: Path) -> tuple[set[str], set[str]]:
     """(sources that need no new attempt, sources with crops analysed by an older version).
     Missing files are retried on the next run (the crawler may not have finished writing them);
     corrupt and failed ones when their file has changed since they were recorded (repaired,
-    re-downloaded); crops of an older ANALYSIS get the fields the filter now reads."""
+    re-downloaded); crops of an older ANALYSIS get the fields the filter now reads. An error that
+    was the machine's (recorded so before it was left for retry: a full disk) is tried again."""
     done, outdated = set(), set()
-    cols = ["sha256", "status", "last_modified_at", "crops", "analysis"]
-    for sha, status, recorded, crops, analysis in zip(*sources.values(cols), strict=True):
-        if status == "missing":
+    cols = ["sha256", "status", "last_modified_at", "crops", "analysis", "error"]
+    for sha, status, recorded, crops, analysis, error in zip(*sources.values(cols), strict=True):
+        if status == "missing" or (status == "error" and is_machine_failure_text(error)):
             continue
         if status == "ok" and crops and (analysis or 1) < ANALYSIS:
             outdated.add(sha)

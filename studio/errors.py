@@ -10,10 +10,13 @@ from contextlib import contextmanager
 from pathlib import Path
 
 LOW_DISK_BYTES = 64 * 2**20  # below this, a database failure is most likely the full disk
-# A full, read-only or unwritable disk is the user's to fix: one line naming the path.
+# A full, read-only or unwritable disk is the user's to fix: one line naming the path and the fix
+# for that cause (a read-only disk is not made writable by freeing space).
 ENVIRONMENT_ERRNOS = {errno.ENOSPC: "the disk is full", errno.EROFS: "the file system is read-only",
                       errno.EACCES: "permission denied", errno.EDQUOT: "the disk quota is exceeded",
                       errno.EPERM: "operation not permitted"}
+_FIXES = {errno.ENOSPC: "free space", errno.EDQUOT: "free space or raise the quota",
+          errno.EROFS: "mount it read-write or copy the workspace to a writable disk"}
 
 
 class UserError(Exception):
@@ -47,8 +50,8 @@ def environment_problem(exc: BaseException) -> str | None:
     for e in _chain(exc):
         if isinstance(e, OSError) and e.errno in ENVIRONMENT_ERRNOS:
             where = f" ({e.filename})" if e.filename else ""
-            return (f"{ENVIRONMENT_ERRNOS[e.errno]}{where}; free space or fix the permissions, "
-                    "then run the command again (it resumes)")
+            fix = _FIXES.get(e.errno, "fix the permissions")
+            return f"{ENVIRONMENT_ERRNOS[e.errno]}{where}; {fix}, then run the command again (it resumes)"
         if type(e).__module__.startswith("pymongo."):
             return _database_problem(e)
     return None
@@ -64,10 +67,20 @@ def _database_problem(exc: BaseException) -> str:
         record = error_file(Path(root) / "db")
         if record.is_file() and (reason := record.read_text(errors="replace").strip()):
             return reason.splitlines()[-1]
+        if _read_only(root):  # before free space: a read-only disk may also have none free
+            return (f"the file system of {root} is read-only; mount it read-write or copy the "
+                    "workspace to a writable disk, then run the command again")
         if shutil.disk_usage(root).free < LOW_DISK_BYTES:
             return (f"the disk is full ({root}); free space, then run the command again "
                     "(it resumes)")
     return f"the catalog database failed: {one_line(exc)[:200]}"
+
+
+def _read_only(path: str) -> bool:
+    try:
+        return bool(os.statvfs(path).f_flag & os.ST_RDONLY)
+    except OSError:
+        return False
 
 
 def _chain(exc: BaseException | None) -> Iterator[BaseException]:

@@ -101,6 +101,8 @@ def curate_stage(ctx: Context) -> CurateOutcome:
     reasons = export_stats(root, ds)["rejection_reasons"]
     decisions = dict(report.decisions)
     again = f"{report.reanalysed} analysed again; " if report.reanalysed else ""
+    if report.left_for_retry:
+        again += f"{report.retry_line()}; "
     return CurateOutcome(
         summary=f"{report.processed} new images: {report.faces} faces, {report.crops} new crops; {again}"
                 f"catalog now {decisions.get('accepted', 0)} accepted, "

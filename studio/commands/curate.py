@@ -41,6 +41,8 @@ def curate(
     typer.echo(f"curated {report.processed} new images ({report.skipped} already done): "
                f"{report.faces} faces, {report.crops} crops, {report.small_faces} too small, "
                f"{len(report.problems)} unreadable")
+    if report.left_for_retry:  # the machine failed, not the images: say so, and that they come back
+        typer.echo(report.retry_line())
     typer.echo(f"catalog: {d.get('accepted', 0)} accepted, {d.get('rejected', 0)} rejected, "
                f"{d.get('duplicate', 0)} duplicates in {report.groups} groups")
     if report.rejected_by:
