@@ -12,12 +12,12 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from curation.children import python_command, python_env
 from records import read_json, write_atomic_json
 from studio.workspace import Workspace
 
@@ -61,15 +61,15 @@ def train_command(ws: Workspace, run_dir: Path, data: Path, *, resolution: int, 
     for k, v in (settings or {}).items():
         flag = f"--{k.replace('_', '-')}"
         extra += [flag if v else f"--no-{flag[2:]}"] if isinstance(v, bool) else [flag, str(v)]
-    return [sys.executable, "-m", "studio", "train", "--workspace", str(ws.root),
-            "--data", str(data), "--out", str(run_dir), "--resolution", str(resolution),
-            "--steps", str(steps), "--batch", str(batch), "--device", device, *extra]
+    return python_command("studio", "train", "--workspace", ws.root, "--data", data.resolve(),
+                          "--out", run_dir, "--resolution", resolution, "--steps", steps,
+                          "--batch", batch, "--device", device, *extra)
 
 
 def resume_command(ws: Workspace, run_dir: Path, steps: int) -> list[str]:
     """`studio train --resume RUN --steps N`: the run's own config, to `steps` steps in all."""
-    return [sys.executable, "-m", "studio", "train", "--workspace", str(ws.root), "--resume", str(run_dir),
-            "--steps", str(steps)]
+    return python_command("studio", "train", "--workspace", ws.root, "--resume", run_dir,
+                          "--steps", steps)
 
 
 def resumable(run_dir: Path) -> ResumePoint | None:
@@ -80,12 +80,15 @@ def resumable(run_dir: Path) -> ResumePoint | None:
 
 
 def start(ws: Workspace, run_dir: Path, command: list[str]) -> Job:
-    """Start `command` in the background (its own session, so Ctrl-C on the app spares it)."""
+    """Start `command` in the background (its own session, so Ctrl-C on the app spares it). It
+    runs in the workspace, so relative paths in studio.toml mean the same as for the studio
+    there; `python_command` keeps the workspace off its sys.path."""
     jobs_dir(ws).mkdir(parents=True, exist_ok=True)
     log = jobs_dir(ws) / f"{run_dir.name}.log"
     with open(log, "ab") as out:
         proc = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT,
-                                stdin=subprocess.DEVNULL, start_new_session=True, cwd=ws.root)
+                                stdin=subprocess.DEVNULL, start_new_session=True, cwd=ws.root,
+                                env=python_env())
     _children[proc.pid] = proc
     job = Job(run_dir.name, proc.pid, command, log,
               datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"))

@@ -11,7 +11,6 @@ cannot even start stops the run instead (that is no image's fault).
 from __future__ import annotations
 
 import dataclasses
-import multiprocessing as mp
 import os
 import signal
 from collections import deque
@@ -20,7 +19,7 @@ from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
-from curation.children import die_with_parent
+from curation.children import die_with_parent, spawn_context
 from curation.config import CurateConfig
 from curation.errors import CurationError
 from curation.process import SourceResult, init_worker, process_source
@@ -51,7 +50,7 @@ def run_pool(todo: list[tuple[str, str]], cfg: CurateConfig, root: Path,
 def _pool_pass(items: deque, suspects: list, workers: int, args: tuple) -> Iterator[SourceResult]:
     """Work through `items` until it is empty or the pool breaks; on a break every image then
     in flight moves to `suspects` (the untried ones stay in `items` for the next pass)."""
-    ctx = mp.get_context("spawn")  # fork after fiftyone/pymongo threads is unsafe
+    ctx = spawn_context()  # fork after fiftyone/pymongo threads is unsafe
     with ProcessPoolExecutor(workers, mp_context=ctx, initializer=init_pool_worker,
                              initargs=args) as pool:
         running: dict = {}
@@ -91,7 +90,7 @@ def init_pool_worker(parent_pid: int, *args) -> None:
 
 def alone(item: tuple[str, str], args: tuple) -> SourceResult:
     """Process one suspect image in a fresh process; `failed` if that process dies on it."""
-    ctx = mp.get_context("spawn")
+    ctx = spawn_context()
     receive, send = ctx.Pipe(duplex=False)
     child = ctx.Process(target=_work_alone, args=(send, args, item), daemon=True)
     child.start()

@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import os
 import subprocess
-import sys
 import time
 import urllib.request
 from urllib.parse import urlsplit
@@ -87,11 +86,11 @@ def serve_fiftyone(address: str, port: int) -> None:
 
 def start_fiftyone(address: str, port: int, timeout: float = 90) -> subprocess.Popen:
     """The checked FiftyOne App server in a child process (ends with this one), once it answers."""
-    from curation.children import die_with_parent
+    from curation.children import die_with_parent, python_command, python_env
 
     parent = os.getpid()
-    child = subprocess.Popen([sys.executable, "-m", "studio.hostcheck", "--address", address,
-                              "--port", str(port)], preexec_fn=lambda: die_with_parent(parent))
+    child = subprocess.Popen(python_command("studio.hostcheck", "--address", address, "--port", port),
+                             env=python_env(), preexec_fn=lambda: die_with_parent(parent))
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if child.poll() is not None:

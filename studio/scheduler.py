@@ -17,6 +17,7 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
+from curation.children import python_command, python_env
 from studio.config import StudioConfig
 from studio.workspace import Workspace
 
@@ -56,7 +57,7 @@ def run_pipeline_job(workspace: str, echo: bool = False) -> int:
         out.write(f"--- {datetime.now(UTC).isoformat(timespec='seconds')} studio pipeline\n")
         out.flush()
         proc = subprocess.Popen(
-            [sys.executable, "-m", "studio", "pipeline", "--workspace", str(ws.root)],
+            python_command("studio", "pipeline", "--workspace", ws.root), env=python_env(),
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1,
         )
         for line in proc.stdout:

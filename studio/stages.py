@@ -10,11 +10,11 @@ pipeline.json. The train stage has its own module (studio.train_stage).
 from __future__ import annotations
 
 import subprocess
-import sys
 import tempfile
 from pathlib import Path
 
 from crawler.report import crawl_stats
+from curation.children import python_command, python_env
 from curation.export import export_shas, list_exports
 from studio.commands.crawl import INTERRUPTED, read_report
 from studio.errors import UserError
@@ -42,8 +42,8 @@ def crawl_stage(ctx: Context) -> CrawlOutcome:
     with tempfile.TemporaryDirectory(prefix="studio-crawl-") as tmp:
         report_path = Path(tmp) / "report.json"
         proc = subprocess.run(
-            [sys.executable, "-m", "studio", "crawl", "--workspace", str(ws.root), "--report", str(report_path)],
-            capture_output=True, text=True, check=False,
+            python_command("studio", "crawl", "--workspace", ws.root, "--report", report_path),
+            capture_output=True, text=True, check=False, env=python_env(),
         )
         report = read_report(report_path)
     if report is None:  # it crashed before it could say what happened: its traceback's last line

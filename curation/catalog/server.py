@@ -11,13 +11,13 @@ import fcntl
 import os
 import secrets
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 from filelock import FileLock, Timeout
 
 from curation.catalog import dbfiles
+from curation.children import python_command
 from curation.errors import CurationError
 
 START_SECONDS = 90  # start-up, including mongod's recovery after an unclean stop
@@ -113,7 +113,7 @@ def _start(db_dir: Path) -> dict:
     env["PYTHONPATH"] = root + os.pathsep + env.get("PYTHONPATH", "")
     with log:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "curation.catalog.supervisor", str(db_dir)],
+            python_command("curation.catalog.supervisor", db_dir),
             stdin=subprocess.DEVNULL, stdout=log, stderr=log, env=env, cwd=root,
             start_new_session=True)  # not in the user's process group: Ctrl-C is not for it
     deadline = time.monotonic() + START_SECONDS

@@ -6,13 +6,12 @@ import os
 import signal
 import socket
 import subprocess
-import sys
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from curation.children import die_with_parent
+from curation.children import die_with_parent, python_command, python_env
 from studio.errors import UserError
 from studio.hostcheck import allowed_hosts
 from studio.options import WorkspaceOpt
@@ -26,7 +25,7 @@ MAX_UPLOAD_MB = 10  # the Complete page takes one image; anything bigger is refu
 def streamlit_command(port: int) -> list[str]:
     """The `streamlit run` command line with the studio's server settings."""
     return [
-        sys.executable, "-m", "streamlit", "run", str(ENTRY),
+        *python_command("streamlit", "run", ENTRY),
         f"--server.address={ADDRESS}",
         f"--server.port={port}",
         "--server.headless=true",  # no browser opened on the server machine
@@ -59,7 +58,7 @@ def run_app(
     ws = Workspace.at(workspace).require()
     check_port_free(port)
     # The pages find the workspace through the same variable the `--workspace` option reads.
-    env = {**os.environ, "STUDIO_WORKSPACE": str(ws.root)}
+    env = python_env({**os.environ, "STUDIO_WORKSPACE": str(ws.root)})
     typer.echo(f"GAN Studio on http://{ADDRESS}:{port} (workspace {ws.root}); Ctrl-C stops it")
     # Streamlit ends with this process however it ends (kill -9 too); SIGTERM is passed on.
     with subprocess.Popen(streamlit_command(port), env=env, preexec_fn=die_with_parent) as server:
