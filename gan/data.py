@@ -17,10 +17,11 @@ import hashlib
 import json
 import os
 import shutil
+import stat
 import sys
 import tempfile
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -43,12 +44,30 @@ class ImageSet:
 
 
 def list_images(root: Path) -> list[Path]:
-    """Image files under `root`, recursively, in a stable order; hidden folders are skipped."""
-    found = []
-    for dirpath, dirnames, filenames in os.walk(root):
-        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
-        found += [Path(dirpath) / f for f in sorted(filenames)
-                  if Path(f).suffix.lower() in IMAGE_EXTS and not f.startswith(".")]
+    """Image files under `root`, recursively, in a stable order; hidden folders are skipped, and
+    so is anything with an image's name that is not a regular file (a FIFO, whose open would
+    wait for a writer for ever; a device; a dangling symlink). A symlink to a regular file counts;
+    symlinked folders are not entered (as os.walk)."""
+    found, folders = [], [Path(root)]
+    while folders:
+        folder = folders.pop()
+        try:
+            with os.scandir(folder) as it:
+                entries = sorted(it, key=lambda e: e.name)
+        except OSError:
+            continue  # unreadable or gone: os.walk skips it too
+        subfolders = []
+        for e in entries:
+            if e.name.startswith("."):
+                continue
+            try:
+                if e.is_dir(follow_symlinks=False):
+                    subfolders.append(Path(e.path))
+                elif Path(e.name).suffix.lower() in IMAGE_EXTS and e.is_file():  # follows symlinks
+                    found.append(Path(e.path))
+            except OSError:
+                continue
+        folders += reversed(subfolders)
     return found
 
 
@@ -75,28 +94,45 @@ def image_cache_dir(root: Path) -> Path:
 def cache_key(root: Path, files: list[Path], resolution: int) -> str:
     h = hashlib.sha256(f"v{CACHE_VERSION} r{resolution}\n".encode())
     for f in files:
-        st = f.stat()
+        try:
+            st = f.stat()
+        except OSError:  # gone since it was listed: decoding skips it
+            continue
         h.update(f"{f.relative_to(root).as_posix()}\t{st.st_size}\t{st.st_mtime_ns}\n".encode())
     return h.hexdigest()[:20]
 
 
 def decode_image(path: Path, resolution: int) -> np.ndarray | None:
-    """(3, R, R) uint8, centre-cropped to a square and resized; None when unreadable."""
+    """(3, R, R) uint8, centre-cropped to a square and resized; None when unreadable or not a
+    regular file (O_NONBLOCK: a FIFO put there since the listing opens at once, and is refused)."""
     try:
-        with Image.open(path) as im:
-            im.draft("RGB", (resolution, resolution))  # JPEG: decode at reduced size, much faster
-            im = im.convert("RGB")
-            w, h = im.size
-            s = min(w, h)
-            box = ((w - s) // 2, (h - s) // 2, (w - s) // 2 + s, (h - s) // 2 + s)
-            im = im.resize((resolution, resolution), Image.Resampling.LANCZOS, box=box)
-            return np.asarray(im, dtype=np.uint8).transpose(2, 0, 1).copy()
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+        with open(fd, "rb") as f:
+            if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
+                return None
+            return _decode(f, resolution)
     except (OSError, ValueError, SyntaxError, EOFError, Image.DecompressionBombError):
         return None  # truncated, corrupt, not an image, or a decompression bomb
 
 
-def load_images(root: Path | str, resolution: int, log: Callable[[str], None] = print) -> ImageSet:
-    """The folder's images as a uint8 tensor, from the cache when the folder is unchanged."""
+def _decode(f, resolution: int) -> np.ndarray:
+    with Image.open(f) as im:
+        im.draft("RGB", (resolution, resolution))  # JPEG: decode at reduced size, much faster
+        im = im.convert("RGB")
+        w, h = im.size
+        s = min(w, h)
+        box = ((w - s) // 2, (h - s) // 2, (w - s) // 2 + s, (h - s) // 2 + s)
+        im = im.resize((resolution, resolution), Image.Resampling.LANCZOS, box=box)
+        return np.asarray(im, dtype=np.uint8).transpose(2, 0, 1).copy()
+
+
+def load_images(root: Path | str, resolution: int, log: Callable[[str], None] = print,
+                stopped: Callable[[], str] = lambda: "") -> ImageSet:
+    """The folder's images as a uint8 tensor, from the cache when the folder is unchanged.
+
+    `stopped`: the name of a signal that asked the run to stop (`StopSignals.signal`), checked
+    while decoding: decoding ends within a fraction of a second plus the images in flight, with a
+    GanError, since there is no step to finish and nothing to checkpoint."""
     root = Path(root)
     if not root.is_dir():
         raise GanError(f"data folder {root} does not exist")
@@ -112,8 +148,7 @@ def load_images(root: Path | str, resolution: int, log: Callable[[str], None] = 
             return ImageSet(torch.from_numpy(cached[0]), cached[1], cache)
         log(f"the image cache {cache.name} is damaged; rebuilding it")
     log(f"decoding {len(files)} images from {root} at {resolution} px (once; cached)")
-    with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:  # PIL releases the GIL
-        decoded = list(pool.map(lambda f: decode_image(f, resolution), files))
+    decoded = _decode_all(files, resolution, stopped)
     good = [a for a in decoded if a is not None]
     skipped = len(decoded) - len(good)
     if skipped:
@@ -128,6 +163,23 @@ def load_images(root: Path | str, resolution: int, log: Callable[[str], None] = 
         log(f"cannot write the image cache in {cache.parent} ({exc.strerror}); keeping it in memory only")
         cache = None
     return ImageSet(torch.from_numpy(arr), skipped, cache)
+
+
+def _decode_all(files: list[Path], resolution: int, stopped: Callable[[], str]) -> list[np.ndarray | None]:
+    """decode_image of every file, in order, on a thread per core (PIL releases the GIL)."""
+    pool = ThreadPoolExecutor(max_workers=os.cpu_count() or 1)
+    try:
+        futures = [pool.submit(decode_image, f, resolution) for f in files]
+        for future in futures:
+            while not future.done():
+                wait([future], timeout=0.2)  # a signal's handler runs; then look at its flag
+                if stopped():
+                    raise GanError(f"stopped by {stopped()} while decoding the training images "
+                                   f"({sum(f.done() for f in futures)} of {len(files)} done): "
+                                   "nothing was trained")
+        return [f.result() for f in futures]
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)  # waits only for the images in flight
 
 
 def _read_cache(cache: Path, resolution: int) -> tuple[np.ndarray, int] | None:

@@ -49,12 +49,13 @@ def shut_down(world: int) -> None:
 
 
 def load_images_rank0_first(data_dir: Path, resolution: int, rank: int, world: int,
-                            log: Callable[[str], None]) -> ImageSet:
-    """The image cache, decoded by rank 0 alone; the other ranks wait, then read its cache file."""
+                            log: Callable[[str], None], stopped: Callable[[], str] = lambda: "") -> ImageSet:
+    """The image cache, decoded by rank 0 alone; the other ranks wait, then read its cache file.
+    `stopped`: a signal's name once one asked the run to stop (ends the decoding)."""
     if world > 1 and rank != 0:
         dist.barrier()
     try:
-        return load_images(data_dir, resolution, log if rank == 0 else (lambda m: None))
+        return load_images(data_dir, resolution, log if rank == 0 else (lambda m: None), stopped)
     finally:
         if world > 1 and rank == 0:
             dist.barrier()

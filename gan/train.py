@@ -129,7 +129,7 @@ def _prepare_and_fit(cfg: TrainConfig, data_dir: Path, lp: _Loop, rank: int, res
     ckpt = latest_resumable(run.path, cfg) if resume else None  # fail before the slow part
     # one evaluation size for the whole run (SWDs compare only at equal counts), kept on resume
     cfg = replace(cfg, metric_images=cfg.eval_images(lp.device.type))
-    images = load_images_rank0_first(data_dir, cfg.resolution, rank, lp.world, lp.log)
+    images = load_images_rank0_first(data_dir, cfg.resolution, rank, lp.world, lp.log, lambda: lp.stop.signal)
     run.write_record(RunRecord(cfg, data_dir.resolve(), len(images.images), images.skipped, lp.world, str(lp.device)))
     st = build_state(cfg, images.images, lp.device, rank, lp.world, lp.log)
     if ckpt:
