@@ -1,8 +1,8 @@
 """Validation of downloaded image bytes before they are stored (runs off the reactor thread).
 
 Only JPEG, PNG, WebP and GIF (first frame) pass; markup served as an image, truncated or
-undecodable files, decompression bombs, images over `MAX_PIXELS` and images below the minimum
-size are rejected with a reason that ends up in the crawl stats.
+undecodable files, decompression bombs, progressive JPEGs of more scans than
+`records.jpeg_scan_limit` allows, images over `MAX_PIXELS` and images below the minimum size are rejected with a reason that ends up in the crawl stats.
 """
 
 from __future__ import annotations
@@ -11,6 +11,8 @@ import io
 from dataclasses import dataclass
 
 from PIL import Image, UnidentifiedImageError
+
+from records import jpeg_scan_limit, jpeg_scans
 
 # Pillow format name -> file extension used in raw/ (the bytes are stored as served).
 ALLOWED_FORMATS = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp", "GIF": "gif"}
@@ -62,6 +64,11 @@ def validate_image(data: bytes, min_side: int = 64) -> ImageInfo:
                 raise Rejected("too_many_pixels", f"{width}x{height} > {MAX_PIXELS}")
             if min(width, height) < min_side:
                 raise Rejected("too_small", f"{width}x{height}")
+            scans = jpeg_scan_limit(width * height)
+            if im.format == "JPEG" and jpeg_scans(data, scans) > scans:
+                # Each scan is a full decoding pass, even at 1/8 scale: refused before the first.
+                raise Rejected("too_many_scans", f"over {scans} scans of {width}x{height} "
+                               "(encoders write about 10; a progressive-JPEG decoding bomb?)")
             if im.format == "JPEG":
                 # Decode at 1/8 scale (DCT scaling): every byte of the scan is still read, so
                 # truncation and corruption still fail, at a fraction of the cost.

@@ -8,6 +8,7 @@ writes: records).
 from __future__ import annotations
 
 import io
+import mmap
 import warnings
 from pathlib import Path
 
@@ -15,6 +16,7 @@ import numpy as np
 from PIL import Image
 
 from curation.errors import MACHINE_ERRNOS
+from records import jpeg_scan_limit, jpeg_scans
 
 # Bigger than any photo a crawler should keep; Pillow's own default warns at 89 Mpx and we
 # want a hard error instead of a warning for anything near a decompression bomb.
@@ -36,7 +38,8 @@ def decode_rgb(source: bytes | Path, *, max_pixels: int = MAX_PIXELS,
                formats: tuple[str, ...] | None = None) -> Image.Image:
     """Decode image bytes or an image file to an RGB image, or raise ImageDecodeError: not an
     image (of `formats`, when given), more than `max_pixels` (checked on the header, before a
-    single pixel is decoded), a decompression bomb, truncated."""
+    single pixel is decoded), a decompression bomb, a JPEG of more scans than `jpeg_scan_limit`
+    allows (counted on its markers, before decoding: each scan is a full pass), truncated."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
@@ -48,6 +51,10 @@ def decode_rgb(source: bytes | Path, *, max_pixels: int = MAX_PIXELS,
                 w, h = im.size
                 if w * h > max_pixels:
                     raise ImageDecodeError(f"the image is {w}×{h} pixels; the limit is {max_pixels:,} pixels")
+                scans = jpeg_scan_limit(w * h)
+                if im.format in ("JPEG", "MPO") and _scans(source, scans) > scans:
+                    raise ImageDecodeError(f"the JPEG has over {scans} scans of {w}×{h} pixels "
+                                           "(encoders write about 10): a decoding bomb, not decoded")
                 im.load()
                 return im.convert("RGB")
     except ImageDecodeError:
@@ -62,6 +69,14 @@ def decode_rgb(source: bytes | Path, *, max_pixels: int = MAX_PIXELS,
         raise ImageDecodeError(f"not a readable image ({exc})") from None
 
 
+def _scans(source: bytes | Path, limit: int) -> int:
+    """The JPEG's scans (up to `limit` + 1), from its markers; a file is mapped, not read."""
+    if isinstance(source, bytes):
+        return jpeg_scans(source, limit)
+    with open(source, "rb") as f, mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as data:
+        return jpeg_scans(data, limit)
+
+
 def load_rgb(path: Path) -> np.ndarray:
     """Decode an image file to an RGB uint8 array (H, W, 3), or raise ImageDecodeError."""
     if not path.is_file():
@@ -74,7 +89,7 @@ def load_rgb(path: Path) -> np.ndarray:
 
 def read_upload(data: bytes) -> Image.Image:
     """An image a person hands in, as RGB, or ImageDecodeError: too big, not a PNG, JPEG or WebP,
-    more than UPLOAD_MAX_PIXELS, a bomb, truncated."""
+    more than UPLOAD_MAX_PIXELS, a bomb (of pixels or of JPEG scans), truncated."""
     if len(data) > UPLOAD_MAX_BYTES:
         raise ImageDecodeError(f"the file is {len(data) / 1e6:.1f} MB; the limit is "
                                f"{UPLOAD_MAX_BYTES // 2**20} MB")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import struct
+import time
 import zlib
 
 import numpy as np
@@ -14,6 +15,7 @@ from skimage import data
 from app.uploads import UploadError, read_image, square
 from curation.files import UPLOAD_MAX_BYTES
 from tests.app.app_helpers import assert_clean, open_page, texts
+from tests.fixtures.scan_bomb import progressive_jpeg, scan_bomb
 
 
 def png_bytes(arr: np.ndarray) -> bytes:
@@ -42,10 +44,19 @@ def test_read_image_accepts_real_images_and_squares_them():
     (bomb_png(5000), "5000×5000 pixels; the limit is"),
     (bomb_png(60000), "decompression bomb"),
     (b"\0" * (UPLOAD_MAX_BYTES + 1), "limit is 10 MB"),
-], ids=["gif-header", "html", "too-many-pixels", "bomb", "too-big"])
+    (scan_bomb(2000, 3000), "the JPEG has over 100 scans of 2000×2000 pixels"),
+], ids=["gif-header", "html", "too-many-pixels", "bomb", "too-big", "scan-bomb"])
 def test_read_image_refuses_bad_uploads(payload, message):
     with pytest.raises(UploadError, match=message):
         read_image(payload)
+
+
+def test_read_image_takes_a_progressive_jpeg_and_refuses_a_scan_bomb_at_once():
+    assert read_image(progressive_jpeg(512, noise=8)).size == (512, 512)  # 10 scans, as encoders write
+    t0 = time.monotonic()
+    with pytest.raises(UploadError, match="decoding bomb"):
+        read_image(scan_bomb(2000, 3000))  # 18 s of decoding (issue 22: 10,000 scans took 141 s)
+    assert time.monotonic() - t0 < 1
 
 
 def test_read_image_refuses_truncated_png():
@@ -73,6 +84,15 @@ def test_complete_page_rejects_a_fake_image(monkeypatch, trained_ws):
     at.file_uploader(key="upload").upload("face.png", b"<script>alert(1)</script>", "image/png").run()
     assert not at.exception
     assert "Cannot use this file: not a readable image" in at.error[0].value
+
+
+def test_complete_page_refuses_a_scan_bomb_at_once(monkeypatch, trained_ws):
+    at = open_page(monkeypatch, trained_ws, "complete.py")
+    t0 = time.monotonic()
+    at.file_uploader(key="upload").upload("face.jpg", scan_bomb(2000, 3000), "image/jpeg").run()
+    assert time.monotonic() - t0 < 10  # decoded, it takes 18 s
+    assert not at.exception
+    assert "Cannot use this file: the JPEG has over 100 scans" in at.error[0].value
 
 
 def test_generate_directions_edit_the_sample(monkeypatch, trained_ws):

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import io
+import time
 from pathlib import Path
 
 import pytest
+from PIL import Image
 
 from crawler.validate import Rejected, validate_image
+from records import jpeg_scan_limit, jpeg_scans
 from tests.fixtures.crawl_site import REJECTED, hostile_files
+from tests.fixtures.scan_bomb import progressive_jpeg, scan_bomb
 
 pytestmark = pytest.mark.filterwarnings("ignore::PIL.Image.DecompressionBombWarning")
 
@@ -73,3 +78,28 @@ def test_pixel_limit_is_curates():
         else:
             with pytest.raises(Rejected, match="too_many_pixels"):
                 validate_image(buf.getvalue())
+
+
+def test_a_progressive_jpeg_scan_bomb_is_refused_before_decoding():
+    """2,000 scans of 64 Mpx took 130 s (issue 22); here 3,000 of 4 Mpx (18 s to decode)."""
+    bomb = FILES["media/extra/scan-bomb.jpg"]
+    t0 = time.monotonic()
+    with pytest.raises(Rejected, match="too_many_scans: over 100 scans of 2000x2000") as info:
+        validate_image(bomb)
+    assert time.monotonic() - t0 < 1 and str(info.value).count("\n") == 0
+    assert jpeg_scans(bomb, stop_after=10**6) == 3000
+    # What encoders write passes: Pillow's progressive script (10 scans), a baseline JPEG (1).
+    assert jpeg_scans(FILES["media/extra/progressive.jpg"]) == 10
+    assert validate_image(FILES["media/extra/progressive.jpg"]).format == "JPEG"
+    assert jpeg_scans(FILES["media/extra/flaky.jpg"]) == 1
+    # The limit shrinks with the picture (scans × pixels bounded); exactly at it still passes.
+    limit = jpeg_scan_limit(4000 * 4000)
+    assert limit == 80 and jpeg_scan_limit(8000 * 8000) == 20 and jpeg_scan_limit(64 * 64) == 100
+    assert validate_image(scan_bomb(1000, 100)).width == 1000
+    with pytest.raises(Rejected, match="too_many_scans"):
+        validate_image(scan_bomb(1000, 101))
+    # Scans inside a segment (an EXIF thumbnail is a whole JPEG) are not the picture's.
+    thumb = progressive_jpeg(64)
+    buf = io.BytesIO()
+    Image.open(io.BytesIO(FILES["media/extra/flaky.jpg"])).save(buf, "JPEG", exif=b"Exif\0\0" + thumb * 100)
+    assert jpeg_scans(buf.getvalue()) == 1

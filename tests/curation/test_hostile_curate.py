@@ -85,3 +85,29 @@ def test_a_corrupt_file_is_tried_again_once_repaired(fiftyone_db, tmp_path):
     os.utime(path, (later, later))
     repaired = curate(root, cfg, progress=False)
     assert repaired.processed == 1 and _status(root)[line["sha256"]][0] == "ok", repaired
+
+
+@pytest.mark.slow
+def test_a_scan_bomb_is_refused_unread_and_a_progressive_jpeg_curated(fiftyone_db, tmp_path):
+    """A JPEG of 3,000 progressive scans (18 s to decode; issue 22's took 209 s in curate) is
+    refused on its markers; a progressive JPEG as encoders write it (10 scans) is curated."""
+    import io
+
+    from PIL import Image
+
+    from tests.fixtures.scan_bomb import scan_bomb
+
+    root = tmp_path / "ws"
+    root.mkdir()
+    (root / "studio.toml").write_text("[curate]\ndetector = \"human\"\n")
+    scene = fs.face_scene("s0", 0, np.random.default_rng(5), size=120)
+    buf = io.BytesIO()
+    Image.fromarray(scene.rgb).save(buf, "JPEG", quality=92, progressive=True)
+    good, bomb = fs.write_raw(root, [("https://faces.example/img/s0.jpg", buf.getvalue(), "https://faces.example/"),
+                                     ("https://bad.example/bomb.jpg", scan_bomb(2000, 3000), "https://bad.example/")])
+    report = curate(root, CurateConfig(detector="human", workers=1), progress=False)
+    status = _status(root)
+    assert status[good["sha256"]][0] == "ok" and report.crops >= 1, report
+    assert status[bomb["sha256"]][0] == "corrupt", status
+    (problem,) = report.problems
+    assert "over 100 scans of 2000×2000 pixels" in problem and "\n" not in problem, problem
