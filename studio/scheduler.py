@@ -1,8 +1,11 @@
 """`studio schedule`: run the pipeline on the cron expression of `[schedule]` with APScheduler 3.
 
-- The job lives in a persistent SQLAlchemy job store, `schedule/jobs.sqlite` in the workspace, so
-  a run missed while the scheduler was down (machine asleep, restarted) still happens when it comes
+- The job is rebuilt at each start from studio.toml, in APScheduler's memory job store; its next
+  run time is kept in `schedule/schedule.json` (plain JSON, written whenever it changes), so a run
+  missed while the scheduler was down (machine asleep, restarted) still happens when it comes
   back, if it is late by less than `misfire_grace_s`; several missed runs coalesce into one.
+  Nothing in that file can carry code; `schedule/jobs.sqlite`, the pickled job store of older
+  versions, is never opened.
 - No overlapping runs: `max_instances=1`, and the pipeline's own workspace lock.
 - Each run is `studio pipeline` in a child process (a fresh Scrapy reactor and FiftyOne client
   every time, and a crash cannot take the scheduler down); its output is appended to
@@ -17,7 +20,10 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
+from apscheduler.jobstores.memory import MemoryJobStore
+
 from curation.children import python_command, python_env
+from records import read_json, write_atomic_json
 from studio.config import StudioConfig
 from studio.workspace import Workspace
 
@@ -25,8 +31,53 @@ JOB_ID = "pipeline"
 log = logging.getLogger("studio.schedule")
 
 
-def job_store_path(ws: Workspace) -> Path:
+def schedule_path(ws: Workspace) -> Path:
+    """The schedule's state: cron, grace, workspace and the job's next run time (JSON)."""
+    return ws.root / "schedule" / "schedule.json"
+
+
+def old_job_store_path(ws: Workspace) -> Path:
+    """Older versions' SQLAlchemy job store (pickled jobs): never read, only mentioned."""
     return ws.root / "schedule" / "jobs.sqlite"
+
+
+class ScheduleFile(MemoryJobStore):
+    """APScheduler's memory job store that writes the pipeline job's next run time to a JSON file
+    whenever the scheduler sets it (added, and after each run is submitted or missed, as a
+    persistent store would), so that a restarted scheduler still knows about a run it missed."""
+
+    def __init__(self, path: Path, identity: dict[str, object]):
+        super().__init__()
+        self.path, self.identity = path, identity
+
+    def add_job(self, job) -> None:
+        super().add_job(job)
+        self._save(job)
+
+    def update_job(self, job) -> None:
+        super().update_job(job)
+        self._save(job)
+
+    def _save(self, job) -> None:
+        if job.id == JOB_ID and job.next_run_time is not None:
+            write_atomic_json(self.path, {**self.identity, "next_run_time": job.next_run_time.isoformat()})
+
+
+def stored_next_run(path: Path, identity: dict[str, object], trigger) -> datetime | None:
+    """The next run time saved for this same schedule (cron, grace, workspace), or None: no file,
+    a damaged one, another schedule, or a time later than the cron's next one (which no earlier
+    run of this schedule can have written: a received file must not postpone the runs)."""
+    state = read_json(path)
+    if state is None or any(state.get(k) != v for k, v in identity.items()):
+        return None
+    try:
+        when = datetime.fromisoformat(state["next_run_time"])
+    except (KeyError, TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        return None
+    upcoming = trigger.get_next_fire_time(None, datetime.now().astimezone())
+    return when if upcoming is None or when <= upcoming else None
 
 
 def log_dir(ws: Workspace) -> Path:
@@ -71,13 +122,12 @@ def run_pipeline_job(workspace: str, echo: bool = False) -> int:
 
 
 def build_scheduler(ws: Workspace, cfg: StudioConfig):
-    """A BlockingScheduler holding the pipeline job in the workspace's persistent job store.
+    """A BlockingScheduler holding the pipeline job, its next run time kept in schedule.json.
 
-    A job already stored with the same cron expression and grace is kept as it is, with its
-    next run time, so a run missed while nothing was running is still noticed (and run, within the
-    grace); a changed schedule replaces it.
+    A next run time saved for the same cron expression, grace and workspace is kept, so a run
+    missed while nothing was running is still noticed (and run, within the grace); a changed
+    schedule starts afresh from the cron expression.
     """
-    from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
     from apscheduler.schedulers.blocking import BlockingScheduler
     from apscheduler.triggers.cron import CronTrigger
 
@@ -88,25 +138,26 @@ def build_scheduler(ws: Workspace, cfg: StudioConfig):
 
         raise UserError(f"[schedule] cron {cfg.schedule.cron!r}: {exc}") from None
     grace = cfg.schedule.misfire_grace_s
-    path = job_store_path(ws)
+    path = schedule_path(ws)
     path.parent.mkdir(parents=True, exist_ok=True)
-    store = SQLAlchemyJobStore(url=f"sqlite:///{path}")
+    identity = {"cron": cfg.schedule.cron, "misfire_grace_s": grace, "workspace": str(ws.root)}
+    if old_job_store_path(ws).exists():
+        log.info("ignoring %s, the pickled job store of an older GAN Studio (never read; "
+                 "it may be deleted)", old_job_store_path(ws))
     scheduler = BlockingScheduler(
-        jobstores={"default": store},
+        jobstores={"default": ScheduleFile(path, identity)},
         job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": grace},
     )
-    store.start(scheduler, "default")  # creates the table; lets us read the stored job first
-    existing = store.lookup_job(JOB_ID)
-    same = (existing is not None and str(existing.trigger) == str(trigger)
-            and existing.misfire_grace_time == grace and list(existing.args) == [str(ws.root)])
-    if same:
-        log.info("keeping the stored job (cron %r, next run %s)", cfg.schedule.cron, existing.next_run_time)
+    kept = stored_next_run(path, identity, trigger)
+    if kept is not None:
+        log.info("keeping the stored job (cron %r, next run %s)", cfg.schedule.cron, kept)
     else:
-        scheduler.add_job(
-            run_pipeline_job, trigger, args=[str(ws.root)], id=JOB_ID, name="studio pipeline",
-            replace_existing=True, coalesce=True, max_instances=1, misfire_grace_time=grace,
-        )
         log.info("scheduled studio pipeline on cron %r", cfg.schedule.cron)
+    scheduler.add_job(
+        run_pipeline_job, trigger, args=[str(ws.root)], id=JOB_ID, name="studio pipeline",
+        coalesce=True, max_instances=1, misfire_grace_time=grace,
+        **({"next_run_time": kept} if kept is not None else {}),
+    )
     _announce_next_run(scheduler)
     return scheduler
 

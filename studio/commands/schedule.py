@@ -19,7 +19,7 @@ def schedule(
     once: Annotated[bool, typer.Option("--once", help="Run the pipeline job once now and exit.")] = False,
 ) -> None:
     """Run `studio pipeline` on the cron expression in studio.toml until stopped (Ctrl-C)."""
-    from studio.scheduler import build_scheduler, job_store_path, run_pipeline_job, setup_logging
+    from studio.scheduler import build_scheduler, run_pipeline_job, schedule_path, setup_logging
 
     ws = Workspace.at(workspace).require()
     cfg = load_config(ws.config_path)
@@ -28,8 +28,8 @@ def schedule(
         raise typer.Exit(run_pipeline_job(str(ws.root), echo=True))
     with ws.lock("schedule"):  # one scheduler per workspace
         scheduler = build_scheduler(ws, cfg)
-        typer.echo(f"scheduling `studio pipeline` on cron {cfg.schedule.cron!r} (job store "
-                   f"{job_store_path(ws)}, log {log_path}); Ctrl-C stops")
+        typer.echo(f"scheduling `studio pipeline` on cron {cfg.schedule.cron!r} (state "
+                   f"{schedule_path(ws)}, log {log_path}); Ctrl-C stops")
         # systemd stops services with SIGTERM: end the loop cleanly (a running job's child goes on
         # to its own end or the pipeline's next run resumes it).
         signal.signal(signal.SIGTERM, lambda *_: scheduler.shutdown(wait=False))
