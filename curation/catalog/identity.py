@@ -20,6 +20,7 @@ from curation.catalog.info import CatalogInfo, update_info
 from curation.errors import CurationError
 
 ID_FILE = "workspace.json"
+MAX_ID = 64  # characters of a workspace id (ours have 16)
 
 
 def workspace_id(root: Path) -> str:
@@ -53,8 +54,13 @@ def _read_id(path: Path) -> str:
     except (OSError, ValueError, KeyError, TypeError):
         raise CurationError(f"{path} is damaged (it holds the workspace id that names its "
                             "catalog); restore it from a backup") from None
-    if not isinstance(wid, str) or not wid.isalnum():
-        raise CurationError(f"{path} holds an invalid workspace id {wid!r}")
+    # It names the catalog's dataset (and MongoDB collections): ours are 16 hex digits.
+    if not isinstance(wid, str) or not MAX_ID >= len(wid) > 0 or not (wid.isascii() and wid.isalnum()):
+        shown = repr(wid)[:40] + ("…" if len(repr(wid)) > 40 else "")
+        size = f" ({len(wid):,} characters)" if isinstance(wid, str) and len(wid) > MAX_ID else ""
+        raise CurationError(f"{path} holds an invalid workspace id {shown}{size}: it must be 1 to "
+                            f"{MAX_ID} letters and digits (a-z, A-Z, 0-9); restore the file from "
+                            "a backup")
     return wid
 
 

@@ -86,3 +86,18 @@ def test_a_damaged_workspace_id_is_one_clear_error(fiftyone_db, tmp_path):
     (ws / "workspace.json").write_text("{not json")
     with pytest.raises(CurationError, match=r"workspace\.json is damaged"):
         open_catalog(ws)
+
+
+@pytest.mark.cli
+@pytest.mark.parametrize("wid", ["a" * 5000, "ｗｓ１２"])  # far too long; not ASCII letters and digits
+def test_an_absurd_workspace_id_is_one_clear_error(fiftyone_db, tmp_path, wid):
+    """A received workspace.json whose id would name the catalog's dataset: refused in one line."""
+    from tests.helpers import studio
+
+    ws = tmp_path / "ws"
+    studio("init", "-w", ws, check=True)
+    (ws / "workspace.json").write_text(json.dumps({"id": wid, "created_at": "2026-01-01T00:00:00+00:00"}))
+    r = studio("rules", "-w", ws, timeout=120)
+    assert r.returncode == 2 and "Traceback" not in r.stderr, r.stderr[-3000:]
+    (line,) = r.stderr.strip().splitlines()
+    assert "workspace.json holds an invalid workspace id" in line and len(line) < 400, line
