@@ -70,11 +70,21 @@ def promote(
     metrics: dict[str, float] | None = None,
     reason: str = "promoted by hand",
 ) -> dict[str, Any]:
-    """Make `checkpoint` (a folder inside run folder `run`) the default model of the workspace."""
+    """Make `checkpoint` (a folder inside run folder `run`) the default model of the workspace.
+    A checkpoint that is not there (or holds no weights), or a run outside the workspace, is a
+    UserError and the promoted model stays as it was."""
+    from gan.checkpoint import WEIGHTS
+
     run_path = Path(run) if Path(run).is_absolute() else ws.runs_dir / run
     run_path = run_path.resolve()
     ckpt = Path(checkpoint)
     ckpt = (ckpt if ckpt.is_absolute() else run_path / ckpt).resolve()
+    if not run_path.is_dir() or not run_path.is_relative_to(ws.root):
+        raise UserError(f"cannot promote {run}: no such run in {ws.runs_dir}")
+    if not ckpt.is_relative_to(run_path):
+        raise UserError(f"cannot promote {checkpoint}: not a checkpoint of run {run_path.name}")
+    if not (ckpt / WEIGHTS).is_file():
+        raise UserError(f"cannot promote {ckpt}: no such checkpoint (no {WEIGHTS} there)")
     record = {
         "run": str(run_path.relative_to(ws.root)),
         "checkpoint": str(ckpt.relative_to(run_path)),

@@ -11,6 +11,7 @@ from crawler.manifest import read_manifest, sources_by_sha
 from crawler.report import list_crawls
 from crawler.stats import CrawlStats
 from records import append_jsonl, iter_jsonl, read_json, write_atomic, write_atomic_json
+from studio.errors import UserError
 from studio.models import current, promote
 from studio.workspace import Workspace
 
@@ -84,11 +85,31 @@ def test_the_promoted_model_reads_back_and_a_damaged_pointer_is_none(tmp_path):
     ws = Workspace.at(tmp_path)
     assert current(ws) is None
     (ws.runs_dir / "00001-x" / "checkpoints" / "step-0000001").mkdir(parents=True)
+    (ws.runs_dir / "00001-x" / "checkpoints" / "step-0000001" / "weights.safetensors").write_bytes(b"")
     record = promote(ws, "00001-x", "checkpoints/step-0000001", reason="test")
     assert current(ws) == record
     assert json.loads(ws.current_model.read_text())["run"] == "runs/00001-x"
     ws.current_model.write_text('{"checkpoint": "x"}')  # no run: not a pointer
     assert current(ws) is None
+
+
+def test_promoting_a_checkpoint_that_is_not_there_is_refused_and_changes_nothing(tmp_path):
+    ws = Workspace.at(tmp_path)
+    ckpts = ws.runs_dir / "00001-x" / "checkpoints"
+    (ckpts / "step-0000001").mkdir(parents=True)
+    (ckpts / "step-0000001" / "weights.safetensors").write_bytes(b"")
+    (ckpts / "step-0000002").mkdir()  # a folder without weights: not a checkpoint
+    (tmp_path.parent / "elsewhere" / "step-0000001").mkdir(parents=True, exist_ok=True)
+    before = promote(ws, "00001-x", "checkpoints/step-0000001", reason="test")
+    for run, ckpt, why in [("00001-x", "checkpoints/step-0000009", "no such checkpoint"),
+                           ("00001-x", "checkpoints/step-0000002", "no such checkpoint"),
+                           ("00009-y", "checkpoints/step-0000001", "no such run"),
+                           ("00001-x", "../../../elsewhere/step-0000001", "not a checkpoint of run"),
+                           (tmp_path.parent / "elsewhere", "step-0000001", "no such run")]:
+        with pytest.raises(UserError, match=why):
+            promote(ws, run, ckpt, reason="test")
+    assert current(ws) == before
+    assert len(ws.models_dir.joinpath("history.jsonl").read_text().splitlines()) == 1
 
 
 def test_the_manifest_reader_skips_lines_that_name_no_file(tmp_path):
