@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib
+import inspect
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -145,6 +146,12 @@ register_detector("anime", anime_detector, detects="drawn")
 register_detector("human", human_detector, detects="photo")
 
 
+def detector_forms() -> str:
+    """What `--detector` accepts, for the errors that refuse a name."""
+    return (f"--detector takes {', '.join(sorted(_REGISTRY))}, or module:factory for a plug-in: "
+            "a function factory(cascade=None) that returns a detector (rgb) -> list[Face]")
+
+
 def _factory(name: str) -> tuple[DetectorFactory, str]:
     """The factory called `name` (registered, or "module:factory" for a plug-in) and what it detects."""
     if name in _REGISTRY:
@@ -153,11 +160,24 @@ def _factory(name: str) -> tuple[DetectorFactory, str]:
         module, _, attr = name.partition(":")
         try:
             factory = getattr(importlib.import_module(module), attr)
-        except (ImportError, AttributeError) as exc:
+        except (ImportError, AttributeError, ValueError) as exc:  # ValueError: an empty module name
             raise CurationError(f"cannot load detector plug-in {name!r}: {exc}") from None
+        if not _takes_cascade(factory):  # e.g. os:system, which would be called as os.system(cascade=None)
+            raise CurationError(f"{name!r} is not a detector factory (it cannot be called as "
+                                f"factory(cascade=None)); {detector_forms()}")
         return factory, _subject(name, getattr(factory, "detects", "other"))
-    raise CurationError(f"unknown detector {name!r} (known: {', '.join(sorted(_REGISTRY))}, "
-                        "or module:factory)")
+    raise CurationError(f"unknown detector {name!r}; {detector_forms()}")
+
+
+def _takes_cascade(factory: object) -> bool:
+    """`factory` can be called as factory(cascade=None), judged by its signature alone."""
+    if not callable(factory):
+        return False
+    try:
+        inspect.signature(factory).bind(cascade=None)
+    except (TypeError, ValueError):  # ValueError: no signature to read (some builtins)
+        return False
+    return True
 
 
 def detector_subject(name: str) -> str:
@@ -167,4 +187,8 @@ def detector_subject(name: str) -> str:
 
 def get_detector(name: str, cascade: str | Path | None = None) -> Detector:
     """Build the detector called `name` (registered, or "module:factory" for a plug-in)."""
-    return _factory(name)[0](cascade=cascade or None)
+    detector = _factory(name)[0](cascade=cascade or None)
+    if not callable(detector):
+        raise CurationError(f"detector {name!r} returned {type(detector).__name__}, not a detector; "
+                            f"{detector_forms()}")
+    return detector

@@ -100,6 +100,20 @@ def test_bad_cascade_paths_are_user_errors(tmp_path):
         get_detector("martian")
 
 
+@pytest.mark.cli
+@pytest.mark.parametrize("name", ["os:system", "builtins:dict", "os:sep", "martian"])
+def test_a_detector_name_that_is_no_detector_is_one_line_naming_the_accepted_forms(tmp_path, name):
+    """`studio curate --detector os:system` would call os.system(cascade=None): refused first."""
+    from tests.helpers import studio
+
+    studio("init", "-w", tmp_path / "ws", check=True)
+    r = studio("curate", "-w", tmp_path / "ws", "--detector", name, timeout=120)
+    assert r.returncode == 2 and "Traceback" not in r.stderr, r.stderr[-3000:]
+    (line,) = r.stderr.strip().splitlines()
+    assert name in line and "--detector takes anime, human, or module:factory" in line, line
+    assert not (tmp_path / "ws" / "db").exists()  # refused before any database was started
+
+
 def test_plugin_detector_is_a_function_image_to_boxes():
     register_detector("centre", lambda cascade=None: lambda rgb: [Face(10, 10, 50, 50, 1.0)])
     assert get_detector("centre")(np.zeros((80, 80, 3), np.uint8))[0].w == 50
