@@ -22,6 +22,7 @@ from curation.catalog.info import CatalogInfo, update_info
 from curation.catalog.labels import (
     human_labels,
     labelled_count,
+    labels_missing,
     labels_since,
     set_label,
     set_labels,
@@ -52,7 +53,7 @@ __all__ = [
     "accepted_by", "accepted_shas", "catalog_exists",
     "count_by",
     "database_configured", "dataset_name", "domain_of", "duplicate_groups", "duplicate_links", "ensure_saved_views",
-    "external_uri", "filepaths", "filter_crops", "funnel", "human_labels", "label_of", "labelled_count", "labels_since",
+    "external_uri", "filepaths", "filter_crops", "funnel", "human_labels", "label_of", "labelled_count", "labels_missing", "labels_since",
     "open_catalog",
     "open_sources", "rejected_crops", "rejection_groups", "review_queue",
     "set_kept", "set_label", "set_labels", "sync_app_tags", "update_info", "workspace_id",

@@ -37,6 +37,19 @@ def external_uri() -> str | None:
     return os.environ.get("FIFTYONE_DATABASE_URI") or None
 
 
+def journaled_uri(uri: str) -> str:
+    """`uri` with `journal=true` (write concern j): a write is acknowledged only once it is in
+    MongoDB's journal, so human labels reported saved survive a crash of the database. A URI
+    that already says `journal=`, or asks for unacknowledged writes (`w=0`), is left as it is."""
+    base, _, query = uri.partition("?")
+    options = [o for o in query.split("&") if o]
+    if any(o.lower().startswith("journal=") or o.lower() == "w=0" for o in options):
+        return uri
+    if base.count("/") < 3:  # mongodb://host[:port] has no path yet: options need "/?"
+        base += "/"
+    return f"{base}?{'&'.join([*options, 'journal=true'])}"
+
+
 def database_configured(root: Path | str) -> bool:
     """Whether a catalog may exist, decided without starting (or creating) a database."""
     return bool(external_uri()) or (Path(root).expanduser().resolve() / "db").is_dir()
@@ -52,7 +65,10 @@ def _configure(root: Path):
     # Set by FiftyOne's own service for its children; it would override any URI we give.
     os.environ.pop("FIFTYONE_PRIVATE_DATABASE_PORT", None)
     uri = external_uri()
-    if uri is None:
+    if uri is not None:
+        uri = journaled_uri(uri)
+        os.environ["FIFTYONE_DATABASE_URI"] = uri  # the App server (a child) writes journaled too
+    else:
         if _using and _using.get("root") != str(root):
             raise CurationError(f"this process already uses the catalog of {_using['root']}; "
                                 f"open {root} in a new process")

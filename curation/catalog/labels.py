@@ -1,9 +1,15 @@
 """Human labels in the catalog: one click, a CSV's worth at once, tags set in the FiftyOne App.
-Human labels always win over the filter."""
+Human labels always win over the filter.
+
+Every label write waits for MongoDB's journal (write concern j=True, whatever the URI says):
+when a click or an import returns, its labels survive a kill -9 of the database. (The URI of the
+workspace's own database says `journal=true` too, for the writes FiftyOne itself makes.)"""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
+
+from pymongo import WriteConcern
 
 from curation.catalog.columns import refresh_in_memory, samples
 from curation.catalog.schema import DECISIONS, LABELS
@@ -60,6 +66,31 @@ def set_labels(dataset, rows: list[tuple[str, str, str]]) -> None:
                 _write_labels(dataset, ids, label, reason)
 
 
+def labels_missing(dataset, rows: list[tuple[str, str, str]]) -> list[tuple[str, str, str]]:
+    """The (sha256, label, reason) rows not (or not wholly) in the catalog yet: some crop of
+    that hash has another label or reason. A hash the catalog does not hold is not missing.
+    Indexed on sha256: a few queries for a CSV's worth of rows."""
+    by_label: dict[tuple[str, str], list[str]] = {}
+    for sha, label, reason in rows:
+        by_label.setdefault((label, reason or ""), []).append(sha)
+    coll = samples(dataset)
+    missing: set[tuple[str, str, str]] = set()
+    for (label, reason), shas in by_label.items():
+        for start in range(0, len(shas), 10_000):
+            query = {"sha256": {"$in": shas[start:start + 10_000]},
+                     "$or": [{"human_label": {"$ne": label}},
+                             {"human_reason": {"$ne": reason or None}}]}
+            missing.update((d["sha256"], label, reason) for d in coll.find(query, {"sha256": 1}))
+    return [row for row in rows if (row[0], row[1], row[2] or "") in missing]
+
+
+def journaled(coll):
+    """`coll` whose writes are acknowledged once in MongoDB's journal (j=True), keeping the
+    rest of its write concern (w=majority on a replica set stays; w=0 would refuse j)."""
+    concern = {k: v for k, v in coll.write_concern.document.items() if (k, v) != ("w", 0)}
+    return coll.with_options(write_concern=WriteConcern(**{**concern, "j": True}))
+
+
 def _ids_of(dataset, shas: list[str]) -> list:
     """Object ids of the crops with these hashes (sha256 is indexed: see connect.INDEXES)."""
     coll = samples(dataset)
@@ -86,7 +117,7 @@ def _write_labels(dataset, ids: list, label: str | None, reason: str) -> None:
     if label is not None:
         stages.append({"$set": {"tags": {"$concatArrays": [
             {"$setDifference": [{"$ifNull": ["$tags", []]}, list(DECISIONS)]}, ["$decision"]]}}})
-    samples(dataset).update_many({"_id": {"$in": ids}}, stages)
+    journaled(samples(dataset)).update_many({"_id": {"$in": ids}}, stages)
     refresh_in_memory(dataset, ids)
 
 

@@ -49,7 +49,10 @@ def ensure_server(db_dir: Path) -> str:
 
 def uri_for(port: int) -> str:
     # 15 s to find the server: enough for the supervisor to restart a mongod that died.
-    return f"mongodb://127.0.0.1:{port}/?directConnection=true&serverSelectionTimeoutMS=15000"
+    # journal=true: every write through this URI (FiftyOne's clients, the App's too) is in
+    # mongod's journal before it is acknowledged, so a label reported saved survives kill -9.
+    return (f"mongodb://127.0.0.1:{port}/?directConnection=true&serverSelectionTimeoutMS=15000"
+            "&journal=true")
 
 
 def _take_lease(db_dir: Path) -> None:

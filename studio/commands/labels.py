@@ -21,13 +21,18 @@ def import_(
     file: Annotated[Path, typer.Argument(help="CSV file: sha256,label[,reason] (crop sha256).")],
     workspace: WorkspaceOpt = Path("studio-data"),
 ) -> None:
-    """Apply labels from a CSV file; bad rows and unknown hashes are reported, not applied."""
+    """Apply labels from a CSV file; bad rows and unknown hashes are reported, not applied.
+
+    Labels are journaled: once this reports them they survive a crash. An import that was
+    interrupted is finished by the next one (any file, even an empty one)."""
     from curation.errors import CurationError
     from curation.labels_csv import import_labels
 
     ws = Workspace.at(workspace).require()
     with user_errors(CurationError), ws.lock("catalog", wait=30):
         report = import_labels(ws.root, file)
+    if report.resumed:
+        print(f"studio: {report.resumed}", file=sys.stderr)
     for line in report.problem_lines():  # the first few of each kind, then a count
         print(f"studio: {line}", file=sys.stderr)
     typer.echo(f"applied {report.applied} labels ({len(report.bad)} bad rows, "
