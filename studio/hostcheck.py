@@ -11,6 +11,16 @@ labels, promote models and start training, so both refuse any Host but the bound
   this server on the port and uses it instead of starting its own.
 
     python -m studio.hostcheck --address 127.0.0.1 --port 5151     # the FiftyOne App, checked
+
+Cross-site requests: a page on another origin (another local port, a site on the internet)
+sends the right Host, so the Host check lets it through; FiftyOne's `/tag` even reads a
+`text/plain` body (no CORS preflight) as JSON. `HostCheck` therefore also refuses, with 403,
+every request but GET/HEAD/OPTIONS, and every websocket, that a browser marks as coming from
+another origin: `Origin` not this App's own, or, without Origin, `Sec-Fetch-Site` other than
+same-origin / none, or a `Referer` of another origin. A GET fetched by another site's page
+(not a navigation: an <img>, a fetch) is refused the same way. A client that is no browser
+(FiftyOne's Python session, curl) sends none of these and is let through: on a shared machine
+other users are kept out by the operating system, not by this check (docs/security.md).
 """
 
 from __future__ import annotations
@@ -44,8 +54,39 @@ def host_allowed(host: str | None, allowed: tuple[str, ...]) -> bool:
     return name.rstrip(".").lower() in allowed
 
 
+SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
+
+
+def cross_origin(headers: dict[str, str], host: str, method: str | None) -> str | None:
+    """Why a browser request comes from another origin's page, or None when it comes from this
+    App (`http://HOST`) or from no browser. `method` None: a websocket handshake."""
+    own = f"http://{host}".lower()
+    origin = headers.get("origin")
+    if method in SAFE_METHODS:  # reads: only another site's subresource fetch is refused
+        site = headers.get("sec-fetch-site", "same-origin")
+        mode = headers.get("sec-fetch-mode", "navigate")
+        if site in ("same-origin", "none") or mode == "navigate":
+            return None
+        return f"Sec-Fetch-Site {site}, Sec-Fetch-Mode {mode}"
+    if origin is not None:
+        return None if origin.lower().rstrip("/") == own else f"Origin {origin[:100]}"
+    site = headers.get("sec-fetch-site")
+    if site is not None:
+        return None if site in ("same-origin", "none") else f"Sec-Fetch-Site {site[:40]}"
+    referer = headers.get("referer")
+    if referer:
+        try:
+            parts = urlsplit(referer)
+        except ValueError:
+            return "a malformed Referer"
+        return None if f"{parts.scheme}://{parts.netloc}".lower() == own else \
+            f"Referer {referer[:100]}"
+    return None
+
+
 class HostCheck:
-    """ASGI middleware: requests (HTTP and websocket) whose Host is not allowed never reach `app`."""
+    """ASGI middleware: requests (HTTP and websocket) whose Host is not allowed, or that a
+    browser sends from another origin's page (`cross_origin`), never reach `app`."""
 
     def __init__(self, app, allowed: tuple[str, ...]):
         self.app, self.allowed = app, allowed
@@ -53,14 +94,20 @@ class HostCheck:
     async def __call__(self, scope, receive, send):
         if scope["type"] not in ("http", "websocket"):
             return await self.app(scope, receive, send)
-        host = next((v.decode("latin-1") for k, v in scope.get("headers", []) if k == b"host"), None)
-        if host_allowed(host, self.allowed):
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
+        host = headers.get("host")
+        if not host_allowed(host, self.allowed):
+            why = b"Host not allowed (this server answers only to its loopback address)\n"
+        elif (other := cross_origin(headers, host, scope.get("method"))) is not None:
+            text = f"Cross-origin request refused ({other}): only this App's own pages may make it\n"
+            why = text.encode("latin-1", "replace")
+        else:
             return await self.app(scope, receive, send)
         if scope["type"] == "websocket":
             await receive()  # websocket.connect
             await send({"type": "websocket.close", "code": 1008})  # the handshake gets 403
             return
-        body = b"Host not allowed (this server answers only to its loopback address)\n"
+        body = why
         await send({"type": "http.response.start", "status": 403,
                     "headers": [(b"content-type", b"text/plain"), (b"content-length", str(len(body)).encode())]})
         await send({"type": "http.response.body", "body": body})
