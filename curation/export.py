@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from curation.catalog import CatalogInfo, funnel, open_catalog
+from curation.confined import Refused, open_confined
 from curation.errors import CurationError
 from records import iter_jsonl, read_json
 
@@ -91,17 +92,21 @@ def export(workspace_root: Path | str, out: Path | str | None = None,
     cols = ["sha256", "filepath", "source_url", "page_url", "source_sha256", "bbox", "crop_box",
             "detector", "detector_score", "quality", "pollution", "pollution_source",
             "uniqueness", "blur", "contrast", "brightness", "tags", "human_label"]
-    lines, written, gone = [], set(), []
+    lines, written, gone, refused = [], set(), [], []
     for row in zip(*accepted.values(cols), strict=True):
         r = dict(zip(cols, row, strict=True))
         if r["sha256"] in written:
             continue  # identical crop bytes twice can only be one training image
         src = Path(r["filepath"])
-        if not src.is_file():
+        rel = f"images/{r['sha256']}.png"
+        try:  # only a regular file inside faces/, reached through no symbolic link
+            _link_or_copy(root, os.path.relpath(src, root), tmp / rel)
+        except FileNotFoundError:
             gone.append(src)  # a crop deleted by hand: skip rather than export a dangling line
             continue
-        rel = f"images/{r['sha256']}.png"
-        _link_or_copy(src, tmp / rel)
+        except Refused as exc:  # a received workspace's faces/x.png -> /etc/passwd: never copied
+            refused.append(str(exc))
+            continue
         written.add(r["sha256"])
         lines.append({
             "path": rel, "sha256": r["sha256"], "source_url": r["source_url"],
@@ -117,14 +122,15 @@ def export(workspace_root: Path | str, out: Path | str | None = None,
     if not lines:  # an empty training set is a mistake to say, not a version to keep
         shutil.rmtree(tmp, ignore_errors=True)
         why = (f"the {len(gone)} accepted crops' files are gone" if gone else
-               "the catalog has no accepted crops")
+               f"the {len(refused)} accepted crops are not files of the workspace ({refused[0]})"
+               if refused else "the catalog has no accepted crops")
         raise CurationError(f"nothing to export: {why}; run `studio curate` first, or accept crops "
                             "with `studio label` / `studio labels import`")
     with open(tmp / "manifest.jsonl", "w", encoding="utf-8") as f:
         for line in lines:
             f.write(json.dumps(line, sort_keys=True) + "\n")
     stats = export_stats(root, ds)
-    stats.update(version=target.name, images=len(lines), missing_crops=len(gone),
+    stats.update(version=target.name, images=len(lines), missing_crops=len(gone), refused_crops=len(refused),
                  created_at=datetime.now(UTC).isoformat(timespec="seconds"))
     (tmp / "stats.json").write_text(json.dumps(stats, indent=2, sort_keys=True) + "\n")
     _fsync_tree(tmp)
@@ -137,6 +143,10 @@ def export(workspace_root: Path | str, out: Path | str | None = None,
         shown = ", ".join(_shown(root, p) for p in gone[:3]) + (f" and {len(gone) - 3} more" if len(gone) > 3 else "")
         log(f"export left out {len(gone)} accepted crop(s) whose file is gone (deleted by hand?): "
             f"{shown}; restore the file(s) or reject the crop(s) to stop this message")
+    if refused:
+        more = f" and {len(refused) - 1} more" if len(refused) > 1 else ""
+        log(f"export left out {len(refused)} accepted crop(s) that are not files of the workspace's "
+            f"faces/: {refused[0]}{more}")
     return target
 
 
@@ -166,11 +176,21 @@ def export_stats(root: Path, ds) -> dict:
             {k: filt[k] for k in ("cv_accuracy", "cv_folds", "labels", "trained_at")}}
 
 
-def _link_or_copy(src: Path, dst: Path) -> None:
-    try:
-        os.link(src, dst)  # crops are immutable (content-addressed): a hard link is a safe copy
-    except OSError:
-        shutil.copyfile(src, dst)
+def _link_or_copy(root: Path, rel: str, dst: Path) -> None:
+    """Hard-link (else copy) the crop `rel` of the workspace `root` to `dst`: only a regular file
+    inside faces/ reached through no symbolic link (curation.confined: Refused, FileNotFoundError);
+    the link is made to the file that was checked, never through a link."""
+    fd = open_confined(root, rel, "faces")
+    with os.fdopen(fd, "rb") as src:
+        try:  # crops are immutable (content-addressed): a hard link is a safe copy
+            os.link(root / rel, dst, follow_symlinks=False)
+            if os.path.samestat(os.lstat(dst), os.fstat(src.fileno())):
+                return
+        except OSError:
+            pass
+        dst.unlink(missing_ok=True)  # no link, or one to a file swapped in after the check
+        with open(dst, "xb") as out:  # copy what was checked (x: never through a link at dst)
+            shutil.copyfileobj(src, out)
 
 
 def _fsync_tree(folder: Path) -> None:

@@ -1,5 +1,7 @@
-"""The one bomb-guarded image decoder: crawled files (`load_rgb`) and images a person hands in
-(`read_upload`, the app's uploads and `studio project`/`complete`'s files) go through `decode_rgb`.
+"""The one bomb-guarded image decoder: crawled files (`load_source`: read inside the workspace
+only, checked against their sha256; `load_rgb` for a file named directly) and images a person
+hands in (`read_upload`, the app's uploads and `studio project`/`complete`'s files) go through
+`decode_rgb`.
 
 It lives here, a floor below the app and the studio, so both decode as curation does (atomic
 writes: records).
@@ -7,6 +9,7 @@ writes: records).
 
 from __future__ import annotations
 
+import hashlib
 import io
 import mmap
 import warnings
@@ -15,12 +18,15 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from curation.confined import read_confined
 from curation.errors import MACHINE_ERRNOS
 from records import jpeg_scan_limit, jpeg_scans
 
 # Bigger than any photo a crawler should keep; Pillow's own default warns at 89 Mpx and we
 # want a hard error instead of a warning for anything near a decompression bomb.
 MAX_PIXELS = 64_000_000
+# The most bytes of a crawled file read (the crawl's own `max_bytes` defaults to 20 MB).
+MAX_SOURCE_BYTES = 256 * 2**20
 
 # An image a person hands in (a face to project or complete, a mask): far smaller limits.
 UPLOAD_MAX_BYTES = 10 * 1024 * 1024  # matches `server.maxUploadSize` of `studio app`
@@ -32,6 +38,10 @@ _FORMAT_NAMES = {"WEBP": "WebP"}
 class ImageDecodeError(Exception):
     """The file is missing, truncated, not an image, or too large to decode safely; the message
     is one line for a person."""
+
+
+class MissingFile(ImageDecodeError):
+    """The file is not there (yet: the crawler may still be writing it)."""
 
 
 def decode_rgb(source: bytes | Path, *, max_pixels: int = MAX_PIXELS,
@@ -80,11 +90,29 @@ def _scans(source: bytes | Path, limit: int) -> int:
 def load_rgb(path: Path) -> np.ndarray:
     """Decode an image file to an RGB uint8 array (H, W, 3), or raise ImageDecodeError."""
     if not path.is_file():
-        raise ImageDecodeError(f"missing file {path}")
+        raise MissingFile(f"missing file {path}")
     try:
         return np.asarray(decode_rgb(path))
     except ImageDecodeError as exc:
         raise ImageDecodeError(f"{path}: {exc}") from None
+
+
+def load_source(root: Path, rel: str, sha256: str) -> np.ndarray:
+    """A crawled image of the workspace `root` (its manifest path `rel`), decoded to RGB (H, W, 3):
+    read from inside raw/ only, through no symbolic link (curation.confined.Refused), and only
+    when its bytes hash to `sha256` (else ImageDecodeError: damaged or replaced since the crawl);
+    MissingFile when it is not there."""
+    try:
+        data = read_confined(root, rel, "raw", MAX_SOURCE_BYTES)
+    except FileNotFoundError:
+        raise MissingFile(f"missing file {rel}") from None
+    if hashlib.sha256(data).hexdigest() != sha256:
+        raise ImageDecodeError(f"{rel}: its bytes do not match its sha256 (damaged or replaced "
+                               "since the crawl)")
+    try:
+        return np.asarray(decode_rgb(data))
+    except ImageDecodeError as exc:
+        raise ImageDecodeError(f"{rel}: {exc}") from None
 
 
 def read_upload(data: bytes) -> Image.Image:

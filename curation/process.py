@@ -16,11 +16,12 @@ import cv2
 import numpy as np
 
 from curation.config import CurateConfig
+from curation.confined import Refused
 from curation.crop import crop_face
 from curation.detectors import Face, get_detector
 from curation.errors import machine_failure
 from curation.features import embedding, filter_features, perceptual_hashes, to_signed
-from curation.files import ImageDecodeError, load_rgb
+from curation.files import ImageDecodeError, MissingFile, load_rgb, load_source
 from curation.pollution import PollutionChecker, rule_probability
 from curation.quality import quality_failures, quality_rank, quality_scores
 from records import write_atomic
@@ -29,7 +30,9 @@ from records import write_atomic
 @dataclass
 class SourceResult:
     sha256: str
-    status: str  # ok, no_face, corrupt, missing, error; retry: the machine failed, not recorded
+    # ok, no_face, corrupt, missing, error; refused: a path out of raw/ or through a symbolic
+    # link, or not a regular file; retry: the machine failed, not recorded
+    status: str
     error: str = ""
     faces: int = 0  # faces the detector found
     small_faces: int = 0  # of those, dropped: would need more than max_upscale
@@ -71,15 +74,18 @@ def init_worker(cfg: dict, faces_dir: str) -> None:
                   checker=PollutionChecker(config.detector, detector))
 
 
-def process_source(sha256: str, path: str) -> SourceResult:
+def process_source(sha256: str, path: str, workspace: str | None = None) -> SourceResult:
     """Never raises for a bad image: a corrupt or missing file is a result like any other. A
-    failure of the machine (a full or read-only disk, no memory) is `retry`, never the image's."""
+    failure of the machine (a full or read-only disk, no memory) is `retry`, never the image's.
+    With `workspace`, `path` is its manifest path: read inside raw/ only, checked against
+    `sha256` (curation.files.load_source); without, a file named directly (benchmarks)."""
     try:
         try:
-            rgb = load_rgb(Path(path))
+            rgb = load_source(Path(workspace), path, sha256) if workspace else load_rgb(Path(path))
+        except Refused as exc:
+            return SourceResult(sha256, "refused", str(exc))
         except ImageDecodeError as exc:
-            status = "missing" if not Path(path).is_file() else "corrupt"
-            return SourceResult(sha256, status, str(exc))
+            return SourceResult(sha256, "missing" if isinstance(exc, MissingFile) else "corrupt", str(exc))
         return _crop_all(sha256, rgb)
     except Exception as exc:  # one odd image (e.g. a 1-pixel-tall strip) must not stop the run
         if why := machine_failure(exc, _state.get("faces_dir")):

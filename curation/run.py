@@ -22,6 +22,7 @@ from curation.catalog import (
 )
 from curation.catalog.schema import HUMAN_FIELDS
 from curation.config import CurateConfig
+from curation.confined import confined_path, path_problem
 from curation.decide import group_duplicates, refresh_decisions, update_uniqueness
 from curation.detectors import get_detector
 from curation.errors import CurationError, is_machine_failure_text
@@ -80,12 +81,15 @@ def curate(workspace_root: Path | str, cfg: CurateConfig, progress: bool = True,
     """Run curation on the workspace (the caller holds the "catalog" lock)."""
     root = Path(workspace_root).expanduser().resolve()
     get_detector(cfg.detector, cfg.cascade or None)  # fail now (missing cascade), not in a worker
+    _refuse_links(root)
     manifest = sources_by_sha(root / "raw" / MANIFEST)
     ds, sources = open_catalog(root), open_sources(root)
     update_info(ds, pollution_threshold=cfg.pollution_threshold)
     sync_app_tags(ds)
     done, outdated = _settled(sources, manifest, root)
-    todo = [(sha, str(root / m["path"])) for sha, m in manifest.items() if sha not in done]
+    # Manifest paths, read inside raw/ only and checked against their sha256 (a received
+    # workspace's manifest may name ../../secret or /etc/passwd): curation.files.load_source.
+    todo = [(sha, m["path"], str(root)) for sha, m in manifest.items() if sha not in done]
     report = CurateReport(seen=len(manifest), skipped=len(manifest) - len(todo))
     existing: dict[str, list[tuple[str, str, str]]] = {}  # source sha256 → its crops' (id, key, sha256)
     for source, *crop in zip(*ds.values(["source_sha256", "id", "key", "sha256"]), strict=True):
@@ -111,7 +115,7 @@ def curate(workspace_root: Path | str, cfg: CurateConfig, progress: bool = True,
                     report.faces += result.faces
                     report.small_faces += result.small_faces
                     report.crops += len(result.crops)
-                if result.status in ("corrupt", "missing", "error", "failed"):
+                if result.status in ("corrupt", "missing", "error", "failed", "refused"):
                     report.problems.append(f"{result.status}: {result.error}")
                 pending.append(result)
                 if on_result:
@@ -122,7 +126,7 @@ def curate(workspace_root: Path | str, cfg: CurateConfig, progress: bool = True,
             flush()  # keep what is finished, also when interrupted: the next run resumes after it
     report.groups = group_duplicates(
         ds, cfg, cfg.workers,
-        source_file=lambda sha: root / manifest[sha]["path"] if sha in manifest else None)
+        source_file=lambda sha: confined_path(root, manifest.get(sha, {}).get("path"), "raw"))
     update_uniqueness(ds)
     update_atypicality(ds)
     model = update_pollution(ds, cfg)
@@ -136,28 +140,39 @@ def curate(workspace_root: Path | str, cfg: CurateConfig, progress: bool = True,
 
 def _settled(sources, manifest: dict, root: Path) -> tuple[set[str], set[str]]:
     """(sources that need no new attempt, sources with crops analysed by an older version).
-    Missing files are retried on the next run (the crawler may not have finished writing them);
+    Missing files are retried on the next run (the crawler may not have finished writing them),
+    refused ones too (a path out of raw/, a symbolic link: cheap to refuse again, and fixable);
     corrupt and failed ones when their file has changed since they were recorded (repaired,
     re-downloaded); crops of an older ANALYSIS get the fields the filter now reads. An error that
     was the machine's (recorded so before it was left for retry: a full disk) is tried again."""
     done, outdated = set(), set()
     cols = ["sha256", "status", "last_modified_at", "crops", "analysis", "error"]
     for sha, status, recorded, crops, analysis, error in zip(*sources.values(cols), strict=True):
-        if status == "missing" or (status == "error" and is_machine_failure_text(error)):
+        if status in ("missing", "refused") or (status == "error" and is_machine_failure_text(error)):
             continue
         if status == "ok" and crops and (analysis or 1) < ANALYSIS:
             outdated.add(sha)
             continue
         if status in ("corrupt", "failed") and sha in manifest and recorded is not None:
-            try:
-                mtime = (root / manifest[sha]["path"]).stat().st_mtime
-            except OSError:
-                mtime = None
+            path = confined_path(root, manifest[sha]["path"], "raw")
+            mtime = path.stat().st_mtime if path is not None else None
             stamp = recorded.replace(tzinfo=UTC) if recorded.tzinfo is None else recorded
             if mtime is not None and mtime > stamp.timestamp():
                 continue
         done.add(sha)
     return done, outdated
+
+
+def _refuse_links(root: Path) -> None:
+    """A symbolic link at raw/, its manifest, faces/ or a faces/<aa>/ folder (a workspace from
+    someone else) would have curate read or write outside the workspace: one line instead."""
+    faces = root / "faces"
+    inside = faces.iterdir() if faces.is_dir() and not faces.is_symlink() else []
+    linked = [p for p in (root / "raw", root / "raw" / MANIFEST, faces, *inside) if p.is_symlink()]
+    if linked:
+        raise CurationError(f"{linked[0].relative_to(root)} is a symbolic link; curate reads and "
+                            "writes only the workspace's own folders (mount another disk there "
+                            "instead of linking it)")
 
 
 def _filter_summary(model: dict | None) -> dict | None:
@@ -202,7 +217,10 @@ def _commit(ds, sources, root: Path, manifest: dict, results: list[SourceResult]
     records = []
     for r in results:
         m = manifest[r.sha256]
-        records.append(fo.Sample(filepath=str(root / m["path"]), path=m["path"],
+        # A path out of raw/ is not recorded: the record names where the crawl would keep it.
+        path = m["path"] if path_problem(m["path"], "raw") is None else \
+            f"raw/{r.sha256[:2]}/{r.sha256}.jpg"
+        records.append(fo.Sample(filepath=str(root / path), path=path,
                                  sha256=r.sha256, url=m.get("url"),
                                  page_url=m.get("page_url"),
                                  domain=domain_of(m.get("page_url") or m.get("url")),

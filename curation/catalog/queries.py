@@ -265,7 +265,7 @@ def funnel(workspace_root: Path | str, manifest: list[dict] | None = None) -> di
     detected, failed = Counter(), Counter()
     for (domain, faces, status), n in count_by(sources, "domain", "faces", "status").items():
         detected[domain] += n if faces else 0
-        failed[domain] += n if status in ("corrupt", "missing", "failed") else 0
+        failed[domain] += n if status in ("corrupt", "missing", "failed", "refused") else 0
     cropped, unique, accepted = Counter(), Counter(), Counter()
     for (domain, decision), n in count_by(ds, "domain", "decision").items():
         cropped[domain] += n

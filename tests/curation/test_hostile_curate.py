@@ -72,15 +72,15 @@ def test_a_corrupt_file_is_tried_again_once_repaired(fiftyone_db, tmp_path):
     rng = np.random.default_rng(5)
     scene = fs.face_scene("s0", 0, rng, size=120)
     good = fs.encode(scene.rgb)
-    line = fs.write_raw(root, [("https://faces.example/img/s0.jpg", good[: len(good) // 3],
-                                "https://faces.example/")])[0]
+    line = fs.write_raw(root, [("https://faces.example/img/s0.jpg", good, "https://faces.example/")])[0]
+    path = root / line["path"]
+    path.write_bytes(good[: len(good) // 3])  # damaged on disk after the crawl (a torn copy)
     cfg = CurateConfig(detector="human", workers=1)
     first = curate(root, cfg, progress=False)
     assert first.processed == 1 and _status(root)[line["sha256"]][0] == "corrupt"
     assert curate(root, cfg, progress=False).processed == 0  # unchanged: not retried
     time.sleep(0.05)
-    path = root / line["path"]
-    path.write_bytes(good)  # repaired (e.g. downloaded again)
+    path.write_bytes(good)  # repaired (e.g. copied again)
     later = time.time() + 1
     os.utime(path, (later, later))
     repaired = curate(root, cfg, progress=False)
