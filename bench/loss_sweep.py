@@ -62,6 +62,17 @@ VARIANTS = {  # name → TrainConfig overrides of the studio defaults ("referenc
     "rpgan+r1r2(1.0)": {**RP, "r1_gamma": 1.0, "r2_gamma": 1.0},
     "rpgan+r1r2+ada(decay)": {**RP, "r1_gamma": 0.1, "r2_gamma": 0.1, "augment": AUG, "ada_target": 0.6,
                               "gamma_end": 0.1},
+    # cheap changes of the defaults (xflip off), one at a time
+    "ema-ramp0.2": {"ema_rampup": 0.2},  # half-life up to 20 % of the images seen: 10 kimg from step 780
+    "ema-ramp0.02": {"ema_rampup": 0.02},  # a shorter average
+    "lr5e-4": {"lr_g": 5e-4, "lr_d": 5e-4},
+    "ttur": {"lr_g": 1e-4, "lr_d": 4e-4},  # two time-scale update rule (Heusel et al. 2017)
+    "lr_g4e-4": {"lr_g": 4e-4},  # G faster than D
+    "beta1-0": {"beta1": 0.0},
+    "hinge": {"loss": "hinge"},
+    "rpgan(no penalty)": {"loss": "rpgan"},  # relativistic pairing, D keeps its BatchNorm
+    "ns+r1(heur)": {"r1_gamma": -1.0},  # 0.0032 at 32 px / batch 64; D without BatchNorm
+    "translation+ada": {"augment": "translation", "ada_target": 0.6},
 }
 EVAL_N = 512
 
