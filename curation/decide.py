@@ -21,14 +21,13 @@ from curation.catalog.info import CatalogInfo
 from curation.catalog.schema import DECISIONS
 from curation.config import CurateConfig
 from curation.dedup import (
-    EXPRESSION_DIFFERENCE,
     best_member,
     confirmed_pairs,
-    connected_groups,
+    copy_groups,
     hash_pairs,
     same_place,
     source_pairs,
-    split_expressions,
+    unique_pairs,
 )
 from curation.features import to_unsigned
 from curation.files import ImageDecodeError, load_rgb
@@ -40,6 +39,9 @@ log = logging.getLogger(__name__)
 # (bench/dedup.py); the face boxes must then overlap by SOURCE_BOX_IOU.
 SOURCE_HASH_DISTANCE = 4
 SOURCE_BOX_IOU = 0.5
+# The catalog columns duplicate grouping reads (besides the embeddings).
+DUPLICATE_COLUMNS = ("sha256", "phash", "dhash", "phash_flip", "dhash_flip", "source_phash",
+                     "source_phash_flip", "bbox", "source_size", "source_sha256")
 
 
 def group_duplicates(dataset, cfg: CurateConfig, workers: int = 2,
@@ -49,26 +51,19 @@ def group_duplicates(dataset, cfg: CurateConfig, workers: int = 2,
     (re-encoded or mirrored copies) — unless, with `cfg.keep_expressions`, the faces there differ
     (other expressions of one picture; `source_file(sha256)` finds a source picture to compare).
     Returns the number of groups."""
-    cols = ["id", "sha256", "phash", "dhash", "phash_flip", "dhash_flip"]
-    ids, shas, *hashes = dataset.values(cols)
+    ids, *values = dataset.values(["id", *DUPLICATE_COLUMNS])
     n = len(ids)
     if n < 2:
         dataset.set_field("dup_group", None).save()
         return 0
-    hash_sets = {name: to_unsigned(v) for name, v in zip(cols[2:], hashes, strict=True)}
-    emb = np.stack(read_vectors(dataset, "embedding")[1]).astype(np.float64)
-    near = confirmed_pairs(hash_pairs(hash_sets, cfg.hash_distance, workers), emb,
-                           cfg.embedding_distance)
-    # Both kinds of link join the expressions of one picture (often the same pair twice): one
-    # set of links, each pair's pictures compared once.
-    linked = np.unique(np.concatenate([near, _source_pairs(dataset, workers)]).astype(np.int64), axis=0)
-    if cfg.keep_expressions and source_file is not None and len(linked):
-        sources, boxes, sizes = dataset.values(["source_sha256", "bbox", "source_size"])
-        linked = split_expressions(linked, boxes, lambda i: _load_small(source_file(sources[i])),
-                                   EXPRESSION_DIFFERENCE, same_place(linked, boxes, sizes))
-    first: dict[str, int] = {}
-    exact = [(first.setdefault(s, i), i) for i, s in enumerate(shas) if first.get(s, i) != i]
-    groups = connected_groups(n, np.concatenate([linked, np.array(exact, dtype=np.int64).reshape(-1, 2)]))
+    columns = dict(zip(DUPLICATE_COLUMNS, values, strict=True))
+    columns["embedding"] = np.stack(read_vectors(dataset, "embedding")[1])
+    load = None
+    if cfg.keep_expressions and source_file is not None:
+        sources = columns["source_sha256"]
+        load = lambda i: _load_small(source_file(sources[i]))  # noqa: E731
+    groups = duplicate_members(columns, cfg, workers, load)
+    shas = columns["sha256"]
     group_of: dict[str, str] = {}
     for members in groups:
         gid = hashlib.sha256("".join(sorted(shas[i] for i in members)).encode()).hexdigest()[:12]
@@ -78,10 +73,35 @@ def group_duplicates(dataset, cfg: CurateConfig, workers: int = 2,
     return len(groups)
 
 
-def _source_pairs(dataset, workers: int) -> np.ndarray:
+def duplicate_members(columns: dict, cfg: CurateConfig, workers: int = 2,
+                      load: Callable[[int], tuple[np.ndarray, float] | None] | None = None,
+                      ) -> list[list[int]]:
+    """The duplicate groups (crop indices) of the crops whose `DUPLICATE_COLUMNS` and
+    `embedding` are given as columns; `load(i)` gives crop i's source picture for the
+    expression test (None: no test). Pure: bench/dedup.py runs it without a catalog."""
+    shas = columns["sha256"]
+    n = len(shas)
+    hash_sets = {name: to_unsigned(columns[name]) for name in ("phash", "dhash", "phash_flip", "dhash_flip")}
+    emb = np.asarray(columns["embedding"], np.float64)
+    src = _source_pairs(columns, workers)
+    hashed = hash_pairs(hash_sets, cfg.hash_distance, workers)
+    # A pair the source link joins is linked whatever its embeddings: only the others are checked.
+    hashed = hashed[~np.isin(hashed[:, 0] * n + hashed[:, 1], src[:, 0] * n + src[:, 1])]
+    near = confirmed_pairs(hashed, emb, cfg.embedding_distance)
+    # Both kinds of link join the expressions of one picture (often the same pair twice): one
+    # set of links, each pair's pictures compared once.
+    linked = unique_pairs([near, src], n)
+    first: dict[str, int] = {}
+    exact = [(first.setdefault(s, i), i) for i, s in enumerate(shas) if first.get(s, i) != i]
+    boxes = columns["bbox"]
+    comparable = same_place(linked, boxes, columns["source_size"]) if load is not None else None
+    return copy_groups(n, linked, exact, boxes, load, comparable=comparable)
+
+
+def _source_pairs(columns: dict, workers: int) -> np.ndarray:
     """Pairs from near-identical source images (crops cataloged before source hashes existed
     have none and take part through their crop hashes only)."""
-    h, hf, bbox, size = dataset.values(["source_phash", "source_phash_flip", "bbox", "source_size"])
+    h, hf, bbox, size = (columns[c] for c in ("source_phash", "source_phash_flip", "bbox", "source_size"))
     have = np.array([a is not None and b is not None and bool(c) and bool(d)
                      for a, b, c, d in zip(h, hf, bbox, size, strict=True)], dtype=bool)
     idx = np.flatnonzero(have)
