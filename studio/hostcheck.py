@@ -21,6 +21,10 @@ same-origin / none, or a `Referer` of another origin. A GET fetched by another s
 (not a navigation: an <img>, a fetch) is refused the same way. A client that is no browser
 (FiftyOne's Python session, curl) sends none of these and is let through: on a shared machine
 other users are kept out by the operating system, not by this check (docs/security.md).
+
+Files: FiftyOne's `/media?filepath=…` serves any file the server can read. Here a request that
+names a file (a `filepath` parameter, on any path) is answered only when the file, symbolic
+links resolved, is inside the workspace (`--media-root`); else 403.
 """
 
 from __future__ import annotations
@@ -30,7 +34,7 @@ import os
 import subprocess
 import time
 import urllib.request
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
 LOOPBACK_NAMES = ("127.0.0.1", "localhost")  # names a rebinding page cannot put in Host
 
@@ -88,8 +92,9 @@ class HostCheck:
     """ASGI middleware: requests (HTTP and websocket) whose Host is not allowed, or that a
     browser sends from another origin's page (`cross_origin`), never reach `app`."""
 
-    def __init__(self, app, allowed: tuple[str, ...]):
+    def __init__(self, app, allowed: tuple[str, ...], media_root: str | None = None):
         self.app, self.allowed = app, allowed
+        self.media_root = os.path.realpath(media_root) if media_root else None
 
     async def __call__(self, scope, receive, send):
         if scope["type"] not in ("http", "websocket"):
@@ -101,6 +106,8 @@ class HostCheck:
         elif (other := cross_origin(headers, host, scope.get("method"))) is not None:
             text = f"Cross-origin request refused ({other}): only this App's own pages may make it\n"
             why = text.encode("latin-1", "replace")
+        elif not files_inside(scope.get("query_string", b""), self.media_root):
+            why = b"Only files inside the workspace are served\n"
         else:
             return await self.app(scope, receive, send)
         if scope["type"] == "websocket":
@@ -113,7 +120,23 @@ class HostCheck:
         await send({"type": "http.response.body", "body": body})
 
 
-def serve_fiftyone(address: str, port: int) -> None:
+def files_inside(query_string: bytes, root: str | None) -> bool:
+    """Whether every `filepath` a query names (parsed as Starlette parses it) is a file inside
+    `root` once symbolic links are resolved; a query that names none is fine. root None: no
+    file is served."""
+    paths = [v for k, v in parse_qsl(query_string.decode("latin-1"), keep_blank_values=True)
+             if k == "filepath"]
+    if not paths:
+        return True
+    if root is None:
+        return False
+    try:
+        return all(os.path.commonpath([root, os.path.realpath(p)]) == root for p in paths)
+    except ValueError:  # a NUL byte, or a relative path mixed with absolute ones
+        return False
+
+
+def serve_fiftyone(address: str, port: int, media_root: str | None = None) -> None:
     """What fiftyone/server/main.py does, with FiftyOne's app behind HostCheck."""
     os.environ.pop("FIFTYONE_DISABLE_SERVICES", None)
     os.environ["FIFTYONE_SERVER"] = "1"
@@ -128,15 +151,18 @@ def serve_fiftyone(address: str, port: int) -> None:
     config.bind = [f"{address}:{port}"]
     config.accesslog = None
     set_port(port)
-    asyncio.run(serve(HostCheck(app, allowed_hosts(address)), config))
+    asyncio.run(serve(HostCheck(app, allowed_hosts(address), media_root), config))
 
 
-def start_fiftyone(address: str, port: int, timeout: float = 90) -> subprocess.Popen:
-    """The checked FiftyOne App server in a child process (ends with this one), once it answers."""
+def start_fiftyone(address: str, port: int, media_root: str | os.PathLike | None = None,
+                   timeout: float = 90) -> subprocess.Popen:
+    """The checked FiftyOne App server in a child process (ends with this one), once it answers;
+    it serves media files from inside `media_root` only (None: none at all)."""
+    media = ("--media-root", os.fspath(media_root)) if media_root is not None else ()
     from curation.children import die_with_parent, python_command, python_env
 
     parent = os.getpid()
-    child = subprocess.Popen(python_command("studio.hostcheck", "--address", address, "--port", port),
+    child = subprocess.Popen(python_command("studio.hostcheck", "--address", address, "--port", port, *media),
                              env=python_env(), preexec_fn=lambda: die_with_parent(parent))
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -155,13 +181,14 @@ def main() -> None:
     ap = argparse.ArgumentParser(description="The FiftyOne App, answering only to its own address.")
     ap.add_argument("--address", default="127.0.0.1")
     ap.add_argument("--port", type=int, default=5151)
+    ap.add_argument("--media-root", help="serve media files from inside this folder only")
     args = ap.parse_args()
     import fiftyone  # noqa: F401  (its loggers exist once imported: then quiet them)
 
     from studio.notices import quiet_fiftyone
 
     quiet_fiftyone()
-    serve_fiftyone(args.address, args.port)
+    serve_fiftyone(args.address, args.port, args.media_root)
 
 
 if __name__ == "__main__":

@@ -3,7 +3,8 @@ the process facts both sides of the server need (stdlib, and pymongo for `answer
 
     db/                     mongod's --dbpath (its data and mongod.lock)
     db/log/mongod.log       mongod's log
-    db/studio/server.json   the running server: supervisor pid, mongod pid, port, dbpath
+    db/studio/run/          0700: mongod.sock, the unix socket mongod listens on (no TCP port)
+    db/studio/server.json   the running server: supervisor pid, mongod pid, socket, dbpath
     db/studio/server.error  why the last start failed (one line)
     db/studio/server.lock   held while a server is being started or stopped
     db/studio/clients/*     one lease per studio process using the database, held with flock
@@ -12,12 +13,17 @@ the process facts both sides of the server need (stdlib, and pymongo for `answer
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import importlib.util
 import json
 import os
 import signal
+import socket
+import stat
+import tempfile
 import time
 from pathlib import Path
+from urllib.parse import quote
 
 from records import read_json
 
@@ -37,8 +43,69 @@ def error_file(db_dir: Path) -> Path:
 
 
 def read_info(db_dir: Path) -> dict | None:
+    """The running server's record; one from before unix sockets (a `port`, no `socket`) is
+    returned too, so that its processes can be stopped."""
     info = read_json(info_file(db_dir))
-    return info if info is not None and isinstance(info.get("port"), int) else None
+    if info is None or not (isinstance(info.get("socket"), str) or isinstance(info.get("port"), int)):
+        return None
+    return info
+
+
+SOCKET_PATH_MAX = 100  # sun_path holds 107 bytes; a longer path cannot be bound
+
+
+def socket_path(db_dir: Path) -> Path:
+    """Where this folder's mongod listens: a unix socket in a folder only this user can enter
+    (0700; the socket itself is 0700 too), so no other user of the machine can reach the
+    database at all. `db/studio/run/mongod.sock` when the path fits a socket address and the
+    file system holds sockets; else `<private runtime dir>/<hash of db_dir>.sock`."""
+    inside = db_dir / "studio" / "run" / "mongod.sock"
+    if len(os.fsencode(inside)) <= SOCKET_PATH_MAX:
+        try:
+            _private_dir(inside.parent)
+            if _can_bind(inside):
+                return inside
+        except (OSError, RuntimeError):
+            pass
+    digest = hashlib.sha256(os.fsencode(os.path.realpath(db_dir))).hexdigest()[:20]
+    return _private_dir(_runtime_dir()) / f"{digest}.sock"
+
+
+def _runtime_dir() -> Path:
+    """$XDG_RUNTIME_DIR (a 0700 tmpfs of this user) when there is one, else the temp dir."""
+    xdg = os.environ.get("XDG_RUNTIME_DIR")
+    base = xdg if xdg and os.path.isdir(xdg) else tempfile.gettempdir()
+    return Path(base) / f"gan-studio-{os.getuid()}"
+
+
+def _private_dir(path: Path) -> Path:
+    """`path` as a folder of this user's that no one else can enter (created 0700, or made so);
+    RuntimeError if it is someone else's or a symbolic link (a trap laid in /tmp)."""
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    st = os.lstat(path)
+    if not stat.S_ISDIR(st.st_mode) or st.st_uid != os.getuid():
+        raise RuntimeError(f"{path} is not a folder of this user's; remove it and try again")
+    if st.st_mode & 0o077:
+        os.chmod(path, 0o700)
+    return path
+
+
+def _can_bind(path: Path) -> bool:
+    """Whether a unix socket can be made at `path` (some network and FUSE file systems cannot)."""
+    probe = path.with_name(f".probe-{os.getpid()}")
+    try:
+        with socket.socket(socket.AF_UNIX) as s:
+            s.bind(os.fsencode(probe))
+        return True
+    except OSError:
+        return False
+    finally:
+        probe.unlink(missing_ok=True)
+
+
+def socket_uri(sock: Path | str) -> str:
+    """A MongoDB URI host part for a unix socket (the path percent-encoded, as the spec says)."""
+    return f"mongodb://{quote(str(sock), safe='')}"
 
 
 def live_clients(db_dir: Path) -> int:
@@ -109,12 +176,12 @@ def _message(line: str) -> str:
     return f"{entry.get('msg', '')}{': ' + str(detail) if detail else ''}"[:300]
 
 
-def answers(port: int, db_dir: Path, timeout_ms: int = 500) -> bool:
-    """Whether a mongod on this port answers and serves exactly this folder."""
+def answers(sock: Path | str, db_dir: Path, timeout_ms: int = 500) -> bool:
+    """Whether a mongod on this unix socket answers and serves exactly this folder."""
     import pymongo  # only here: the rest of this module is stdlib
 
     try:
-        with pymongo.MongoClient("127.0.0.1", port, directConnection=True,
+        with pymongo.MongoClient(socket_uri(sock), directConnection=True,
                                  serverSelectionTimeoutMS=timeout_ms,
                                  connectTimeoutMS=timeout_ms) as client:
             opts = client.admin.command("getCmdLineOpts")

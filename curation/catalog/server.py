@@ -2,7 +2,7 @@
 (`curation.catalog.supervisor`), and return the URI of the mongod that serves this `db/`.
 
 A running server is trusted only after it proves it serves this very folder (`getCmdLineOpts`),
-so a copied workspace whose `server.json` names the original's port never writes there.
+so a copied workspace whose `server.json` names the original's socket never writes there.
 """
 
 from __future__ import annotations
@@ -38,20 +38,21 @@ def ensure_server(db_dir: Path) -> str:
         with FileLock(state / "server.lock", timeout=START_SECONDS):
             info = dbfiles.read_info(db_dir)
             if info and _still_serving(info, db_dir):
-                return uri_for(info["port"])
-            if info:
+                return uri_for(info["socket"])
+            if info:  # dead, or an older version's server on a TCP port: replaced
                 _stop_stale(info, db_dir)
-            return uri_for(_start(db_dir)["port"])
+            return uri_for(_start(db_dir)["socket"])
     except Timeout:
         raise CurationError(f"timed out waiting for the catalog database of {db_dir} "
                             "(another studio process is starting it)") from None
 
 
-def uri_for(port: int) -> str:
+def uri_for(sock: str) -> str:
+    """The URI of the mongod on unix socket `sock` (dbfiles.socket_path)."""
     # 15 s to find the server: enough for the supervisor to restart a mongod that died.
     # journal=true: every write through this URI (FiftyOne's clients, the App's too) is in
     # mongod's journal before it is acknowledged, so a label reported saved survives kill -9.
-    return (f"mongodb://127.0.0.1:{port}/?directConnection=true&serverSelectionTimeoutMS=15000"
+    return (f"{dbfiles.socket_uri(sock)}/?directConnection=true&serverSelectionTimeoutMS=15000"
             "&journal=true")
 
 
@@ -72,14 +73,16 @@ def _take_lease(db_dir: Path) -> None:
 def _still_serving(info: dict, db_dir: Path) -> bool:
     """Whether the recorded server answers for this folder; a live supervisor gets a while to
     come back (it restarts a mongod that died)."""
-    if dbfiles.answers(info["port"], db_dir):
+    if not isinstance(info.get("socket"), str):
+        return False  # an older version's server on a TCP port, which any local user reaches
+    if dbfiles.answers(info["socket"], db_dir):
         return True
     pid = int(info.get("pid", 0) or 0)
     if not (pid and dbfiles.pid_alive(pid) and _serves(pid, db_dir)):
         return False  # dead, or a copied workspace's record of the original's server
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline and dbfiles.pid_alive(int(info["pid"])):
-        if dbfiles.answers(info["port"], db_dir, timeout_ms=1000):
+        if dbfiles.answers(info["socket"], db_dir, timeout_ms=1000):
             return True
         time.sleep(0.5)
     return False

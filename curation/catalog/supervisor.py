@@ -4,9 +4,11 @@ stops it when no studio process of the workspace uses it any more.
 Started by `curation.catalog.server` as `python -m curation.catalog.supervisor DB_DIR`, in a
 session of its own, never by hand. It
 - stops a stray `mongod` left on this folder (an earlier FiftyOne-managed service, a killed run);
-- runs `mongod` bound to 127.0.0.1 on a free port, which dies with the supervisor (PDEATHSIG);
-- records `{pid, mongod_pid, port, dbpath}` in `db/studio/server.json` once mongod answers;
-- restarts a `mongod` that died (kill -9, OOM) on the same port while clients remain, so their
+- runs `mongod` on a unix socket only this user can open (`dbfiles.socket_path`: a 0700 folder,
+  a 0700 socket) and on no TCP port, so no other user of the machine reaches the database; it
+  dies with the supervisor (PDEATHSIG);
+- records `{pid, mongod_pid, socket, dbpath}` in `db/studio/server.json` once mongod answers;
+- restarts a `mongod` that died (kill -9, OOM) on the same socket while clients remain, so their
   connections come back by themselves;
 - shuts `mongod` down cleanly once no client lease (`db/studio/clients/*`, each held with an OS
   lock by one live process) has been seen for IDLE_SECONDS, then exits.
@@ -16,7 +18,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -43,12 +44,12 @@ def main(db_dir: Path) -> int:
     dbfiles.error_file(db_dir).unlink(missing_ok=True)
     stop_strays(db_dir)
     try:
-        port = free_port()
-        proc = start_mongod(db_dir, port)
-    except RuntimeError as exc:
+        sock = dbfiles.socket_path(db_dir)
+        proc = start_mongod(db_dir, sock)
+    except (RuntimeError, OSError) as exc:
         dbfiles.error_file(db_dir).write_text(str(exc) + "\n")
         return 1
-    _write_info(db_dir, port, proc.pid)
+    _write_info(db_dir, sock, proc.pid)
     restarts, idle_since = 0, None
     while not _stop:
         time.sleep(POLL_SECONDS)
@@ -64,11 +65,11 @@ def main(db_dir: Path) -> int:
             restarts += 1
             print(f"mongod exited with {proc.returncode}; restart {restarts}", flush=True)
             try:
-                proc = start_mongod(db_dir, port)
+                proc = start_mongod(db_dir, sock)
             except RuntimeError as exc:
                 dbfiles.error_file(db_dir).write_text(str(exc) + "\n")
                 break
-            _write_info(db_dir, port, proc.pid)
+            _write_info(db_dir, sock, proc.pid)
             continue
         if live:
             idle_since = None
@@ -96,18 +97,16 @@ def _request_stop(signum, frame) -> None:
     _stop = True
 
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+def start_mongod(db_dir: Path, sock: Path) -> subprocess.Popen:
+    """Start mongod on db_dir and wait until it answers; RuntimeError with one line if not.
 
-
-def start_mongod(db_dir: Path, port: int) -> subprocess.Popen:
-    """Start mongod on db_dir and wait until it answers; RuntimeError with one line if not."""
+    `--bind_ip` names the socket alone, so mongod opens no TCP port; `--nounixsocket` drops its
+    default /tmp/mongodb-PORT.sock; the socket is made 0700 (`--filePermissions`)."""
     log = db_dir / "log" / "mongod.log"
     log.parent.mkdir(parents=True, exist_ok=True)
-    cmd = [str(dbfiles.mongod_binary()), "--dbpath", str(db_dir), "--bind_ip", "127.0.0.1",
-           "--port", str(port), "--nounixsocket", "--logpath", str(log), "--logappend"]
+    cmd = [str(dbfiles.mongod_binary()), "--dbpath", str(db_dir), "--bind_ip", str(sock),
+           "--port", "0", "--nounixsocket", "--filePermissions", "0700",
+           "--logpath", str(log), "--logappend"]
     proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                             stderr=subprocess.STDOUT, preexec_fn=die_with_parent)
     deadline = time.monotonic() + READY_SECONDS
@@ -115,7 +114,7 @@ def start_mongod(db_dir: Path, port: int) -> subprocess.Popen:
         if proc.poll() is not None:
             raise RuntimeError(f"the catalog database in {db_dir} did not start: "
                                f"{dbfiles.mongod_problem(log)}")
-        if dbfiles.answers(port, db_dir):
+        if dbfiles.answers(sock, db_dir):
             return proc
         time.sleep(0.1)
     stop_process(proc)
@@ -141,8 +140,8 @@ def stop_strays(db_dir: Path) -> None:
         dbfiles.terminate_pid(pid)
 
 
-def _write_info(db_dir: Path, port: int, mongod_pid: int) -> None:
-    info = {"pid": os.getpid(), "mongod_pid": mongod_pid, "port": port,
+def _write_info(db_dir: Path, sock: Path, mongod_pid: int) -> None:
+    info = {"pid": os.getpid(), "mongod_pid": mongod_pid, "socket": str(sock),
             "dbpath": str(db_dir), "started_at": time.time()}
     write_atomic_json(dbfiles.info_file(db_dir), info)
 

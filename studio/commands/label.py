@@ -38,7 +38,7 @@ def label(
         # Our server (FiftyOne's app behind a Host check against DNS rebinding) is up first, so
         # launch_app finds it on the port and connects instead of starting its own.
         try:
-            server = start_fiftyone("127.0.0.1", port)
+            server = start_fiftyone("127.0.0.1", port, media_root=ws.root)  # its files only
         except RuntimeError as exc:
             raise UserError(str(exc)) from None
         session = fo.launch_app(ds, address="127.0.0.1", port=port, remote=True, auto=False)

@@ -1,4 +1,5 @@
-"""The FiftyOne App of `studio label` takes orders only from its own pages (issue 22, item 4).
+"""The FiftyOne App of `studio label` takes orders only from its own pages (issue 22, item 4)
+and serves only the workspace's files (item 5).
 
 A page on another origin sends the right Host, so the DNS-rebinding check lets it through; the
 App's `/tag` reads a `text/plain` body (a "simple" request: no CORS preflight) as JSON. Against
@@ -19,6 +20,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
+from pathlib import Path
 
 import pytest
 
@@ -154,3 +156,32 @@ def test_a_page_on_another_local_origin_cannot_tag_through_chromium(label_app):
         site.shutdown()
     time.sleep(1)  # the App would have tagged before answering; a second more for safety
     assert _tagged(ds) == 0
+
+
+def _get(port: int, query: str) -> tuple[int, bytes]:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/media?{query}", timeout=60) as r:
+            return r.status, r.read()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read()
+
+
+@pytest.mark.server
+@pytest.mark.cli
+def test_media_serves_the_workspace_files_only(label_app, curated_ws):
+    from urllib.parse import quote
+
+    port, ds, _ = label_app
+    crop = ds.first().filepath
+    status, data = _get(port, f"filepath={quote(crop)}")
+    assert status == 200 and data == Path(crop).read_bytes()  # the App's own images still show
+    link = curated_ws / "faces" / "leak.png"
+    link.symlink_to("/etc/passwd")
+    try:
+        for query in ("filepath=/etc/passwd", f"filepath={quote(str(curated_ws))}/../../../../etc/passwd",
+                      f"filepath={quote(str(link))}", "filepath=../../../../../../etc/passwd",
+                      f"filepath={quote(crop)}&filepath=/etc/passwd", "filepath=/etc/passwd%00.png"):
+            status, data = _get(port, query)
+            assert status == 403 and b"root:" not in data, (query, status, data[:80])
+    finally:
+        link.unlink()

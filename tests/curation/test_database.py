@@ -66,8 +66,10 @@ def datasets_in(db_dir: Path) -> set[str]:
     """Dataset names stored in a workspace's database (read with pymongo, not FiftyOne)."""
     import pymongo
 
+    from curation.catalog.dbfiles import socket_uri
+
     info = json.loads((db_dir / "studio" / "server.json").read_text())
-    with pymongo.MongoClient("127.0.0.1", info["port"], directConnection=True,
+    with pymongo.MongoClient(socket_uri(info["socket"]), directConnection=True,
                              serverSelectionTimeoutMS=5000) as client:
         return {d["name"] for d in client["fiftyone"]["datasets"].find({}, {"name": 1})}
 
@@ -284,3 +286,4 @@ def test_full_disk_is_refused_up_front_in_one_line(tmp_path):
         assert "MiB free on the disk" in curate_fails_in_one_line(ws)
         assert time.monotonic() - t0 < 30
         assert not (ws / "db").exists()  # nothing started, nothing half-written
+
