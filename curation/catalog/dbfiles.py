@@ -141,6 +141,22 @@ def mongod_binary() -> Path:
 
 
 FATAL_HINTS = ("No space left", "Read-only file system", "Permission denied")
+LOW_SPACE_BYTES = 64 * 2**20  # below this free, a database that will not start is the disk's fault
+
+
+def disk_problem(path: Path) -> str | None:
+    """One line when the file system of `path` is read-only or (almost) full, else None."""
+    try:
+        st = os.statvfs(path)
+    except OSError:
+        return None
+    if st.f_flag & os.ST_RDONLY:
+        return f"the file system of {path} is read-only; mount it writable and run the command again"
+    free = st.f_bavail * st.f_frsize
+    if free < LOW_SPACE_BYTES:
+        return (f"no space left in {path} ({free // 2**20} MiB free); free some space and run "
+                "the command again")
+    return None
 
 
 def mongod_problem(log: Path) -> str:

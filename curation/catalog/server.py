@@ -47,6 +47,20 @@ def ensure_server(db_dir: Path) -> str:
                             "(another studio process is starting it)") from None
 
 
+def _why_not_started(db_dir: Path) -> str:
+    """One line on why the supervisor gave up: its own record, else the disk (a full disk
+    leaves the record empty: the supervisor could not write it), else where to look."""
+    try:
+        reason = dbfiles.error_file(db_dir).read_text(errors="replace").strip()
+    except OSError:
+        reason = ""
+    if reason:
+        return reason.splitlines()[-1]
+    return dbfiles.disk_problem(db_dir) or (
+        f"the catalog database in {db_dir} did not start (see {db_dir / 'studio' / 'server.log'} "
+        f"and {db_dir / 'log' / 'mongod.log'})")
+
+
 def uri_for(sock: str) -> str:
     """The URI of the mongod on unix socket `sock` (dbfiles.socket_path)."""
     # 15 s to find the server: enough for the supervisor to restart a mongod that died.
@@ -128,8 +142,7 @@ def _start(db_dir: Path) -> dict:
         if info and info.get("pid") == proc.pid:
             return info
         if proc.poll() is not None:
-            reason = error.read_text().strip() if error.exists() else f"see {log.name}"
-            raise CurationError(reason.splitlines()[-1] if reason else "database start failed")
+            raise CurationError(_why_not_started(db_dir))
         time.sleep(0.05)
     proc.terminate()
     raise CurationError(f"the catalog database in {db_dir} did not start within "

@@ -287,3 +287,24 @@ def test_full_disk_is_refused_up_front_in_one_line(tmp_path):
         assert time.monotonic() - t0 < 30
         assert not (ws / "db").exists()  # nothing started, nothing half-written
 
+
+def test_full_disk_makes_labels_and_export_say_so_in_one_line(tmp_path):
+    """The database cannot start on a full disk, and its supervisor cannot even write why: the
+    command still names the cause and the folder (it used to say "database start failed")."""
+    from curation.catalog.dbfiles import mongod_pids_on
+
+    with workspace_on_tmpfs(tmp_path, "400m") as (fs, ws):
+        studio("labels", "export", tmp_path / "before.csv", "-w", str(ws))  # makes the catalog
+        deadline = time.monotonic() + 60
+        while mongod_pids_on(ws / "db") and time.monotonic() < deadline:  # stopped once idle
+            time.sleep(0.2)
+        with open(fs / "filler", "wb", buffering=0) as f:
+            try:
+                while True:
+                    f.write(b"\0" * 2**20)
+            except OSError:
+                pass
+        for args in (("labels", "export", tmp_path / "after.csv"), ("export",)):
+            proc = studio(*args, "-w", str(ws), check=False, timeout=120)
+            assert proc.returncode == 2 and proc.stderr.strip().count("\n") == 0, proc.stderr
+            assert f"no space left in {ws / 'db'}" in proc.stderr, proc.stderr
