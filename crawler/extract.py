@@ -4,7 +4,8 @@ Images come from `<img src>`, the largest `srcset` candidate (also of `<picture>
 lazy-load attributes, `<a href>` to image files, `og:image` and CSS `url()` in `style="…"`
 attributes, `<style>` blocks and linked stylesheets (which the spider fetches); URLs are resolved
 against `<base href>` (a stylesheet's against the stylesheet). A malformed URL (`http://[::1`, a
-port above 65535) is skipped on its own and counted, never the whole page.
+port above 65535) is skipped on its own and counted, never the whole page; so is a URL with a
+user name or password in it (`http://user:pass@host/`): credentials are never sent or logged.
 Hosts are compared by hostname, never `host:port` (LinkExtractor's trap).
 """
 
@@ -41,6 +42,25 @@ class MalformedUrl(ValueError):
     """A URL on a page that cannot be requested (bad IPv6 literal, port out of range…)."""
 
 
+def has_credentials(url: str) -> bool:
+    """Whether `url` carries a user name or password (`scheme://user:pass@host/`)."""
+    try:
+        return "@" in urlsplit(url).netloc
+    except ValueError:
+        return False
+
+
+def redacted(url: str) -> str:
+    """`url` with its user name and password replaced by `***`, fit to print or log."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return url.split("@", 1)[-1] if "@" in url else url
+    if "@" not in parts.netloc:
+        return url
+    return parts._replace(netloc="***@" + parts.netloc.rpartition("@")[2]).geturl()
+
+
 def clean_url(base: str, raw: str) -> str | None:
     """`raw` resolved against `base`, without fragment; None for non-http(s) or empty.
 
@@ -58,9 +78,13 @@ def clean_url(base: str, raw: str) -> str | None:
         parts.port  # noqa: B018 (raises ValueError when out of range or not a number)
         if not parts.hostname or any(c in parts.hostname for c in " <>\"{}|\\^`"):
             raise ValueError(f"bad host {parts.hostname!r}")
+        if "@" in parts.netloc:  # never sent, and never logged: only the redacted form is
+            raise MalformedUrl(f"{redacted(url)[:200]!r}: a user name and password in a URL are not sent")
         return safe_url_string(url)
+    except MalformedUrl:
+        raise
     except ValueError as exc:
-        raise MalformedUrl(f"{raw[:200]!r}: {exc}") from None
+        raise MalformedUrl(f"{redacted(raw)[:200]!r}: {exc}") from None
 
 
 def parse_srcset(value: str) -> list[tuple[str, float, float]]:

@@ -23,6 +23,7 @@ from urllib.parse import urlsplit
 
 from crawler.config import CrawlConfig
 from crawler.errors import CrawlError
+from crawler.extract import has_credentials, redacted
 from crawler.redis_scope import frontier_prefix
 from crawler.report import STATS_FILE, end_line, start_failure, summarize
 from crawler.stats import STORAGE_ERROR, CrawlStats
@@ -46,17 +47,25 @@ class CrawlResult:
 
 
 def normalize_start_urls(urls: list[str]) -> list[str]:
-    """Check start URLs up front: http(s) with a host, else a one-line CrawlError."""
+    """Check start URLs up front: http(s) with a host and no credentials, else a one-line
+    CrawlError (which never repeats a password)."""
     out = []
     for url in urls:
         url = url.strip()
-        parts = urlsplit(url)
+        try:
+            parts = urlsplit(url)
+        except ValueError:  # an unbalanced IPv6 bracket
+            raise CrawlError(f"not an http(s) URL: {redacted(url)!r}") from None
         if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise CrawlError(f"not an http(s) URL: {url!r}")
+            raise CrawlError(f"not an http(s) URL: {redacted(url)!r}")
+        if has_credentials(url):
+            raise CrawlError(f"{redacted(url)} has a user name or password in it: the crawler "
+                             "never sends credentials (it crawls what is open to everyone); "
+                             "remove the part before '@'")
         try:
             parts.port  # noqa: B018 (raises ValueError on a bad port)
         except ValueError:
-            raise CrawlError(f"bad port in URL: {url!r}") from None
+            raise CrawlError(f"bad port in URL: {redacted(url)!r}") from None
         out.append(url)
     return out
 

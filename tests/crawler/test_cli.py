@@ -19,6 +19,9 @@ def run_crawl(workspace, *args):
         (["--url", "ftp://example.org/"], "not an http(s) URL"),
         (["--url", "example.org"], "not an http(s) URL"),
         (["--url", "http://127.0.0.1:99999/"], "bad port"),
+        (["--url", "http://[::1/"], "not an http(s) URL"),
+        # Credentials are refused, and the line never repeats them (tests/crawler/test_credentials.py).
+        (["--url", "http://artist:s3cret@127.0.0.1/"], "http://***@127.0.0.1/ has a user name or password"),
         ([], "no start URLs"),
         (["--url", "http://127.0.0.1/", "--depth", "-1"], "depth"),
     ],
@@ -28,6 +31,7 @@ def test_user_errors_are_one_line(workspace, args, message):
     assert run.returncode == 2
     lines = run.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("studio: error:") and message in lines[0], run.stderr
+    assert "s3cret" not in run.stderr
     assert not (workspace / "raw").exists()
 
 

@@ -72,6 +72,17 @@ def test_a_malformed_url_is_skipped_alone():
     assert len(bad) == 2
 
 
+def test_a_url_with_credentials_is_skipped_and_reported_without_them():
+    body = ('<img src="http://artist:s3cret@site.test/a.jpg"><img src="ok.jpg">'
+            '<a href="//artist:s3cret@site.test/next.html">x</a>')
+    bad: list[str] = []
+    assert [ref.url for ref in find_images(page(body), bad)] == ["http://site.test:8080/dir/ok.jpg"]
+    from crawler.links import find_links
+
+    assert find_links(page(body), bad) == []
+    assert len(bad) == 2 and all("***@site.test" in b and "s3cret" not in b for b in bad), bad
+
+
 def test_css_background_images():
     body = ('<div style="background-image: url(\'a.jpg\')"></div><span style="background:url(b.png) no-repeat">'
             '</span><style>.x { background: #fff url("/c.webp") } @font-face { src: url(f.woff2) }</style>')
