@@ -117,9 +117,9 @@ def end_line(stats: CrawlStats, max_pages: int, max_images: int, depth: int) -> 
 
 
 def _why_stopped(stats: CrawlStats, max_pages: int, max_images: int, depth: int) -> str:
-    failure = start_failure(stats)
+    failure = crawl_failure(stats)
     if failure:
-        return f"failed: {failure}"
+        return f"failed: {failure[0]}"
     reason = stats.finish_reason
     if reason == "max_images":
         return (f"stopped at max_images={max_images}; {stats.requests_left} requests left in the queue "
@@ -172,6 +172,49 @@ FAILURE_WORDS = {
     "offsite": "redirected to a host that is not allowed (add it with --allow-domain)",
     "too_large": "larger than [crawl] max_bytes",
 }
+
+
+SITE_HINT = "check the URL and that the site is up"
+# robots.txt was read and its rules said no: the site is up, and asks crawlers to stay out.
+ROBOTS_HINT = ("the site's robots.txt asks crawlers to stay out and GAN Studio obeys it: crawl pages "
+               "it allows (or, only with the site owner's permission, set [crawl] obey_robots = false)")
+
+
+def crawl_failure(stats: CrawlStats) -> tuple[str, str] | None:
+    """(what failed, what to do), in words, when the crawl fetched nothing because every start
+    page failed or robots.txt refused everything it asked for; None otherwise. `studio crawl`
+    prints both as its one-line error (exit 2); the end line in stats.json says the first."""
+    failure = start_failure(stats)
+    if failure:
+        starts = stats.start_urls or list(stats.start_pages)
+        ruled = all(stats.start_pages.get(url) == "robots" and _robots_rule(url, stats.robots)
+                    for url in starts)
+        return failure, ROBOTS_HINT if ruled else SITE_HINT
+    failure = robots_failure(stats)
+    if failure:
+        ruled = all(_robots_rule(f"http://{host}/", stats.robots) for host in stats.robots)
+        return failure, ROBOTS_HINT if ruled else SITE_HINT
+    return None
+
+
+def robots_failure(stats: CrawlStats) -> str | None:
+    """What failed when robots.txt refused every request the crawl made and nothing was fetched
+    (a resumed crawl, which does not ask for its start pages again, on a site that now says
+    `Disallow: /`); None otherwise. Sitemaps do not count: a site without one is normal."""
+    fetched = stats.pages or stats.pages_not_html or stats.images_downloaded
+    refused = stats.failed_pages.get("robots", 0) + stats.failed_images.get("robots", 0)
+    if fetched or not refused or set(stats.failed_pages) | set(stats.failed_images) != {"robots"}:
+        return None
+    hosts = ", ".join(f"{host} ({_failure_words(f'http://{host}/', 'robots', stats.robots)})"
+                      for host in sorted(stats.robots)) or "every host"
+    things = "page or image" if refused == 1 else "pages and images"
+    return f"robots.txt forbade everything this crawl asked for ({refused} {things}): {hosts}"
+
+
+def _robots_rule(url: str, robots: dict[str, str]) -> bool:
+    """Whether robots.txt of `url`'s host was read and its rules apply (not a fixed verdict
+    for a robots.txt that could not be read)."""
+    return robots.get(urlsplit(url).hostname or url, "ok") == "ok"
 
 
 def start_failure(stats: CrawlStats) -> str | None:

@@ -25,7 +25,7 @@ from crawler.config import CrawlConfig
 from crawler.errors import CrawlError
 from crawler.extract import has_credentials, redacted
 from crawler.redis_scope import frontier_prefix
-from crawler.report import STATS_FILE, end_line, start_failure, summarize
+from crawler.report import STATS_FILE, crawl_failure, end_line, summarize
 from crawler.stats import STORAGE_ERROR, CrawlStats
 from crawler.store import RawStore, StorageFailed
 from records import iter_jsonl, write_atomic
@@ -180,9 +180,9 @@ def run_crawl(
             f"{raw_stats.get(STORAGE_ERROR)}; stopped after storing {stats.stored} images "
             "(each one complete and in raw/manifest.jsonl); free space or fix the folder, then crawl again"
         )
-    failure = start_failure(stats)
+    failure = crawl_failure(stats)
     if failure:  # stats.json stays: the crawl's record, with what each start page answered
-        raise CrawlError(f"{failure}; check the URL and that the site is up")
+        raise CrawlError("; ".join(failure))
     return CrawlResult(stats, stats_path, interrupted)
 
 

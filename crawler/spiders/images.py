@@ -68,7 +68,7 @@ class ImageSpider(scrapy.Spider):
         self.pages_left_out: set[str] = set()
         self.too_deep: set[str] = set()
         # Start URL -> "ok" or why it failed (failure_reason), this run: a crawl whose start
-        # pages all failed is an error, not an empty success (crawler.report.start_failure).
+        # pages all failed is an error, not an empty success (crawler.report.crawl_failure).
         self.start_outcomes: dict[str, str] = {}
 
     @classmethod
