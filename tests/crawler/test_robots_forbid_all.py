@@ -11,7 +11,7 @@ import time
 import pytest
 
 from studio.demo.server import serve
-from tests.crawler.conftest import REPO, read_manifest, run_crawl, studio_cmd
+from tests.crawler.conftest import REPO, latest_stats, read_manifest, run_crawl, studio_cmd
 from tests.crawler.minisite import build_mini_site
 from tests.fixtures.gallery_site import _jpeg
 
@@ -42,7 +42,7 @@ def test_robots_forbidding_the_start_pages_is_an_error_naming_it(workspace, tmp_
     assert run.manifest == []
 
 
-def _many_pages(root, n: int = 24):
+def _many_pages(root, n: int = 80):
     """A listing of `n` pages, each with its own image."""
     (root / "img").mkdir(parents=True)
     links = []
@@ -57,17 +57,18 @@ def _many_pages(root, n: int = 24):
 
 def test_a_resumed_crawl_that_robots_now_forbids_is_an_error_naming_it(workspace, tmp_path):
     root = _many_pages(tmp_path / "site")
-    with serve(root, delay_s=0.3) as site:
+    with serve(root, delay_s=0.5) as site:
         proc = subprocess.Popen(studio_cmd(workspace, "--url", site.url), cwd=REPO,
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         deadline = time.monotonic() + 60
-        while len(read_manifest(workspace)) < 2 and time.monotonic() < deadline and proc.poll() is None:
+        while not read_manifest(workspace) and time.monotonic() < deadline and proc.poll() is None:
             time.sleep(0.05)
         assert proc.poll() is None, "the crawl ended before it could be interrupted"
         proc.terminate()
         _out, err = proc.communicate(timeout=60)
         assert proc.returncode == 130, err
         assert (workspace / "crawl" / "job").is_dir()
+        assert latest_stats(workspace)["requests_left"] > 0  # the queue still holds work
         stored = len(read_manifest(workspace))
         # The site now says no to everything; the queue still holds pages and images.
         (root / "robots.txt").write_text(FORBID_ALL)
