@@ -40,3 +40,14 @@ Public API (for the app, the pipeline and `studio`; details in docs/training.md)
     gan.augment.diff_augment(x, ops, gen, p) ; AdaptiveP                      DiffAugment, ADA's p
     gan.errors.GanError                         user-caused errors (one line in `studio`)
 """
+
+import os
+
+# PyTorch's CPU wheels use GNU OpenMP, whose idle threads spin at every barrier by default. On a
+# CPU shared with anything else (a second process, the studio's own MongoDB and workers, a busy
+# laptop) the spinning threads steal the cores the work needs: measured on 2 cores with one other
+# busy process, 50 DCGAN steps at 32 px took 55 s instead of 1.6 s (docs/training.md, "CPU
+# threads"). Passive threads sleep instead. It must be set before torch loads OpenMP, so it is set
+# here, by the package every torch user in the studio imports first; a value the user set wins.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+

@@ -16,6 +16,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
+import gan  # noqa: F401  (before any test module loads torch: OpenMP's passive wait, gan/__init__.py)
+
 LANE_MARKERS = ("slow", "browser", "server", "cli")  # what `make check` deselects
 
 # Whatever the developer's shell points at (a demo's database, an external MongoDB), the suite
