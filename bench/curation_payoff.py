@@ -29,8 +29,8 @@ steps and the same seed, it trains on
               trains on before anyone labels
     labelled  the export after the labels (exports/v0002/images)
     all       every crop of the crawl (the workspace's faces/), pollution and reposts included
-   [good      every crop whose truth is a good face: a perfect pollution filter without dedup or
-              quality checks (--arms ... good)]
+    good      every crop whose truth is a good face, reposts included: a perfect pollution
+              filter without dedup or quality checks (against `all`, what the pollution costs)
 and scores each by SWD x1e3 (`gan.metrics.swd`, as the trainer's evaluation and
 bench/loss_sweep.py: 512 samples of the EMA G, G in eval mode) against the held-apart faces:
 the good crops that `curate`'s worker path cuts from the held-apart pictures as served, drawn
@@ -39,8 +39,9 @@ and its share of polluted crops by their truth.
 
     .venv/bin/python bench/curation_payoff.py [--seeds 0 1] [--steps 1500] [--quick] [--out DIR]
 
-Default: about 20 minutes on a quiet 2-core machine (building and curating ~7, six trainings of
-~2 on one thread); `--seeds` with no value stops before training (the data only).
+Default: about 12 minutes on a quiet 2-core machine (building, curating and labelling ~2.5,
+eight trainings of ~70 s on one thread), twice that while other work shares the cores; `--seeds`
+with no value stops before training (the data only).
 --quick: a smaller crawl without reposts, 300 steps, one seed (a few minutes; the numbers mean little).
 """
 
@@ -329,7 +330,7 @@ def main() -> None:
     p.add_argument("--held-share", type=float, default=0.3, help="share of the good identities held apart")
     p.add_argument("--generated", type=int, default=40, help="generated anime-like pictures")
     p.add_argument("--labels", type=int, default=30, help="labels from the review queue, 10 a round (0: none)")
-    p.add_argument("--arms", nargs="+", default=["curated", "labelled", "all"],
+    p.add_argument("--arms", nargs="+", default=["curated", "labelled", "all", "good"],
                    choices=["curated", "labelled", "all", "good"])
     p.add_argument("--quick", action="store_true", help="a small crawl, 300 steps, one seed")
     a = p.parse_args()
