@@ -69,9 +69,12 @@ VARIANTS = {  # name → TrainConfig overrides of the studio defaults ("referenc
     "ttur": {"lr_g": 1e-4, "lr_d": 4e-4},  # two time-scale update rule (Heusel et al. 2017)
     "lr_g4e-4": {"lr_g": 4e-4},  # G faster than D
     "beta1-0": {"beta1": 0.0},
+    "beta2-0.99": {"beta2": 0.99},  # StyleGAN2 / R3GAN's beta2
     "hinge": {"loss": "hinge"},
-    "rpgan(no penalty)": {"loss": "rpgan"},  # relativistic pairing, D keeps its BatchNorm
+    "rpgan-nopenalty": {"loss": "rpgan"},  # relativistic pairing, D keeps its BatchNorm
     "ns+r1(heur)": {"r1_gamma": -1.0},  # 0.0032 at 32 px / batch 64; D without BatchNorm
+    "ns+r1(heur,bn)": {"r1_gamma": -1.0, "d_norm": "batch"},  # the same penalty, D keeps BatchNorm
+    "dnorm-none": {"d_norm": "none"},  # D without BatchNorm, no penalty
     "translation+ada": {"augment": "translation", "ada_target": 0.6},
 }
 EVAL_N = 512
