@@ -8,6 +8,9 @@ VENV    := .venv
 PY      := $(VENV)/bin/python
 STAMP   := $(VENV)/.installed-$(shell cat requirements.txt pyproject.toml | sha256sum | cut -c1-12)
 PYTEST_ARGS ?=
+# The full suite runs in two pytest-xdist workers, a test file per worker at a time (its module
+# fixtures built once); most of its time is spent waiting on child processes and servers.
+TEST_WORKERS ?= 2
 CHECK_MARKERS := not (slow or browser or server or cli)
 
 .PHONY: install demo check test lint bench system-deps clean
@@ -35,7 +38,7 @@ check: install system-deps
 	$(PY) -m pytest -m "$(CHECK_MARKERS)" --durations=10 $(PYTEST_ARGS)
 
 test: install system-deps
-	$(PY) -m pytest --durations=25 $(PYTEST_ARGS)
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile --durations=25 $(PYTEST_ARGS)
 
 lint: install
 	$(VENV)/bin/ruff check .
