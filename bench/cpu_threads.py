@@ -16,7 +16,6 @@ import multiprocessing
 import os
 import subprocess
 import sys
-import time
 
 STEPS_CODE = """
 import os, sys, time
