@@ -13,6 +13,7 @@ import subprocess
 import sys
 import traceback
 from collections.abc import Mapping
+from contextlib import contextmanager
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -93,3 +94,33 @@ def studio_in_process(*args: object, env: Mapping[str, str | None] | None = None
         sys.stderr.flush()
         out, err = (s.getvalue().decode(errors="replace") for s in (stdout, stderr))
     return subprocess.CompletedProcess([*studio_argv(), *argv], code, out, err)
+
+
+def stop_group(proc: subprocess.Popen, grace: float = 30) -> None:
+    """Stop a child started with start_new_session=True and everything it started: SIGTERM to
+    its process group, SIGKILL after `grace` seconds."""
+    import signal
+
+    os.killpg(proc.pid, signal.SIGTERM)
+    try:
+        proc.wait(timeout=grace)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+
+
+@contextmanager
+def tmpfs(where: Path, size: str):
+    """A file system of its own at `where` (as root, like CI; a skip saying why where mount is
+    not allowed), unmounted afterwards."""
+    import pytest
+
+    where.mkdir()
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(where)],
+                          capture_output=True, text=True)
+    if done.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {done.stderr.strip()}")
+    try:
+        yield where
+    finally:
+        subprocess.run(["umount", "-l", str(where)], check=False)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import signal
 import subprocess
 import sys
 import time
@@ -14,7 +12,7 @@ from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
 
-from tests.helpers import free_port  # noqa: F401  (re-exported for the app tests)
+from tests.helpers import free_port, stop_group  # noqa: F401  (free_port re-exported for the app tests)
 
 ENTRY = Path(__file__).resolve().parents[2] / "app" / "main.py"
 PAGES = ["overview.py", "browse.py", "label.py", "rejected.py", "duplicates.py", "train.py", "generate.py",
@@ -67,10 +65,5 @@ def running_app(ws: Path, port: int) -> Iterator[subprocess.Popen]:
     try:
         yield proc
     finally:
-        os.killpg(proc.pid, signal.SIGTERM)  # the session holds studio and streamlit only
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
+        stop_group(proc, grace=20)  # the session holds studio and streamlit only
         log.close()

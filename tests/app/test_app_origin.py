@@ -12,9 +12,7 @@ from __future__ import annotations
 
 import http.server
 import json
-import os
 import shutil
-import signal
 import subprocess
 import threading
 import time
@@ -26,7 +24,7 @@ import pytest
 
 from studio.hostcheck import cross_origin
 from tests.app.app_helpers import free_port, wait_http
-from tests.helpers import start_studio
+from tests.helpers import start_studio, stop_group
 
 PROBE = "origin-probe"  # a tag no rule reads (an `accept` tag would become a label)
 
@@ -65,12 +63,7 @@ def label_app(curated_ws):
         yield port, ds, dataset_name(curated_ws)
     finally:
         ds.untag_samples(PROBE)
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
+        stop_group(proc)
 
 
 def _tag(port: int, name: str, headers: dict[str, str]) -> tuple[int, str]:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import base64
 import os
-import signal
 import socket
 import subprocess
 import sys
@@ -19,6 +18,7 @@ import pytest
 
 from studio.hostcheck import host_allowed
 from tests.app.app_helpers import free_port, running_app, wait_http
+from tests.helpers import stop_group
 
 EVIL = "evil.example"
 
@@ -92,9 +92,4 @@ def test_fiftyone_app_refuses_graphql_for_a_forged_host(fiftyone_db, tmp_path):
         assert b" 403 " in _ws_handshake(port, "/events", EVIL) or \
             _ws_handshake(port, "/events", EVIL).startswith(b"HTTP/1.1 4")
     finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
+        stop_group(proc)

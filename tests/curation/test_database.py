@@ -21,7 +21,7 @@ import pytest
 
 from tests import helpers
 from tests.curation.conftest import make_workspace
-from tests.helpers import free_port, start_studio, studio_env
+from tests.helpers import free_port, start_studio, studio_env, tmpfs
 
 pytestmark = [pytest.mark.slow, pytest.mark.server, pytest.mark.cli]
 OWN_DB = {"FIFTYONE_DATABASE_URI": None, "STUDIO_DATABASE_FOR": None}  # no shared database
@@ -254,17 +254,9 @@ def workspace_on_tmpfs(tmp_path: Path, size: str):
     skip saying why where mount is not allowed). Yields (mount point, workspace)."""
     ws = tmp_path / "ws"
     make_workspace(ws)
-    where = tmp_path / "fs"
-    where.mkdir()
-    done = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(where)],
-                          capture_output=True, text=True)
-    if done.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here: {done.stderr.strip()}")
-    try:
+    with tmpfs(tmp_path / "fs", size) as where:
         shutil.copytree(ws, where / "ws")
         yield where, where / "ws"
-    finally:
-        subprocess.run(["umount", "-l", str(where)], check=False)
 
 
 def curate_fails_in_one_line(ws: Path) -> str:

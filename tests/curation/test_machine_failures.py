@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -15,24 +14,10 @@ import pytest
 from curation.catalog import open_catalog, open_sources
 from tests import helpers
 from tests.curation.conftest import make_workspace
+from tests.helpers import tmpfs
 
 pytestmark = [pytest.mark.slow, pytest.mark.cli]
 FILLER = "tests.curation.disk_filler_detector:factory"
-
-
-@contextmanager
-def tmpfs(where: Path, size: str):
-    """A file system of its own at `where` (as root, like CI; a skip saying why where mount is
-    not allowed)."""
-    where.mkdir()
-    done = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(where)],
-                          capture_output=True, text=True)
-    if done.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here: {done.stderr.strip()}")
-    try:
-        yield where
-    finally:
-        subprocess.run(["umount", "-l", str(where)], check=False)
 
 
 def curate(ws: Path, detector: str, **env) -> subprocess.CompletedProcess:
